@@ -1,0 +1,227 @@
+"""Storage: engines, migrations, the unit of work with outbox and inbox.
+
+One database per service: an embedded SQLite file by default, PostgreSQL when
+``DATABASE_URL`` says so.  Under eventlet SQLite gets a pool of one connection
+(other green threads wait for it instead of stalling on "database is locked");
+psycopg2 is made cooperative by eventlet's full ``monkey_patch()``.
+"""
+import datetime as _dt
+import json
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool, StaticPool
+
+from shared.clock import as_utc, utcnow
+from shared.envelope import dumps, make_envelope
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, _dt.datetime):
+            raise TypeError("UTCDateTime needs a datetime")
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
+
+
+class JSONText(sa.types.TypeDecorator):
+    """JSON stored as text with the suite's encoder (dates, uuids), same on every backend."""
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else dumps(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+def messaging_tables(metadata):
+    """The outbox and inbox every service keeps in its own database."""
+    outbox = sa.Table(
+        "outbox", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("org_id", sa.String(64), nullable=True),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("published_at", UTCDateTime, nullable=True, index=True),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("unroutable", sa.Boolean, nullable=False, default=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    inbox = sa.Table(
+        "inbox", metadata,
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("handler", sa.String(120), primary_key=True),
+        sa.Column("processed_at", UTCDateTime, nullable=False),
+    )
+    return outbox, inbox
+
+
+def normalize_url(url):
+    """Use psycopg2 for plain ``postgresql://`` URLs (SQLAlchemy 2.1 would pick psycopg 3,
+    whose binary build blocks the whole eventlet process)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url, echo=False):
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            engine = sa.create_engine(url, poolclass=StaticPool, echo=echo, **kwargs)
+        else:
+            engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0,
+                                      pool_timeout=60, echo=echo, **kwargs)
+
+        @sa_event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, echo=echo)
+
+
+def migrate(engine, script_location, version_table):
+    """Apply the service's Alembic migrations up to head (idempotent).
+
+    On PostgreSQL an advisory lock keeps replicas that start together from
+    running the same migration twice.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(script_location)))
+    cfg.attributes["version_table"] = version_table
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": version_table})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def run_migrations_online(context):
+    """Body of every service's migrations/env.py."""
+    config = context.config
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        version_table=config.attributes["version_table"],
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+class Store:
+    """A service's database: engine, sessions, and its outbox/inbox tables."""
+
+    def __init__(self, url_or_engine, producer, outbox, inbox):
+        self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        self.producer = producer
+        self.outbox = outbox
+        self.inbox = inbox
+        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._listeners = []
+        self._lock = threading.Lock()
+
+    def on_events_committed(self, callback):
+        self._listeners.append(callback)
+
+    def _events_committed(self):
+        for callback in list(self._listeners):
+            callback()
+
+    def uow(self):
+        return UnitOfWork(self)
+
+    @contextmanager
+    def read(self):
+        session = self.Session()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self):
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: state changes, the events they cause (outbox) and the
+    events they consume (inbox) commit together or not at all."""
+
+    def __init__(self, store):
+        self.store = store
+        self.session = None
+        self.events = []
+
+    def __enter__(self):
+        self.session = self.store.Session()
+        self.events = []
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+        if exc_type is None and self.events:
+            self.store._events_committed()
+        return False
+
+    def emit(self, event_type, org_id, data, schema_version=1):
+        """Queue an event in the outbox, inside this transaction."""
+        envelope = make_envelope(self.store.producer, event_type, org_id, data, schema_version)
+        self.session.execute(self.store.outbox.insert().values(
+            event_id=envelope["event_id"], event_type=event_type, org_id=org_id,
+            body=dumps(envelope), created_at=utcnow(), attempts=0, unroutable=False,
+        ))
+        self.events.append(envelope)
+        return envelope
+
+    def first_time(self, event_id, handler):
+        """Record ``event_id`` as processed by ``handler``; False if it already was.
+
+        The primary key (event_id, handler) makes a concurrent duplicate fail at
+        commit, so its whole transaction rolls back and it is redelivered, then
+        skipped here.
+        """
+        inbox = self.store.inbox
+        seen = self.session.execute(
+            sa.select(inbox.c.event_id).where(inbox.c.event_id == str(event_id), inbox.c.handler == handler)
+        ).first()
+        if seen:
+            return False
+        self.session.execute(inbox.insert().values(event_id=str(event_id), handler=handler, processed_at=utcnow()))
+        return True

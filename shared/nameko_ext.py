@@ -1,0 +1,225 @@
+"""The nameko glue: the only module of ``shared`` that imports nameko.
+
+- ``Database``: a dependency provider giving each worker the service's
+  ``Store`` (migrated on start) and running its outbox relay.
+- ``durable_event_handler``: an event handler that loses nothing: quorum queue
+  with a delivery limit, a dead-letter queue of its own, requeue on error with
+  back-off for transient faults, malformed messages dead-lettered at once.
+- ``rpc``: nameko's rpc entrypoint that treats domain errors as expected.
+- ``ServiceRpc``: an RPC proxy whose calls time out (``RPC_TIMEOUT``) and
+  whose domain errors come back as the same typed exception.
+"""
+import logging
+import random
+from pathlib import Path
+
+import eventlet
+import sqlalchemy.exc
+from eventlet.event import Event
+from kombu.messaging import Consumer as KombuConsumer
+from marshmallow import ValidationError
+from nameko.events import EventHandler
+from nameko.exceptions import RemoteError, get_module_path, registry
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import RpcProxy
+from nameko.rpc import rpc as nameko_rpc
+
+from shared import errors
+from shared.amqp import EventPublisher, connect
+from shared.db import Store, migrate
+from shared.envelope import parse_envelope
+from shared.outbox import relay_pending
+from shared.topology import dead_letter_queue, handler_queue
+
+log = logging.getLogger(__name__)
+
+# Domain errors raised in one service are rebuilt as the same class in the caller.
+for _cls in errors.ALL_ERRORS:
+    registry[get_module_path(_cls)] = _cls
+
+
+def rpc(fn=None, **kwargs):
+    kwargs.setdefault("expected_exceptions", errors.DomainError)
+    if fn is None:
+        return nameko_rpc(**kwargs)
+    return nameko_rpc(**kwargs)(fn)
+
+
+# --------------------------------------------------------------------------- storage
+
+class Database(DependencyProvider):
+    """Gives workers the service's ``Store``; migrates on start; relays the outbox."""
+
+    def __init__(self, models, migrations, relay=True):
+        self.models = models            # module exposing ``outbox`` and ``inbox`` tables
+        self.migrations = Path(migrations)
+        self.relay = relay
+        self.store = None
+        self._wake = None
+        self._running = False
+        self._publisher = None
+
+    def setup(self):
+        config = self.container.config
+        service = self.container.service_name
+        self.store = Store(config["DATABASE_URL"], service, self.models.outbox, self.models.inbox)
+        migrate(self.store.engine, self.migrations, f"alembic_version_{service}")
+        self._poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+
+    def start(self):
+        if not self.relay:
+            return
+        self._publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
+        self._wake = Event()
+        self.store.on_events_committed(self._wakeup)
+        self._running = True
+        self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+
+    def _wakeup(self):
+        if self._wake is not None and not self._wake.ready():
+            self._wake.send(True)
+
+    def _relay_loop(self):
+        backoff = self._poll
+        while self._running:
+            try:
+                while relay_pending(self.store, self._publisher) > 0:
+                    pass
+                backoff = self._poll
+            except Exception as exc:   # broker or database down: keep trying, slower
+                log.warning("outbox relay pass failed: %s", exc)
+                self._publisher.close()
+                backoff = min(backoff * 2, 30.0)
+            with eventlet.Timeout(backoff, False):
+                self._wake.wait()
+            self._wake = Event()
+
+    def stop(self):
+        self._running = False
+        self._wakeup()
+        if self._publisher is not None:
+            self._publisher.close()
+        if self.store is not None:
+            self.store.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+# --------------------------------------------------------------------------- durable events
+
+TRANSIENT_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                    sqlalchemy.exc.TimeoutError, errors.ServiceUnavailable, errors.UpstreamTimeout,
+                    ConnectionError, TimeoutError)
+
+
+class PoisonMessage(Exception):
+    """A message that can never be processed (malformed): dead-letter it now."""
+
+
+class DurableQueueConsumer(QueueConsumer):
+    """A queue consumer that dead-letters bodies it cannot decode instead of dying."""
+
+    def get_consumers(self, consumer_cls, channel):
+        def on_decode_error(message, exc):
+            log.error("undecodable message on %s dead-lettered: %s",
+                      message.delivery_info.get("routing_key"), exc)
+            message.reject(requeue=False)
+
+        def make(**kwargs):
+            return KombuConsumer(channel, on_decode_error=on_decode_error, **kwargs)
+        return super().get_consumers(lambda **kw: make(**kw), channel)
+
+
+class DurableEventHandler(EventHandler):
+    queue_consumer = DurableQueueConsumer()
+
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs["requeue_on_error"] = True
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        service = self.container.service_name
+        self.queue = handler_queue(self.source_service, self.event_type, service, self.method_name)
+        self.dead_letter_queue = dead_letter_queue(self.queue.name)
+        conn = connect(self.container.config["AMQP_URI"], confirms=False)
+        try:
+            channel = conn.channel()
+            self.dead_letter_queue(channel).declare()
+            self.queue(channel).declare()
+        finally:
+            conn.release()
+        Consumer.setup(self)
+
+    def handle_message(self, body, message):
+        try:
+            envelope = parse_envelope(body)
+            if envelope["event_type"] != self.event_type:
+                raise ValueError(f"event_type {envelope['event_type']!r} on a {self.event_type} queue")
+        except (ValidationError, ValueError, TypeError) as exc:
+            log.error("malformed event on %s dead-lettered: %s", self.queue.name, exc)
+            if message.channel.connection:
+                message.reject(requeue=False)
+            return
+        super().handle_message(envelope, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        if isinstance(exc, PoisonMessage):
+            log.error("poison event on %s dead-lettered: %s", self.queue.name, exc)
+            if message.channel.connection:
+                message.reject(requeue=False)
+            return
+        if isinstance(exc, TRANSIENT_ERRORS):
+            # back off before the requeue so a database outage does not burn the delivery limit
+            deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            delay = min(30.0, 0.5 * (2 ** deliveries)) * (0.5 + random.random() / 2)
+            log.warning("transient failure on %s (%s); retrying in %.1fs", self.queue.name, exc, delay)
+            eventlet.sleep(delay)
+        else:
+            log.error("handler on %s failed (delivery limit then dead-letter): %r", self.queue.name, exc)
+        self.queue_consumer.requeue_message(message)
+
+
+durable_event_handler = DurableEventHandler.decorator
+
+
+# --------------------------------------------------------------------------- rpc between services
+
+class _TimedProxy:
+    def __init__(self, proxy, service, timeout):
+        self._proxy = proxy
+        self._service = service
+        self._timeout = timeout
+
+    def __getattr__(self, name):
+        method = getattr(self._proxy, name)
+
+        def call(*args, **kwargs):
+            try:
+                with eventlet.Timeout(self._timeout):
+                    return method(*args, **kwargs)
+            except eventlet.Timeout:
+                raise errors.UpstreamTimeout(
+                    f"the {self._service} service did not answer within {self._timeout:g} s",
+                    field=None, rule=None) from None
+            except RemoteError as exc:
+                raise errors.ServiceUnavailable(f"the {self._service} service failed: {exc.exc_type}",
+                                                field=None, rule=None) from None
+        return call
+
+
+class ServiceRpc(RpcProxy):
+    """``RpcProxy`` with a timeout (``RPC_TIMEOUT``, default 10 s)."""
+
+    def get_dependency(self, worker_ctx):
+        proxy = super().get_dependency(worker_ctx)
+        timeout = float(self.container.config.get("RPC_TIMEOUT", 10))
+        return _TimedProxy(proxy, self.target_service, timeout)

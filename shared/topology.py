@@ -1,0 +1,112 @@
+"""Every exchange, queue and binding the suite relies on, in one place.
+
+Queues are declared by every service at start (and loaded as RabbitMQ
+definitions in deploy/) so that an event published before its consumer first
+starts is kept, not dropped.  Queue arguments are immutable once a queue
+exists: change them only with a migration plan (docs/operations.md).
+"""
+from kombu import Exchange, Queue
+
+SERVICES = ("meetings", "voting", "archive", "accountability", "notifications")
+DELIVERY_LIMIT = 5                 # redeliveries before a message is dead-lettered
+DEAD_LETTER_EXCHANGE = "suite.dead-letter"
+
+# (source service, event type, consuming service, handler method)
+SUBSCRIPTIONS = (
+    ("voting", "result_decided", "archive", "on_result_decided"),
+    ("voting", "result_decided", "accountability", "on_result_decided"),
+    ("meetings", "meeting_noticed", "notifications", "on_meeting_noticed"),
+)
+
+
+def exchange_name(service):
+    return f"{service}.events"
+
+
+def event_exchange(service):
+    # the same declaration nameko uses (topic, durable), so both agree
+    return Exchange(exchange_name(service), type="topic", durable=True, auto_delete=False, delivery_mode=2)
+
+
+def queue_name(source, event_type, service, method):
+    # nameko's SERVICE_POOL naming: evt-<source>-<event>--<service>.<method>
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def dead_letter_queue_name(queue):
+    return f"{queue}.dlq"
+
+
+def dead_letter_exchange():
+    return Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True, auto_delete=False)
+
+
+def queue_arguments(queue):
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+        "x-dead-letter-routing-key": queue,
+    }
+
+
+def handler_queue(source, event_type, service, method):
+    name = queue_name(source, event_type, service, method)
+    return Queue(name, exchange=event_exchange(source), routing_key=event_type,
+                 durable=True, auto_delete=False, exclusive=False,
+                 queue_arguments=queue_arguments(name))
+
+
+def dead_letter_queue(queue):
+    dlq = dead_letter_queue_name(queue)
+    return Queue(dlq, exchange=dead_letter_exchange(), routing_key=queue, durable=True,
+                 auto_delete=False, queue_arguments={"x-queue-type": "quorum"})
+
+
+def declare_handler_queue(channel, source, event_type, service, method):
+    queue = handler_queue(source, event_type, service, method)
+    dead_letter_queue(queue.name)(channel).declare()
+    queue(channel).declare()
+    return queue
+
+
+def declare_all(connection):
+    """Declare every exchange, handler queue and dead-letter queue (idempotent)."""
+    channel = connection.channel()
+    try:
+        for service in SERVICES:
+            event_exchange(service)(channel).declare()
+        dead_letter_exchange()(channel).declare()
+        for source, event_type, service, method in SUBSCRIPTIONS:
+            declare_handler_queue(channel, source, event_type, service, method)
+    finally:
+        channel.close()
+
+
+def definitions(vhost="/"):
+    """RabbitMQ definitions (management import format) for deploy/."""
+    exchanges = [
+        {"name": exchange_name(s), "vhost": vhost, "type": "topic", "durable": True,
+         "auto_delete": False, "internal": False, "arguments": {}} for s in SERVICES
+    ] + [{"name": DEAD_LETTER_EXCHANGE, "vhost": vhost, "type": "direct", "durable": True,
+          "auto_delete": False, "internal": False, "arguments": {}}]
+    queues, bindings = [], []
+    for source, event_type, service, method in SUBSCRIPTIONS:
+        name = queue_name(source, event_type, service, method)
+        dlq = dead_letter_queue_name(name)
+        queues.append({"name": name, "vhost": vhost, "durable": True, "auto_delete": False,
+                       "arguments": queue_arguments(name)})
+        queues.append({"name": dlq, "vhost": vhost, "durable": True, "auto_delete": False,
+                       "arguments": {"x-queue-type": "quorum"}})
+        bindings.append({"source": exchange_name(source), "vhost": vhost, "destination": name,
+                         "destination_type": "queue", "routing_key": event_type, "arguments": {}})
+        bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": dlq,
+                         "destination_type": "queue", "routing_key": name, "arguments": {}})
+    return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+
+
+if __name__ == "__main__":   # python -m shared.topology > deploy/rabbitmq/definitions.json
+    import json
+    import sys
+    json.dump(definitions(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

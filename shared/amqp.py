@@ -5,7 +5,7 @@ from amqp.exceptions import ChannelError
 from kombu import Connection, Producer
 
 from shared.envelope import dumps
-from shared.topology import event_exchange
+from shared.topology import declare_all, event_exchange
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,17 @@ class EventPublisher:
         self.exchange = event_exchange(service)
         self._conn = None
         self._producer = None
+        self._declared = False
 
     def _ensure(self):
         if self._conn is None or not self._conn.connected:
             self.close()
             self._conn = connect(self.amqp_uri)
             self._conn.ensure_connection(max_retries=3)
+            if not self._declared:
+                # every consumer's queue exists before the first event is published
+                declare_all(self._conn)
+                self._declared = True
             self._producer = Producer(self._conn.channel(), exchange=self.exchange)
             self.exchange(self._producer.channel).declare()
         return self._producer

@@ -223,3 +223,13 @@ class ServiceRpc(RpcProxy):
         proxy = super().get_dependency(worker_ctx)
         timeout = float(self.container.config.get("RPC_TIMEOUT", 10))
         return _TimedProxy(proxy, self.target_service, timeout)
+
+
+# --------------------------------------------------------------------------- health
+
+class HealthMixin:
+    """Gives a service a ``health`` RPC (the gateway's ``GET /health`` asks each one)."""
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "status": "ok"}

@@ -14,7 +14,7 @@ from services.meetings import domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import NotFound, RuleViolation, ValidationFailed
-from shared.nameko_ext import Database, rpc
+from shared.nameko_ext import Database, HealthMixin, rpc
 from shared.validation import load
 
 
@@ -27,7 +27,7 @@ def _local_day(when, timezone):
     return when.astimezone(ZoneInfo(timezone)).date()
 
 
-class MeetingsService:
+class MeetingsService(HealthMixin):
     name = "meetings"
     db = Database(models, Path(__file__).parent / "migrations")
 

@@ -63,3 +63,18 @@ def run(service_cls, config=None):
         runnlet.wait()
     except KeyboardInterrupt:  # pragma: no cover
         runner.stop()
+
+
+def check_only():
+    """``python -m shared.runner``: exit 2 with help when the broker is unreachable."""
+    uri = os.environ.get("AMQP_URI") or load_config("meetings", env={})["AMQP_URI"]
+    try:
+        check_broker(uri)
+    except ConnectionError as exc:
+        from kombu.utils.url import maybe_sanitize_url
+        print(BROKER_HELP.format(uri=maybe_sanitize_url(uri), error=exc), file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    check_only()

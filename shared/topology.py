@@ -102,7 +102,7 @@ def definitions(vhost="/"):
                          "destination_type": "queue", "routing_key": event_type, "arguments": {}})
         bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": dlq,
                          "destination_type": "queue", "routing_key": name, "arguments": {}})
-    return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings}
 
 
 if __name__ == "__main__":   # python -m shared.topology > deploy/rabbitmq/definitions.json

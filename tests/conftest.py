@@ -1,18 +1,20 @@
 """Root fixtures.  eventlet's full monkey_patch() must run before anything else
 (naming one module would switch the others off), or tests hang."""
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")  # announced on import
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
 import os  # noqa: E402
 import uuid  # noqa: E402
-import warnings  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.support.infra import Broker, Postgres  # noqa: E402
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 RUN_ID = uuid.uuid4().hex[:8]
 
 

@@ -1,8 +1,10 @@
 """Where the tests get a real RabbitMQ and PostgreSQL from.
 
 Order: the servers named by ``AMQP_URI`` / ``DATABASE_URL``; otherwise
-testcontainers when a Docker engine answers; otherwise the run fails with a
-message saying how to provide them — never a silent skip.
+testcontainers when a Docker engine answers; otherwise the conventional local
+servers (127.0.0.1:5672 guest/guest, 127.0.0.1:5432 postgres) if they answer;
+otherwise the run fails with a message saying how to provide them — never a
+silent skip.
 
 Each run isolates itself: its own RabbitMQ vhost and its own databases, all
 removed afterwards, so two runs at once never see each other's messages.
@@ -19,10 +21,22 @@ import sqlalchemy as sa
 from shared.db import normalize_url
 
 HOW_TO = (
-    "{what} is needed for the integration tests. Provide one of:\n"
-    "  - {env}=... pointing at a running server ({example}), or\n"
-    "  - a Docker engine, so testcontainers can start one."
+    "{what} is needed for the integration tests and none was found. Provide one of:\n"
+    "  - {env}=... pointing at a running server ({example}),\n"
+    "  - a Docker engine, so testcontainers can start one, or\n"
+    "  - a local server on the default port ({example})."
 )
+LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _reachable(host, port):
+    import socket
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 class InfraUnavailable(RuntimeError):
@@ -45,10 +59,11 @@ class Broker:
     def __init__(self):
         self._container = None
         uri = os.environ.get("AMQP_URI")
+        if not uri and not _docker_available():
+            if not _reachable("127.0.0.1", 5672):
+                raise InfraUnavailable(HOW_TO.format(what="RabbitMQ", env="AMQP_URI", example=LOCAL_AMQP))
+            uri = LOCAL_AMQP
         if not uri:
-            if not _docker_available():
-                raise InfraUnavailable(HOW_TO.format(what="RabbitMQ", env="AMQP_URI",
-                                                     example="amqp://guest:guest@127.0.0.1:5672/"))
             from testcontainers.rabbitmq import RabbitMqContainer
             self._container = RabbitMqContainer("rabbitmq:3.13-management").start()
             host = self._container.get_container_host_ip()
@@ -113,10 +128,13 @@ class Postgres:
     def __init__(self):
         self._container = None
         url = os.environ.get("DATABASE_URL")
-        if not url or not url.startswith("postgresql"):
-            if not _docker_available():
-                raise InfraUnavailable(HOW_TO.format(what="PostgreSQL", env="DATABASE_URL",
-                                                     example="postgresql://postgres@127.0.0.1:5432/postgres"))
+        if url and not url.startswith("postgres"):
+            raise InfraUnavailable(f"DATABASE_URL must name a PostgreSQL server for the tests, not {url.split(':')[0]}")
+        if not url and not _docker_available():
+            if not _reachable("127.0.0.1", 5432):
+                raise InfraUnavailable(HOW_TO.format(what="PostgreSQL", env="DATABASE_URL", example=LOCAL_PG))
+            url = LOCAL_PG
+        if not url:
             from testcontainers.postgres import PostgresContainer
             self._container = PostgresContainer("postgres:15", driver="psycopg2").start()
             url = self._container.get_connection_url()

@@ -1,0 +1,111 @@
+"""One decision flows end to end through every service, each a real process,
+driven over HTTP through the gateway (the README's walk-through, automated)."""
+import datetime as dt
+import time
+
+import pytest
+
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+VOTERS = ["secretary", "deputy", "member1", "member2", "member3", "member4", "member5"]
+
+
+def poll(fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = fn()
+        if r.status_code == 200:
+            return r.json()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{r.status_code} {r.text}")
+        time.sleep(0.3)
+
+
+def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
+    base = suite.base
+    clients, actors = {}, {}
+    for user in VOTERS + ["member6", "member7", "discipline"]:
+        clients[user], info = login(base, user)
+        actors[user] = info["actor"]
+    sec = clients["secretary"]
+    org_id = actors["secretary"]["org_id"]
+    pid = {u: a["person_id"] for u, a in actors.items()}
+
+    members = sec.get(f"/api/v1/organizations/{org_id}/members").json()
+    assert members["n"] == 9 and members["quorum"] == 6
+
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
+    r = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议", "scheduled_at": when})
+    assert r.status_code == 201, r.text
+    meeting_id = r.json()["meeting_id"]
+    r = sec.post(f"/api/v1/meetings/{meeting_id}/topics", json={"title": "2027年度工作计划", "category": "work_plan"})
+    assert r.status_code == 201, r.text
+    topic_id = r.json()["topic_id"]
+    assert sec.post(f"/api/v1/meetings/{meeting_id}/notice").status_code == 200
+
+    # M8: 5 of 9 present is below the two-thirds quorum of 6
+    r = sec.post(f"/api/v1/meetings/{meeting_id}/open", json={"present": [pid[u] for u in VOTERS[:5]]})
+    assert r.status_code == 422 and r.json()["error"]["rule"] == "M8"
+    r = sec.post(f"/api/v1/meetings/{meeting_id}/open", json={
+        "present": [pid[u] for u in VOTERS],
+        "leave": [{"person_id": pid["member6"], "opinions": {topic_id: "同意，建议加强督办"}}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "opened" and r.json()["quorum"] == 6
+
+    r = sec.post("/api/v1/ballots", json={"meeting_id": meeting_id, "topic_id": topic_id, "method": "named"})
+    assert r.status_code == 201, r.text
+    ballot_id = r.json()["ballot_id"]
+
+    choices = {"secretary": "yes", "deputy": "yes", "member1": "yes", "member2": "yes", "member3": "yes",
+               "member4": "no", "member5": "abstain"}
+    for user, choice in choices.items():
+        body = {"choice": choice}
+        if user == "member4":
+            body["reserved_opinion"] = "资金来源需进一步论证"
+        r = clients[user].post(f"/api/v1/ballots/{ballot_id}/votes", json=body)
+        assert r.status_code in (200, 201), (user, r.text)
+    # V1: a member on leave, an absent member and a second vote are refused with the rule named
+    for user in ("member6", "member7"):
+        r = clients[user].post(f"/api/v1/ballots/{ballot_id}/votes", json={"choice": "no"})
+        assert 400 <= r.status_code < 500 and r.json()["error"]["rule"] == "V1", r.text
+    r = clients["member1"].post(f"/api/v1/ballots/{ballot_id}/votes", json={"choice": "no"})
+    assert r.status_code == 409 and r.json()["error"]["rule"] == "V1"
+    # bad input names the field
+    r = clients["member1"].post(f"/api/v1/ballots/{ballot_id}/votes", json={"choice": "maybe"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "choice"
+
+    r = sec.post(f"/api/v1/ballots/{ballot_id}/close")
+    assert r.status_code == 200, r.text
+    decision = r.json()
+    # V3: 5 yes > 9/2 → passed; N is the group size, not those present or voting
+    assert (decision["n"], decision["present"], decision["yes"], decision["no"], decision["abstain"]) == (9, 7, 5, 1, 1)
+    assert decision["outcome"] == "passed"
+    decision_id = decision["decision_id"]
+
+    # archive (A1/A2): stored once in the hash chain, verifiable
+    record = poll(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record"))
+    assert record["content"]["decision_id"] == decision_id and record["content"]["yes"] == 5
+    assert len(record["hash"]) == 64
+    verify = sec.get("/api/v1/records/verify").json()
+    assert verify["ok"] is True and verify["records"] >= 1
+
+    # accountability (C1): every member linked with stance; the member on leave bears no responsibility
+    links = poll(lambda: sec.get(f"/api/v1/decisions/{decision_id}/responsibility"))
+    by_person = {link["person_id"]: link for link in links["links"]}
+    assert len(by_person) == 9
+    assert by_person[pid["member4"]]["stance"] == "no"
+    assert by_person[pid["member4"]]["reserved_opinion"] == "资金来源需进一步论证"
+    assert by_person[pid["member6"]]["presence"] == "leave" and by_person[pid["member6"]]["participant"] is False
+    assert by_person[pid["member6"]]["written_opinion"] == "同意，建议加强督办"
+    assert by_person[pid["member7"]]["presence"] == "absent"
+    assert by_person[pid["secretary"]]["stance"] == "yes"
+
+    # a member's lifetime record (C2) shows the decision with their stance
+    mine = poll(lambda: clients["member5"].get(f"/api/v1/persons/{pid['member5']}/record"))
+    assert [(i["decision_id"], i["stance"]) for i in mine["items"]] == [(decision_id, "abstain")]
+
+    # notifications (N1): the meeting notice reached each member's inbox
+    inbox = poll(lambda: clients["member7"].get("/api/v1/notifications"))
+    notices = [n for n in inbox["items"] if n["meeting_id"] == meeting_id]
+    assert len(notices) == 1 and inbox["unread"] >= 1

@@ -1,0 +1,75 @@
+"""Start the suite's services as real processes (as `make run` does), for e2e tests."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("meetings", "voting", "archive", "accountability", "notifications", "gateway")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Suite:
+    def __init__(self, env, log_dir):
+        self.env = env
+        self.log_dir = Path(log_dir)
+        self.procs = {}
+        self.port = int(env["GATEWAY_PORT"])
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def start(self, name):
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self.procs[name]
+
+    def start_all(self):
+        for name in SERVICES:
+            self.start(name)
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=15):
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def stop_all(self):
+        for name in list(self.procs):
+            self.stop(name)
+
+    def log(self, name):
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_healthy(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}")
+            try:
+                r = requests.get(self.base + "/health", timeout=3)
+                last = r.text
+                if r.status_code == 200 and r.json().get("status") == "ok":
+                    return r.json()
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"suite not healthy after {timeout}s: {last}")

@@ -48,7 +48,7 @@ def _publish_rows(store, publisher, rows, write):
         except Unroutable:
             # nobody is bound for this event type: keep the row (replayable) and move on
             unroutable, error = True, "no queue bound (mandatory publish returned)"
-            log.warning("event %s (%s) was unroutable", row.event_type, envelope["event_id"])
+            log.info("event %s (%s): no queue bound, kept in the outbox", row.event_type, envelope["event_id"])
         except Exception as exc:
             log.warning("outbox relay: publish failed, will retry: %s", exc)
             write(outbox.update().where(outbox.c.id == row.id)

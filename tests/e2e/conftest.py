@@ -1,27 +1,69 @@
 import os
 import time
+import uuid
 
 import pytest
 import requests
+from kombu import Connection, Queue
+
+from shared.topology import SERVICES, event_exchange
 
 from tests.support.processes import Suite, free_port
 
 DEMO_PASSWORD = "demo-password-2026"
 
 
-@pytest.fixture
-def suite(amqp_uri, tmp_path):
-    """Every service as its own process on this test's vhost, SQLite under a fresh data folder."""
+@pytest.fixture(scope="module")
+def suite(broker, tmp_path_factory):
+    """Every service as its own process on this module's own vhost, SQLite under a fresh data folder."""
+    tmp_path = tmp_path_factory.mktemp("suite")
+    vhost = f"e2e-{uuid.uuid4().hex[:10]}"
+    amqp_uri = broker.create_vhost(vhost)
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update({"AMQP_URI": amqp_uri, "DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(free_port()),
                 "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
     s = Suite(env, tmp_path)
+    s.amqp_uri = amqp_uri
+    tap_every_exchange(amqp_uri)
     s.start_all()
     try:
         s.wait_healthy()
         yield s
     finally:
         s.stop_all()
+        broker.delete_vhost(vhost)
+        broker.vhosts.remove(vhost)
+
+
+TAP_QUEUE = "e2e-tap"
+
+
+def tap_every_exchange(amqp_uri):
+    """A queue that receives every event of every service (bound before anything publishes)."""
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        queue = Queue(TAP_QUEUE, durable=True, auto_delete=False)
+        queue(channel).declare()
+        for service in SERVICES:
+            exchange = event_exchange(service)
+            exchange(channel).declare()
+            channel.queue_bind(TAP_QUEUE, exchange.name, routing_key="#")
+
+
+def drain_tap(amqp_uri):
+    """Every event published so far: [(exchange, routing key, body)]."""
+    events = []
+    with Connection(amqp_uri) as conn:
+        simple = conn.SimpleQueue(Queue(TAP_QUEUE, no_declare=True))
+        while True:
+            try:
+                msg = simple.get(timeout=1)
+            except simple.Empty:
+                break
+            events.append((msg.delivery_info["exchange"], msg.delivery_info["routing_key"], msg.payload))
+            msg.ack()
+        simple.close()
+    return events
 
 
 class Client:

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import drain_tap, login
+from tests.support.asyncapi import validate_event
 
 pytestmark = pytest.mark.e2e
 VOTERS = ["secretary", "deputy", "member1", "member2", "member3", "member4", "member5"]
@@ -109,3 +110,18 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
     inbox = poll(lambda: clients["member7"].get("/api/v1/notifications"))
     notices = [n for n in inbox["items"] if n["meeting_id"] == meeting_id]
     assert len(notices) == 1 and inbox["unread"] >= 1
+
+
+def test_every_event_emitted_matches_the_catalogue(suite):
+    """Runs after the flow above: each event any service published validates against
+    docs/asyncapi.yaml (a plain AMQP client, no nameko, reads them)."""
+    events = drain_tap(suite.amqp_uri)
+    seen = {(exchange, key) for exchange, key, _ in events}
+    for exchange, key, body in events:
+        validate_event(exchange, key, body)
+    for expected in [("meetings.events", "meeting_noticed"), ("meetings.events", "meeting_opened"),
+                     ("voting.events", "ballot_opened"), ("voting.events", "result_decided"),
+                     ("archive.events", "record_archived"), ("accountability.events", "responsibility_linked"),
+                     ("notifications.events", "notification_delivered")]:
+        assert expected in seen, f"{expected} not seen; saw {sorted(seen)}"
+    assert len({body["event_id"] for _, _, body in events}) == len(events)

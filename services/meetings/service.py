@@ -260,14 +260,14 @@ class MeetingsService(HealthMixin):
                 "person_id": row.person_id, "role": group.get(row.person_id, "member"), "presence": row.status,
                 "written_opinion": (row.written_opinions or {}).get(topic.id),
             } for row in rows]
-        members.sort(key=lambda m: m["person_id"])
-        return {
-            "org_id": meeting.org_id, "meeting_id": meeting.id, "meeting_kind": meeting.kind,
-            "emergency": meeting.kind == "emergency", "chair_person_id": meeting.chair_person_id,
-            "topic": {"topic_id": topic.id, "title": topic.title, "category": topic.category},
-            "n": meeting.group_size, "present": sum(1 for m in members if m["presence"] == "present"),
-            "members": members,
-        }
+            members.sort(key=lambda m: m["person_id"])
+            return {
+                "org_id": meeting.org_id, "meeting_id": meeting.id, "meeting_kind": meeting.kind,
+                "emergency": meeting.kind == "emergency", "chair_person_id": meeting.chair_person_id,
+                "topic": {"topic_id": topic.id, "title": topic.title, "category": topic.category},
+                "n": meeting.group_size, "present": sum(1 for m in members if m["presence"] == "present"),
+                "members": members,
+            }
 
     def _meeting_view(self, meeting_id):
         with self.db.read() as s:

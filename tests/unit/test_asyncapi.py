@@ -37,3 +37,19 @@ def test_a_wrong_payload_fails_validation():
         validate_event("meetings.events", "meeting_opened", body)
     with pytest.raises(AssertionError):
         validate_event("meetings.events", "meeting_reopened", body)
+
+
+def test_no_yaml_boolean_traps_in_the_catalogue():
+    """Unquoted yes/no become booleans in YAML: every key and enum value must stay a string."""
+    from tests.support.asyncapi import document
+
+    def walk(node, path="$"):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                assert isinstance(key, str), f"non-string key {key!r} at {path}"
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                assert not isinstance(value, bool), f"boolean {value!r} at {path}[{i}]"
+                walk(value, f"{path}[{i}]")
+    walk(document())

@@ -1,0 +1,108 @@
+"""Voting storage (SQLAlchemy 2).
+
+V8: for a secret ballot the participation roll (who voted) and the ballot box
+(which choices were cast) are separate tables that share no key, order or
+timestamp: box entries have a random uuid4 key, no timestamp, no row id
+(``WITHOUT ROWID`` on SQLite), and the box is rewritten in random order when the
+ballot closes, so not even the storage order or PostgreSQL's transaction ids
+tie an entry to the vote that cast it.  Choices of non-secret ballots are kept
+per person in ``open_votes``.
+"""
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, messaging_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Ballot(Base):
+    __tablename__ = "ballots"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    meeting_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    agenda_item_id: Mapped[str] = mapped_column(sa.String(64), index=True)   # the meetings topic_id
+    # V4: set to agenda_item_id while the ballot is open, NULL once closed; unique, so two
+    # ballots on one item can never be open at once, even when opened concurrently
+    open_item_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    category: Mapped[str] = mapped_column(sa.String(40))
+    method: Mapped[str] = mapped_column(sa.String(20))                      # V2
+    emergency: Mapped[bool] = mapped_column(sa.Boolean)
+    chair_person_id: Mapped[str] = mapped_column(sa.String(64))
+    n: Mapped[int] = mapped_column(sa.Integer)                              # V3 denominator
+    present: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(20))                      # open | closed
+    opened_by: Mapped[str] = mapped_column(sa.String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Elector(Base):
+    """The attendance snapshot copied into the ballot when it opens (V1, M9)."""
+    __tablename__ = "electorate"
+    ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(40))
+    presence: Mapped[str] = mapped_column(sa.String(20))                    # present | leave | absent
+    written_opinion: Mapped[str | None] = mapped_column(sa.Text, nullable=True)   # M9
+
+
+class Participation(Base):
+    """The roll: who voted (V1: the key makes a second vote impossible), never what.
+
+    ``reserved_opinion`` (V6) is kept for every method, secret ballots included:
+    it is not a choice.
+    """
+    __tablename__ = "participations"
+    ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    reserved_opinion: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class OpenVote(Base):
+    """A person's choice on an oral, show-of-hands or named ballot (never a secret one)."""
+    __tablename__ = "open_votes"
+    ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    choice: Mapped[str] = mapped_column(sa.String(10))
+
+
+class BoxEntry(Base):
+    """The secret ballot box (V8): a random key and a choice, nothing else."""
+    __tablename__ = "ballot_box"
+    __table_args__ = {"sqlite_with_rowid": False}
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, autoincrement=False)   # uuid4
+    ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), index=True)
+    choice: Mapped[str] = mapped_column(sa.String(10))
+
+
+class Decision(Base):
+    """V9: every decision records N, present, yes, no, abstain, method, threshold, outcome, emergency."""
+    __tablename__ = "decisions"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), unique=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    meeting_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    agenda_item_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    category: Mapped[str] = mapped_column(sa.String(40))
+    method: Mapped[str] = mapped_column(sa.String(20))
+    emergency: Mapped[bool] = mapped_column(sa.Boolean)
+    n: Mapped[int] = mapped_column(sa.Integer)
+    present: Mapped[int] = mapped_column(sa.Integer)
+    yes: Mapped[int] = mapped_column(sa.Integer)
+    no: Mapped[int] = mapped_column(sa.Integer)
+    abstain: Mapped[int] = mapped_column(sa.Integer)
+    threshold: Mapped[int] = mapped_column(sa.Integer)
+    outcome: Mapped[str] = mapped_column(sa.String(20))                     # passed | failed | deferred
+    superseded_decision_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)   # V7
+    explanation: Mapped[str] = mapped_column(sa.Text)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+outbox, inbox = messaging_tables(Base.metadata)

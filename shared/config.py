@@ -60,7 +60,7 @@ def load_config(service_name, defaults_path=None, env=None, overrides=None):
         config["DATABASE_URL"] = database_url(service_name, env, config.get("DATA_DIR"))
     if "MAX_WORKERS" in config:
         config["max_workers"] = int(config["MAX_WORKERS"])
-    if service_name == "gateway":
+    if service_name == "gateway" and "WEB_SERVER_ADDRESS" not in (overrides or {}):
         host = config.get("GATEWAY_HOST", "0.0.0.0")
         config["WEB_SERVER_ADDRESS"] = f"{host}:{int(config.get('GATEWAY_PORT', 8000))}"
     return config

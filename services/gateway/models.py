@@ -1,0 +1,35 @@
+"""Gateway storage: log-in accounts and the settings it keeps (the session secret)."""
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, messaging_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """A log-in: username and password for one person (``person_id`` of meetings)."""
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    person_id: Mapped[str] = mapped_column(sa.String(64))
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    is_admin: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
+# The gateway publishes no events; the tables exist because every service's Store has them.
+outbox, inbox = messaging_tables(Base.metadata)

@@ -1,0 +1,91 @@
+"""Request schemas of the HTTP API.
+
+Bodies the services already define are reused as they are; where the gateway
+fills a field from the session (the organization), that field is excluded.
+"""
+from marshmallow import Schema, fields, validate
+
+from services.gateway.auth import MIN_PASSWORD_LENGTH
+from services.meetings import schemas as meetings
+from services.voting import schemas as voting
+
+ID = validate.Length(min=1, max=64)
+
+# reused unchanged
+OrganizationIn = meetings.OrganizationIn
+PersonIn = meetings.PersonIn
+AppointmentIn = meetings.AppointmentIn
+TopicIn = meetings.TopicIn
+OpenIn = meetings.OpenIn
+OpenBallotIn = voting.OpenBallotIn
+CastVoteIn = voting.CastVoteIn
+
+
+class MeetingBody(meetings.MeetingIn):
+    """``MeetingIn`` without ``org_id``: a meeting is scheduled in the caller's organization."""
+    class Meta:
+        exclude = ("org_id",)
+
+
+class LoginIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class AccountIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
+    person_id = fields.String(required=True, validate=ID)
+    org_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    is_admin = fields.Boolean(load_default=False)
+
+
+class PageQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class RecordsQuery(PageQuery):
+    org_id = fields.String(load_default=None, validate=ID)   # cross-org readers only
+
+
+class VerifyQuery(Schema):
+    org_id = fields.String(load_default=None, validate=ID)
+
+
+class NotificationsQuery(PageQuery):
+    unread_only = fields.Boolean(load_default=False)
+
+
+class MembersQuery(Schema):
+    on = fields.Date(load_default=None)
+
+
+# ---------------------------------------------------------------- documented answers
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    field = fields.String(allow_none=True)
+    rule = fields.String(allow_none=True, metadata={"description": "the SPEC rule ID, e.g. M8"})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class ActorOut(Schema):
+    person_id = fields.String()
+    org_id = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+
+
+class LoginOut(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+    actor = fields.Nested(ActorOut)
+
+
+class HealthOut(Schema):
+    status = fields.String(validate=validate.OneOf(("ok", "degraded")))
+    services = fields.Dict(keys=fields.String(), values=fields.String())

@@ -8,6 +8,7 @@ an explicit actor; the services check the actor again.
 """
 import datetime as dt
 import logging
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,17 @@ class GatewayService:
     def index(self, actor):
         html = (WEB_DIR / "index.html").read_bytes()
         return Response(html, content_type="text/html; charset=utf-8")
+
+    @route("GET", "/web/<path:asset>", auth=False, summary="static files of the web frontend", tag="web",
+           content_type="application/octet-stream")
+    def web_asset(self, actor, asset):
+        path = (WEB_DIR / asset).resolve()
+        if WEB_DIR.resolve() not in path.parents or not path.is_file():
+            raise NotFound("asset: no such file", field="asset")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if mime.startswith("text/") or mime in ("application/javascript", "application/json"):
+            mime += "; charset=utf-8"
+        return Response(path.read_bytes(), content_type=mime, headers={"Cache-Control": "no-cache"})
 
     @route("GET", "/health", auth=False, summary="health of the gateway and every service", tag="ops")
     def health(self, actor):

@@ -24,7 +24,7 @@ def registered_routes():
 
 def to_openapi(url):
     import re
-    return re.sub(r"<([^>]+)>", r"{\1}", url)
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", url)
 
 
 def test_every_registered_route_is_in_the_openapi_document():

@@ -22,9 +22,14 @@ from services.gateway import accounts, auth, models, schemas
 from services.gateway.demo import DemoSeed
 from services.gateway.http import as_actor, route
 from services.gateway.openapi import build_spec
-from shared.actor import GROUP_ROLES, Actor
+from services.gateway.routes.accountability import AccountabilityRoutes
+from services.gateway.routes.archive import ArchiveRoutes
+from services.gateway.routes.meetings import MeetingsRoutes
+from services.gateway.routes.notifications import NotificationsRoutes
+from services.gateway.routes.voting import VotingRoutes
+from shared.actor import Actor
 from shared.clock import iso, utcnow
-from shared.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.errors import NotFound, Unauthorized
 from shared.nameko_ext import Database, ServiceRpc
 
 log = logging.getLogger(__name__)
@@ -32,7 +37,6 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
 SERVICES = ("meetings", "voting", "archive", "accountability", "notifications")
 HEALTH_TIMEOUT = 2.0
-CHAIRS = ("secretary", "deputy_secretary")
 
 
 @dataclass(frozen=True)
@@ -74,23 +78,8 @@ class Sessions(DependencyProvider):
         return SessionsApi(self.signer)
 
 
-def _own_org(actor):
-    if not actor.org_id:
-        raise Forbidden("AUTH: this account belongs to no organization", field="org_id", rule="AUTH")
-    return actor.org_id
-
-
-def _org_for_read(actor, requested):
-    """The caller's organization, or another one for roles that read across organizations."""
-    if requested is None:
-        if not actor.org_id:
-            raise ValidationFailed("org_id: required for an account without an organization", field="org_id")
-        return actor.org_id
-    actor.require_org(requested, cross_org_read=True)
-    return requested
-
-
-class GatewayService:
+class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, AccountabilityRoutes,
+                     NotificationsRoutes):
     name = "gateway"
 
     db = Database(models, Path(__file__).parent / "migrations", relay=False)
@@ -215,95 +204,3 @@ class GatewayService:
         account = accounts.create_account(self.db, body["username"], password_hash, body["person_id"],
                                           org_id=body["org_id"], is_admin=body["is_admin"])
         return accounts.account_view(account)
-
-    # ------------------------------------------------------------ meetings
-
-    @route("POST", "/api/v1/meetings", roles=CHAIRS, rule="M1", body=schemas.MeetingBody, status=201,
-           summary="schedule a meeting", tag="meetings")
-    def schedule_meeting(self, actor, body):
-        return self.meetings.schedule_meeting(actor.to_dict(), dict(body, org_id=_own_org(actor)))
-
-    @route("GET", "/api/v1/meetings/<meeting_id>", summary="a meeting with its agenda and attendance",
-           tag="meetings")
-    def get_meeting(self, actor, meeting_id):
-        return self.meetings.get_meeting(actor.to_dict(), meeting_id)
-
-    @route("POST", "/api/v1/meetings/<meeting_id>/topics", roles=CHAIRS, rule="M3", body=schemas.TopicIn,
-           status=201, summary="put a topic on the agenda", tag="meetings")
-    def add_topic(self, actor, meeting_id, body):
-        return self.meetings.add_topic(actor.to_dict(), meeting_id, body)
-
-    @route("POST", "/api/v1/meetings/<meeting_id>/notice", roles=CHAIRS + ("office",), rule="M5",
-           summary="issue the meeting notice", tag="meetings")
-    def notice_meeting(self, actor, meeting_id):
-        return self.meetings.notice_meeting(actor.to_dict(), meeting_id)
-
-    @route("POST", "/api/v1/meetings/<meeting_id>/open", roles=CHAIRS, rule="M1", body=schemas.OpenIn,
-           summary="open the meeting (quorum M8, leave opinions M9)", tag="meetings")
-    def open_meeting(self, actor, meeting_id, body):
-        return self.meetings.open_meeting(actor.to_dict(), meeting_id, body)
-
-    # ------------------------------------------------------------ voting
-
-    @route("POST", "/api/v1/ballots", roles=CHAIRS, rule="M1", body=schemas.OpenBallotIn, status=201,
-           summary="open a ballot on an agenda item", tag="voting")
-    def open_ballot(self, actor, body):
-        return self.voting.open_ballot(actor.to_dict(), body)
-
-    @route("GET", "/api/v1/ballots/<ballot_id>", summary="a ballot", tag="voting")
-    def get_ballot(self, actor, ballot_id):
-        return self.voting.get_ballot(actor.to_dict(), ballot_id)
-
-    @route("POST", "/api/v1/ballots/<ballot_id>/votes", roles=GROUP_ROLES, rule="V1", body=schemas.CastVoteIn,
-           status=201, summary="cast one's vote", tag="voting")
-    def cast_vote(self, actor, ballot_id, body):
-        return self.voting.cast_vote(actor.to_dict(), ballot_id, body)
-
-    @route("POST", "/api/v1/ballots/<ballot_id>/close", roles=CHAIRS, rule="M1",
-           summary="close a ballot: the decision", tag="voting")
-    def close_ballot(self, actor, ballot_id):
-        return self.voting.close_ballot(actor.to_dict(), ballot_id)
-
-    @route("GET", "/api/v1/decisions/<decision_id>", summary="a decision", tag="voting")
-    def get_decision(self, actor, decision_id):
-        return self.voting.get_decision(actor.to_dict(), decision_id)
-
-    # ------------------------------------------------------------ archive, accountability
-
-    @route("GET", "/api/v1/decisions/<decision_id>/record", summary="the archived record of a decision",
-           tag="archive")
-    def decision_record(self, actor, decision_id):
-        return self.archive.record_for_decision(actor.to_dict(), decision_id)
-
-    @route("GET", "/api/v1/decisions/<decision_id>/responsibility",
-           summary="who answers for a decision (C1)", tag="accountability")
-    def decision_responsibility(self, actor, decision_id):
-        return self.accountability.decision_links(actor.to_dict(), decision_id)
-
-    @route("GET", "/api/v1/records", query=schemas.RecordsQuery, summary="archived records", tag="archive")
-    def list_records(self, actor, query):
-        org_id = _org_for_read(actor, query["org_id"])
-        return self.archive.list_records(actor.to_dict(), org_id, query["limit"], query["offset"])
-
-    @route("GET", "/api/v1/records/verify", query=schemas.VerifyQuery,
-           summary="verify the archive's hash chain (A2)", tag="archive")
-    def verify_records(self, actor, query):
-        return self.archive.verify(actor.to_dict(), _org_for_read(actor, query["org_id"]))
-
-    @route("GET", "/api/v1/persons/<person_id>/record", query=schemas.PageQuery,
-           summary="a person's lifetime responsibility record (C2)", tag="accountability")
-    def person_record(self, actor, person_id, query):
-        return self.accountability.person_record(actor.to_dict(), person_id, query["limit"], query["offset"])
-
-    # ------------------------------------------------------------ notifications
-
-    @route("GET", "/api/v1/notifications", query=schemas.NotificationsQuery, summary="the caller's inbox",
-           tag="notifications")
-    def inbox(self, actor, query):
-        return self.notifications.inbox(actor.to_dict(), query["unread_only"], query["limit"], query["offset"])
-
-    @route("POST", "/api/v1/notifications/<notification_id>/read", summary="mark a notification read",
-           tag="notifications")
-    def mark_read(self, actor, notification_id):
-        return self.notifications.mark_read(actor.to_dict(), notification_id)
-

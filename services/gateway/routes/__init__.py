@@ -1,0 +1,1 @@
+"""HTTP routes by area; GatewayService combines them (each class holds only route handlers)."""

@@ -16,6 +16,8 @@ SUBSCRIPTIONS = (
     ("voting", "result_decided", "archive", "on_result_decided"),
     ("voting", "result_decided", "accountability", "on_result_decided"),
     ("meetings", "meeting_noticed", "notifications", "on_meeting_noticed"),
+    ("voting", "ballot_opened", "notifications", "on_ballot_opened"),
+    ("voting", "result_decided", "notifications", "on_result_decided"),
 )
 
 

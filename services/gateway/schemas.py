@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from services.gateway.auth import MIN_PASSWORD_LENGTH
 from services.meetings import schemas as meetings
+from services.notifications import schemas as notifications
 from services.voting import schemas as voting
 
 ID = validate.Length(min=1, max=64)
@@ -89,3 +90,19 @@ class LoginOut(Schema):
 class HealthOut(Schema):
     status = fields.String(validate=validate.OneOf(("ok", "degraded")))
     services = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+# ---------------------------------------------------------------- notifications (N1–N2)
+
+
+ContactIn = notifications.ContactIn
+PreferencesIn = notifications.PreferencesIn
+WebhookIn = notifications.WebhookIn
+
+
+class DeliveriesQuery(notifications.DeliveriesQuery, PageQuery):
+    pass
+
+
+class OrgQuery(Schema):
+    org_id = fields.String(load_default=None, validate=ID)

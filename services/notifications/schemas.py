@@ -26,3 +26,78 @@ class MeetingNoticedIn(_Lenient):
     chair_person_id = fields.String(load_default=None, allow_none=True, validate=ID)
     agenda = fields.List(fields.Nested(AgendaItemIn), load_default=list)
     recipients = fields.List(fields.String(validate=ID), required=True)
+
+
+class BallotOpenedIn(_Lenient):
+    """``voting.ballot_opened`` data (V1, N1): the eligible voters are told voting has opened."""
+    ballot_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    agenda_item_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    category = fields.String(load_default=None, allow_none=True)
+    method = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    n = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    present = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    eligible = fields.List(fields.String(validate=ID), required=True)
+
+
+class MemberLineIn(_Lenient):
+    person_id = fields.String(required=True, validate=ID)
+    presence = fields.String(load_default=None, allow_none=True)
+
+
+class ResultDecidedIn(_Lenient):
+    """``voting.result_decided`` data (V3, N1): the decision goes to every member of the meeting."""
+    decision_id = fields.String(required=True, validate=ID)
+    ballot_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    category = fields.String(load_default=None, allow_none=True)
+    method = fields.String(load_default=None, allow_none=True)
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    decided_at = fields.AwareDateTime(required=True)
+    n = fields.Integer(load_default=None, allow_none=True, strict=True)
+    present = fields.Integer(load_default=None, allow_none=True, strict=True)
+    yes = fields.Integer(load_default=None, allow_none=True, strict=True)
+    no = fields.Integer(load_default=None, allow_none=True, strict=True)
+    abstain = fields.Integer(load_default=None, allow_none=True, strict=True)
+    members = fields.List(fields.Nested(MemberLineIn), required=True)
+
+
+# ---------------------------------------------------------------- commands (strict: unknown fields refused)
+
+class ContactIn(Schema):
+    """``set_contact``: a person's e-mail address (``null`` removes it)."""
+    email = fields.Email(required=True, allow_none=True, validate=validate.Length(max=254))
+
+
+class ChannelsIn(Schema):
+    email = fields.Boolean(truthy={True}, falsy={False})
+    inbox = fields.Boolean(truthy={True}, falsy={False})
+
+
+class PreferencesIn(Schema):
+    """``set_preferences``: channels on or off and the language of the texts (N2)."""
+    channels = fields.Nested(ChannelsIn)
+    language = fields.String(validate=validate.OneOf(("zh-CN", "en")))
+
+
+class WebhookIn(Schema):
+    """``register_webhook`` (N2): where to POST, which notification kinds, optional own secret."""
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    event_types = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True,
+                              validate=validate.Length(min=1, max=20))
+    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=10, max=200))
+    org_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class DeliveriesQuery(Schema):
+    """``deliveries`` filters."""
+    org_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    channel = fields.String(load_default=None, allow_none=True,
+                            validate=validate.OneOf(("inbox", "email", "webhook")))
+    status = fields.String(load_default=None, allow_none=True,
+                           validate=validate.OneOf(("pending", "sent", "failed")))
+    webhook_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    source_event_id = fields.String(load_default=None, allow_none=True, validate=ID)

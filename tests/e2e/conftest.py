@@ -83,6 +83,12 @@ class Client:
     def post(self, path, **kw):
         return self.request("POST", path, **kw)
 
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
 
 def login(base, username, password=DEMO_PASSWORD, timeout=60):
     """Log in (waiting for the demo seed on a fresh data folder)."""

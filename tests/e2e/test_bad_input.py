@@ -1,5 +1,6 @@
 """Bad input on every slice route gets a 4xx naming the field or the rule, and writes nothing."""
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -113,3 +114,38 @@ def test_read_routes_unknown_and_foreign_ids_are_404(world):
     error_of(sec.post("/api/v1/notifications/no-such-notification/read"), 404)
     # another organization's person record is not readable by a member
     error_of(world["member1"].get("/api/v1/persons/other-sec/record"))
+
+
+def test_notification_routes_receipts_preferences_and_webhook_guard(world):
+    """N1/N2 and M5 through the gateway: proof of notice, preferences, webhook target checks."""
+    base, sec, member1 = world["base"], world["sec"], world["member1"]
+    office, _ = login(base, "office")
+    # the emergency meeting of the fixture was not noticed; notice a new one so members get it
+    m = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "通知测试", "scheduled_at": SOON()}).json()
+    sec.post(f"/api/v1/meetings/{m['meeting_id']}/topics", json={"title": "议题", "category": "other"})
+    assert sec.post(f"/api/v1/meetings/{m['meeting_id']}/notice").status_code == 200
+
+    def notice():
+        items = member1.get("/api/v1/notifications").json()["items"]
+        return [n for n in items if n["meeting_id"] == m["meeting_id"] and n["kind"] == "meeting_notice"]
+    deadline = time.monotonic() + 20
+    while not notice() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    (item,) = notice()
+    r = member1.post(f"/api/v1/notifications/{item['notification_id']}/acknowledge")
+    assert r.status_code == 200 and r.json()["acknowledged_at"]
+    receipts = sec.get(f"/api/v1/meetings/{m['meeting_id']}/receipts").json()["items"]
+    acked = [x for x in receipts if x["acknowledged_at"]]
+    assert len(receipts) == 9 and len(acked) == 1
+    error_of(member1.get(f"/api/v1/meetings/{m['meeting_id']}/receipts"), 403)
+
+    r = member1.put("/api/v1/me/preferences", json={"language": "en", "channels": {"email": False}})
+    assert r.status_code == 200 and r.json()["language"] == "en"
+    assert error_of(member1.put("/api/v1/me/preferences", json={"language": "fr"}), 400)["field"] == "language"
+
+    # N2: webhook targets on loopback or private ranges are refused
+    for url in ("http://127.0.0.1:9/hook", "http://10.0.0.8/hook", "ftp://example.org/hook"):
+        err = error_of(office.post("/api/v1/webhooks", json={"url": url, "event_types": ["meeting_notice"]}))
+        assert err["rule"] == "N2", err
+    assert office.get("/api/v1/webhooks").json()["items"] == []
+    error_of(member1.get("/api/v1/webhooks"), 403)

@@ -108,7 +108,7 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
 
     # notifications (N1): the meeting notice reached each member's inbox
     inbox = poll(lambda: clients["member7"].get("/api/v1/notifications"))
-    notices = [n for n in inbox["items"] if n["meeting_id"] == meeting_id]
+    notices = [n for n in inbox["items"] if n["meeting_id"] == meeting_id and n["kind"] == "meeting_notice"]
     assert len(notices) == 1 and inbox["unread"] >= 1
 
 

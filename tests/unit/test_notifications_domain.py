@@ -58,3 +58,207 @@ def test_n1_blank_recipient_is_refused():
     with pytest.raises(ValidationFailed) as err:
         domain.notices_for_meeting({**noticed(), "recipients": ["p1", " "]})
     assert err.value.field == "recipients.1" and err.value.rule == "N1"
+
+
+# ------------------------------------------------------------------ the generic mapping (N1)
+
+import datetime as dt  # noqa: E402
+
+from services.notifications import templates  # noqa: E402
+from shared.errors import Forbidden, RuleViolation  # noqa: E402
+from tests.support.roster import actor as actor_dict  # noqa: E402
+from shared.actor import Actor  # noqa: E402
+
+NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.timezone.utc)
+
+
+def ballot_opened(**extra):
+    data = {"ballot_id": "b-1", "meeting_id": "m-1", "agenda_item_id": "t1", "title": "干部任免",
+            "category": "personnel", "method": "secret", "n": 9, "present": 7,
+            "eligible": ["p0", "p1", "p2"]}
+    data.update(extra)
+    return load(schemas.BallotOpenedIn(), data, rule="N1")
+
+
+def result_decided(**extra):
+    data = {"decision_id": "d-1", "ballot_id": "b-1", "meeting_id": "m-1", "agenda_item_id": "t1",
+            "title": "干部任免", "category": "personnel", "method": "named", "emergency": False, "n": 9,
+            "present": 7, "yes": 6, "no": 1, "abstain": 0, "threshold": 5, "outcome": "passed",
+            "superseded_decision_id": None, "decided_at": "2026-12-10T03:00:00Z",
+            "members": [{"person_id": "p0", "presence": "present", "voted": True},
+                        {"person_id": "p8", "presence": "leave", "voted": False}]}
+    data.update(extra)
+    return load(schemas.ResultDecidedIn(), data, rule="N1")
+
+
+def plan(key, data, settings=None, webhooks=(), email_available=True, source_event_id="e-1"):
+    return domain.plan(domain.MAPPINGS[key], data, org_id="org-a", source_event_id=source_event_id,
+                       source_event_type=key[1], settings=settings or {}, webhooks=list(webhooks),
+                       email_available=email_available, now=NOW)
+
+
+def test_n1_every_subscription_is_one_entry_of_the_mapping():
+    assert set(domain.MAPPINGS) == {("meetings", "meeting_noticed"), ("voting", "ballot_opened"),
+                                    ("voting", "result_decided")}
+    assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder"}
+    assert set(domain.KINDS) == set(templates.TEMPLATES)
+
+
+def test_n1_ballot_opened_goes_to_the_eligible_voters_only():
+    p = plan(("voting", "ballot_opened"), ballot_opened())
+    assert [n["person_id"] for n in p["notifications"]] == ["p0", "p1", "p2"]
+    n = p["notifications"][0]
+    assert n["kind"] == "ballot_opened" and n["title"] == "表决已开始：干部任免"
+    assert n["meeting_id"] == "m-1" and n["ref_id"] == "b-1"
+    assert "无记名投票" in n["body"] and "应到 9 人，实到 7 人" in n["body"]
+
+
+def test_n1_decision_goes_to_every_member_of_the_meeting_including_those_on_leave():
+    p = plan(("voting", "result_decided"), result_decided())
+    assert [n["person_id"] for n in p["notifications"]] == ["p0", "p8"]
+    n = p["notifications"][0]
+    assert n["kind"] == "decision_distributed" and n["title"] == "决定：干部任免（通过）" and n["ref_id"] == "d-1"
+    assert "同意 6 票，不同意 1 票，弃权 0 票" in n["body"]
+
+
+def test_n1_blank_voter_is_refused_naming_its_place():
+    with pytest.raises(ValidationFailed) as err:
+        plan(("voting", "ballot_opened"), {**ballot_opened(), "eligible": ["p0", ""]})
+    assert err.value.field == "eligible.1" and err.value.rule == "N1"
+
+
+def test_n2_inbox_is_delivered_when_stored_email_and_webhooks_are_pending():
+    settings = {"p1": domain.Settings(email="p1@example.org")}
+    hooks = [{"webhook_id": "w-1", "event_types": ["meeting_notice"]},
+             {"webhook_id": "w-2", "event_types": ["ballot_opened"]}]
+    p = plan(("meetings", "meeting_noticed"), noticed(), settings=settings, webhooks=hooks)
+    by_channel = {}
+    for d in p["deliveries"]:
+        by_channel.setdefault(d["channel"], []).append(d)
+    assert [(d["recipient"], d["status"]) for d in by_channel["inbox"]] == [("p0", "sent"), ("p1", "sent"),
+                                                                          ("p2", "sent")]
+    assert {d["notification_id"] for d in by_channel["inbox"]} == {n["id"] for n in p["notifications"]}
+    # e-mail only to the one person with an address
+    [mail] = by_channel["email"]
+    assert mail["recipient"] == "p1" and mail["status"] == "pending"
+    assert mail["payload"]["to"] == "p1@example.org" and mail["payload"]["subject"] == "会议通知：党组会议"
+    assert "<li>2027年度工作计划</li>" in mail["payload"]["html"]
+    # only the webhook subscribed to the kind
+    [hook] = by_channel["webhook"]
+    assert hook["recipient"] == "w-1" and hook["status"] == "pending"
+    import json
+    body = json.loads(hook["payload"]["body"])
+    assert body["type"] == "meeting_notice" and body["data"]["recipients"] == ["p0", "p1", "p2"]
+    assert body["data"]["source_event_id"] == "e-1" and body["data"]["meeting_id"] == "m-1"
+
+
+def test_n2_no_smtp_server_no_email_deliveries():
+    p = plan(("meetings", "meeting_noticed"), noticed(), settings={"p1": domain.Settings(email="p1@example.org")},
+             email_available=False)
+    assert {d["channel"] for d in p["deliveries"]} == {"inbox"}
+
+
+def test_n2_preferences_switch_channels_but_a_meeting_notice_always_reaches_the_inbox():
+    off = domain.Settings(email="p1@example.org", email_on=False, inbox_on=False)
+    notice = plan(("meetings", "meeting_noticed"), noticed(recipients=["p1"]), settings={"p1": off})
+    assert [d["channel"] for d in notice["deliveries"]] == ["inbox"]           # M5 proof of notice
+    ballot = plan(("voting", "ballot_opened"), ballot_opened(eligible=["p1"]), settings={"p1": off})
+    assert ballot == {"notifications": [], "deliveries": []}
+    mail_only = domain.Settings(email="p1@example.org", inbox_on=False)
+    ballot = plan(("voting", "ballot_opened"), ballot_opened(eligible=["p1"]), settings={"p1": mail_only})
+    assert [d["channel"] for d in ballot["deliveries"]] == ["email"]
+
+
+def test_n1_texts_follow_the_person_language():
+    en = domain.Settings(email="p1@example.org", language="en")
+    p = plan(("meetings", "meeting_noticed"), noticed(recipients=["p1", "p2"]), settings={"p1": en})
+    titles = {n["person_id"]: n["title"] for n in p["notifications"]}
+    assert titles == {"p1": "Meeting notice: 党组会议", "p2": "会议通知：党组会议"}
+    mail = [d for d in p["deliveries"] if d["channel"] == "email"][0]
+    assert mail["payload"]["language"] == "en" and 'lang="en"' in mail["payload"]["html"]
+    assert "Objections to the agenda must reach the chair before 2026-12-09T02:00:00Z" in mail["payload"]["text"]
+
+
+def test_n1_templates_exist_in_both_languages_and_escape_html():
+    data = noticed(title="<b>党组</b> & 会议")
+    for kind in ("meeting_notice", "objection_reminder"):
+        for lang in templates.LANGUAGES:
+            rendered = templates.render(kind, lang, data)
+            assert "<b>党组</b>" not in rendered.html(lang) and "&lt;b&gt;党组&lt;/b&gt; &amp; 会议" in rendered.html(lang)
+    assert templates.render("objection_reminder", "zh-CN", data).subject == "异议截止提醒：<b>党组</b> & 会议"
+    assert templates.render("ballot_opened", "en", ballot_opened()).subject == "Voting has opened: 干部任免"
+    assert templates.render("decision_distributed", "en", result_decided(outcome="failed")).subject \
+        == "Decision: 干部任免 (not passed)"
+    assert templates.render("meeting_notice", "fr", data).subject.startswith("会议通知")   # unknown: zh-CN
+
+
+def test_n2_preferences_change_only_what_is_given():
+    s = domain.Settings(email="a@example.org")
+    s = domain.apply_preferences(s, {"channels": {"email": False}})
+    assert s == domain.Settings(email="a@example.org", email_on=False)
+    s = domain.apply_preferences(s, {"language": "en"})
+    assert (s.language, s.email_on, s.inbox_on) == ("en", False, True)
+
+
+@pytest.mark.parametrize("data,field", [({"channels": {"email": "yes"}}, "channels.email"),
+                                        ({"language": "fr"}, "language"),
+                                        ({"channels": {"sms": True}}, "channels.sms")])
+def test_n2_bad_preferences_name_the_field(data, field):
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.PreferencesIn(), data, rule="N2")
+    assert err.value.field == field and err.value.rule == "N2"
+
+
+def test_n2_contact_is_set_by_the_person_or_an_administrator():
+    domain.check_contact_rights(Actor.from_dict(actor_dict("p1", "org-a", "member")), "p1")
+    domain.check_contact_rights(Actor.from_dict(actor_dict("admin", None, "admin")), "p1")
+    with pytest.raises(Forbidden) as err:
+        domain.check_contact_rights(Actor.from_dict(actor_dict("p2", "org-a", "secretary")), "p1")
+    assert err.value.rule == "N2"
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.ContactIn(), {"email": "p1@example.org\r\nBcc: x@evil.test"}, rule="N2")
+    assert err.value.field == "email"
+
+
+# ------------------------------------------------------------------ reminders (M5, N1)
+
+def test_m5_reminder_is_due_lead_before_the_objection_deadline():
+    data = noticed()       # noticed 12-07 02:00, deadline 12-09 02:00
+    due = domain.reminder_due_at(data, dt.timedelta(hours=12))
+    assert due == dt.datetime(2026, 12, 8, 14, 0, tzinfo=dt.timezone.utc)
+    deadline = data["objection_deadline"]
+    assert not domain.reminder_is_due(due, deadline, due - dt.timedelta(seconds=1))
+    assert domain.reminder_is_due(due, deadline, due)
+    assert not domain.reminder_is_due(due, deadline, deadline)       # too late to object anyway
+
+
+def test_m5_late_notice_is_reminded_halfway_to_the_deadline_not_at_once():
+    data = noticed(noticed_at="2026-12-08T20:00:00Z")
+    assert domain.reminder_due_at(data, dt.timedelta(hours=12)) == dt.datetime(2026, 12, 8, 23, 0,
+                                                                              tzinfo=dt.timezone.utc)
+    assert domain.reminder_due_at(noticed(objection_deadline=None), dt.timedelta(hours=12)) is None
+
+
+def test_n2_one_reminder_id_per_meeting_and_deadline():
+    a = domain.reminder_source_id("m-1", dt.datetime(2026, 12, 9, 2, tzinfo=dt.timezone.utc))
+    assert a == domain.reminder_source_id("m-1", dt.datetime(2026, 12, 9, 10, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    assert a != domain.reminder_source_id("m-1", dt.datetime(2026, 12, 9, 3, tzinfo=dt.timezone.utc))
+    assert a != domain.reminder_source_id("m-2", dt.datetime(2026, 12, 9, 2, tzinfo=dt.timezone.utc))
+
+
+def test_m5_only_meeting_notices_are_acknowledged():
+    domain.check_acknowledgeable("meeting_notice")
+    for kind in ("ballot_opened", "decision_distributed", "objection_reminder"):
+        with pytest.raises(RuleViolation) as err:
+            domain.check_acknowledgeable(kind)
+        assert err.value.rule == "M5" and err.value.field == "notification_id"
+
+
+# ------------------------------------------------------------------ retries (N2)
+
+def test_n2_backoff_doubles_from_the_base_up_to_the_cap():
+    assert [domain.backoff(n, 1, 3600) for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert domain.backoff(20, 1, 60) == 60
+    assert domain.after_failure(1, 3, 1, 60, NOW) == ("pending", NOW + dt.timedelta(seconds=1))
+    assert domain.after_failure(3, 3, 1, 60, NOW) == ("failed", None)
+    assert domain.after_failure(1, 3, 1, 60, NOW, permanent=True) == ("failed", None)

@@ -1,0 +1,96 @@
+// The shell: header (navigation, language switch, log-out) and a hash router.
+// Each view is one module in views/ exporting {route, nav?, public?, render(root, params)};
+// views/registry.js lists them, so adding a view is one module plus one line there.
+import { session, setUnauthorizedHandler } from "./api.js";
+import { applyLang, getLang, onLangChange, setLang, t } from "./i18n.js";
+import { errorBox, h, unavailableBox } from "./ui.js";
+import { VIEWS } from "./views/registry.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const langButton = document.getElementById("lang-switch");
+const flash = document.getElementById("flash");
+
+const routes = VIEWS.map((view) => ({ view, ...compile(view.route) }));
+
+function compile(pattern) {
+  const names = [];
+  const source = pattern.split("/").map((part) => {
+    if (part.startsWith(":")) { names.push(part.slice(1)); return "([^/]+)"; }
+    return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("/");
+  return { regex: new RegExp(`^${source}$`), names };
+}
+
+function match(path) {
+  for (const r of routes) {
+    const m = r.regex.exec(path);
+    if (m) return { view: r.view, params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+  }
+  return null;
+}
+
+export function navigate(path) {
+  const target = `#/${path.replace(/^[#/]+/, "")}`;
+  if (location.hash === target) render();
+  else location.hash = target;
+}
+
+let renderCount = 0;
+let firstRender = true;
+
+async function render() {
+  const path = location.hash.replace(/^#\/?/, "") || (session.token ? "home" : "login");
+  const found = match(path.split("?")[0]);
+  if (!found) { main.replaceChildren(h("h1", { tabindex: "-1" }, t("common.notFound"))); return; }
+  if (!found.view.public && !session.token) { navigate("login"); return; }
+  if (found.view.route === "login" && session.token) { navigate("home"); return; }
+  renderNav(found.view);
+  const mine = ++renderCount;
+  const root = h("div", { class: `view view-${found.view.route.split("/")[0]}` });
+  main.replaceChildren(root);
+  main.setAttribute("aria-busy", "true");
+  try {
+    await found.view.render(root, found.params, { navigate, isCurrent: () => mine === renderCount });
+  } catch (err) {
+    root.append(err?.unavailable ? unavailableBox(`/api/v1${err.path}`) : errorBox(err));
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+  if (!firstRender) root.querySelector("h1")?.focus();
+  firstRender = false;
+}
+
+function renderNav(current) {
+  langButton.textContent = t("lang.switch");
+  langButton.setAttribute("aria-label", t("lang.switchLabel"));
+  langButton.setAttribute("lang", getLang() === "zh-CN" ? "en" : "zh-CN");
+  document.getElementById("app-title").textContent = t("app.title");
+  document.getElementById("skip-link").textContent = t("app.skip");
+  nav.setAttribute("aria-label", t("nav.label"));
+  const list = h("ul", {});
+  if (session.token) {
+    for (const view of VIEWS.filter((v) => v.nav && (!v.nav.roles || session.hasRole(...v.nav.roles)))) {
+      const here = view === current;
+      list.append(h("li", {}, h("a", { href: `#/${view.route}`, "aria-current": here ? "page" : null }, t(view.nav.label))));
+    }
+    list.append(h("li", {}, h("button", { type: "button", class: "link", id: "logout", onclick: logout }, t("nav.logout"))));
+  }
+  nav.replaceChildren(list);
+}
+
+function logout() {
+  session.clear();
+  navigate("login");
+}
+
+setUnauthorizedHandler(() => {
+  flash.textContent = t("error.session");
+  navigate("login");
+});
+
+langButton.addEventListener("click", () => setLang(getLang() === "zh-CN" ? "en" : "zh-CN"));
+onLangChange(() => render());
+window.addEventListener("hashchange", () => { flash.textContent = ""; render(); });
+applyLang();
+render();

@@ -1,0 +1,136 @@
+// Small DOM helpers shared by the views: element builder, error box, tables, CSV.
+import { t } from "./i18n.js";
+
+/** h("p", {class: "x", onclick: fn}, "text", child) — text is always set as text, never HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const el = tag === "svg" || SVG_TAGS.has(tag)
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag)
+    : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+const SVG_TAGS = new Set(["rect", "line", "text", "g", "title", "desc", "circle", "path"]);
+
+/** The view's heading, focusable so that navigation can move focus to it. */
+export function heading(text) {
+  return h("h1", { tabindex: "-1", id: "view-title" }, text);
+}
+
+/** Show an API error: the message, the rule and the field it names. role=alert reads it out. */
+export function errorBox(err) {
+  const box = h("div", { class: "error", role: "alert" });
+  if (!err) return box;
+  box.append(h("strong", {}, t("error.title")));
+  if (err.status === 0) {
+    box.append(h("p", {}, t("error.network")));
+    return box;
+  }
+  const tags = [];
+  if (err.rule) {
+    const ruleName = t(`rule.${err.rule}`);
+    tags.push(h("span", { class: "tag rule", dataset: { rule: err.rule } },
+      t("error.rule", { rule: err.rule }) + (ruleName === `rule.${err.rule}` ? "" : ` · ${ruleName}`)));
+  }
+  if (err.field) tags.push(h("span", { class: "tag field", dataset: { field: err.field } }, t("error.field", { field: err.field })));
+  if (tags.length) box.append(h("p", { class: "tags" }, tags));
+  box.append(h("p", { class: "message" }, err.message));
+  return box;
+}
+
+/** Replace the content of the error slot of a form (an aria-live region). */
+export function showError(slot, err) {
+  slot.replaceChildren(err ? errorBox(err) : "");
+}
+
+export function unavailableBox(path) {
+  return h("p", { class: "notice unavailable", role: "status" }, t("common.unavailable", { path }));
+}
+
+/** Run an async action from a button/form: disables the control, reports errors into slot. */
+export async function act(control, slot, fn) {
+  if (control) control.disabled = true;
+  if (slot) showError(slot, null);
+  try {
+    return await fn();
+  } catch (err) {
+    if (slot) showError(slot, err);
+    else throw err;
+    return undefined;
+  } finally {
+    if (control && control.isConnected) control.disabled = false;
+  }
+}
+
+/**
+ * A table with a caption and an "Export CSV" button.
+ * columns: [{key, label, value?(row) → text, cell?(row) → Node}]
+ */
+export function dataTable({ caption, columns, rows, filename, empty }) {
+  const wrap = h("div", { class: "table-block" });
+  const bar = h("div", { class: "table-bar" },
+    h("button", { type: "button", class: "secondary csv", onclick: () => downloadCsv(filename, columns, rows) },
+      t("common.exportCsv")));
+  const table = h("table", {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
+    h("tbody", {}, rows.length
+      ? rows.map((r) => h("tr", {}, columns.map((c) => h("td", { dataset: { col: c.key } },
+        c.cell ? c.cell(r) : text(c, r)))))
+      : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty || t("common.none")))));
+  wrap.append(bar, h("div", { class: "table-scroll" }, table));
+  return wrap;
+}
+
+function text(column, row) {
+  const v = column.value ? column.value(row) : row[column.key];
+  return v === null || v === undefined || v === "" ? "—" : String(v);
+}
+
+/** CSV with a byte-order mark, so that spreadsheet programs read Chinese text as UTF-8. */
+export function toCsv(columns, rows) {
+  const esc = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [columns.map((c) => esc(c.label)).join(",")];
+  for (const r of rows) lines.push(columns.map((c) => esc(c.value ? c.value(r) : r[c.key])).join(","));
+  return "\uFEFF" + lines.join("\r\n") + "\r\n";
+}
+
+export function downloadCsv(filename, columns, rows) {
+  const blob = new Blob([toCsv(columns, rows)], { type: "text/csv;charset=utf-8" });
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function field(labelText, control, hint) {
+  const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  control.id = id;
+  return h("div", { class: "field" }, h("label", { for: id }, labelText), control,
+    hint ? h("p", { class: "hint" }, hint) : null);
+}
+
+export function select(name, options, value) {
+  return h("select", { name }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+}
+
+export function link(href, text, attrs = {}) {
+  return h("a", { href, ...attrs }, text);
+}
+
+export function loading() {
+  return h("p", { class: "loading", role: "status" }, t("common.loading"));
+}

@@ -1,0 +1,70 @@
+// One ballot: a group member present votes yes / no / abstain (with an optional reserved opinion);
+// the chair closes it and sees the decision.
+import { api, session } from "../api.js";
+import { label, t } from "../i18n.js";
+import { act, field, h, heading, link } from "../ui.js";
+
+const CHAIRS = ["secretary", "deputy_secretary"];
+
+export default {
+  route: "ballot/:id",
+  async render(root, { id }, { navigate }) {
+    const ballot = await api(`/ballots/${encodeURIComponent(id)}`);
+    const me = session.actor.person_id;
+    root.append(heading(`${t("ballot.title")} · ${ballot.title}`),
+      h("dl", { class: "facts card" },
+        h("dt", {}, t("ballot.topic")), h("dd", {}, ballot.title, " · ", label("cat", ballot.category)),
+        h("dt", {}, t("ballot.method")), h("dd", {}, label("method", ballot.method)),
+        h("dt", {}, t("ballot.status")), h("dd", { id: "ballot-status", dataset: { status: ballot.status } }, label("status", ballot.status)),
+        h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
+          t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
+        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "ballot-id" }, ballot.ballot_id),
+        h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
+
+    if (ballot.status !== "open") {
+      root.append(h("section", {}, h("p", {}, t("ballot.closed")),
+        ballot.decision_id ? link(`#/decision/${ballot.decision_id}`, t("ballot.viewDecision"), { id: "decision-link" }) : null));
+      return;
+    }
+    const votedKey = `pg.voted.${ballot.ballot_id}.${me}`;
+    if (sessionStorage.getItem(votedKey)) {
+      root.append(h("section", {}, h("p", { class: "ok-banner", role: "status", id: "vote-recorded" }, t("ballot.voted"))));
+    } else if ((ballot.eligible || []).includes(me)) {
+      root.append(voteForm(ballot, votedKey, () => navigate(`ballot/${ballot.ballot_id}`)));
+    } else {
+      root.append(h("section", {}, h("p", { class: "notice" }, t("ballot.notEligible"))));
+    }
+    if (session.hasRole(...CHAIRS)) {
+      const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
+      const errors = h("div", { "aria-live": "assertive" });
+      button.addEventListener("click", () => act(button, errors, async () => {
+        const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST" });
+        navigate(`decision/${decision.decision_id}`);
+      }));
+      root.append(h("section", { "aria-label": t("ballot.close") }, button, errors));
+    }
+  },
+};
+
+function voteForm(ballot, votedKey, refresh) {
+  const choices = ["yes", "no", "abstain"].map((c) => h("li", {}, h("label", { class: "choice" },
+    h("input", { type: "radio", name: "choice", value: c, required: true }), label("choice", c))));
+  const reserved = h("textarea", { name: "reserved_opinion", rows: 3, maxlength: 2000 });
+  const submit = h("button", { type: "submit", id: "cast-vote" }, t("ballot.vote"));
+  const errors = h("div", { "aria-live": "assertive" });
+  const form = h("form", { id: "vote-form" },
+    h("fieldset", {}, h("legend", {}, t("ballot.choice")), h("ul", { class: "choice-list" }, choices)),
+    field(t("ballot.reserved"), reserved), submit, errors);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(submit, errors, async () => {
+      const picked = form.querySelector("input[name=choice]:checked");
+      const body = { choice: picked ? picked.value : "" };
+      if (reserved.value.trim()) body.reserved_opinion = reserved.value.trim();
+      await api(`/ballots/${ballot.ballot_id}/votes`, { method: "POST", body });
+      sessionStorage.setItem(votedKey, "1");
+      refresh();
+    });
+  });
+  return h("section", { "aria-labelledby": "vote-title" }, h("h2", { id: "vote-title" }, t("ballot.choice")), form);
+}

@@ -1,0 +1,51 @@
+// The caller's in-app inbox (N1): unread count, mark read, links to what a notification is about.
+import { api } from "../api.js";
+import { formatTime, label, t } from "../i18n.js";
+import { act, dataTable, h, heading, link } from "../ui.js";
+
+export default {
+  route: "inbox",
+  nav: { label: "nav.inbox" },
+  async render(root, _params, { navigate }) {
+    const inbox = await api("/notifications", { query: { limit: 100 } });
+    const errors = h("div", { "aria-live": "assertive" });
+    root.append(heading(t("inbox.title")),
+      h("p", { class: "actions" }, h("span", { class: "badge", id: "unread-count" }, inbox.unread), t("inbox.unread", { n: inbox.unread }),
+        h("button", { type: "button", class: "secondary", onclick: () => navigate("inbox") }, t("common.refresh"))),
+      errors);
+    const table = dataTable({
+      caption: t("inbox.title"), filename: "notifications.csv", rows: inbox.items, empty: t("inbox.empty"),
+      columns: [
+        { key: "created", label: t("col.created"), value: (n) => formatTime(n.created_at) },
+        { key: "kind", label: t("col.kind"), value: (n) => label("notif", n.kind) },
+        { key: "title", label: t("col.title"), value: (n) => n.title,
+          cell: (n) => h("div", {}, h("strong", {}, n.title), h("p", { class: "hint", style: "white-space: pre-line" }, n.body)) },
+        { key: "status", label: t("col.status"), value: (n) => (n.read_at ? t("inbox.read") : "●"),
+          cell: (n) => actions(n, errors, navigate) },
+      ],
+    });
+    table.querySelectorAll("tbody tr").forEach((tr, i) => {
+      const n = inbox.items[i];
+      if (n && !n.read_at) tr.classList.add("unread");
+      if (n) tr.dataset.kind = n.kind;
+    });
+    root.append(table);
+  },
+};
+
+function actions(n, errors, navigate) {
+  const box = h("div", { class: "actions" });
+  const target = { ballot_opened: ["ballot", "inbox.goBallot"], decision_distributed: ["decision", "inbox.goDecision"],
+    meeting_notice: ["meeting", "inbox.goMeeting"] }[n.kind];
+  if (target && n.ref_id) box.append(link(`#/${target[0]}/${n.ref_id}`, t(target[1]), { class: `go-${target[0]}` }));
+  if (n.read_at) box.append(h("span", {}, t("inbox.read")));
+  else {
+    const b = h("button", { type: "button", class: "secondary mark-read", "aria-label": `${t("inbox.markRead")}: ${n.title}` }, t("inbox.markRead"));
+    b.addEventListener("click", () => act(b, errors, async () => {
+      await api(`/notifications/${n.notification_id}/read`, { method: "POST" });
+      navigate("inbox");
+    }));
+    box.append(b);
+  }
+  return box;
+}

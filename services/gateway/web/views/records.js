@@ -1,0 +1,37 @@
+// The archive (A1/A2): records with the hash chain's verification status.
+import { api } from "../api.js";
+import { formatTime, label, t } from "../i18n.js";
+import { dataTable, h, heading, link } from "../ui.js";
+
+const PAGE = 50;
+
+export default {
+  route: "records",
+  nav: { label: "nav.records" },
+  async render(root, _params, { navigate }) {
+    const offset = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("offset") || 0);
+    const [verify, page] = await Promise.all([api("/records/verify"), api("/records", { query: { limit: PAGE, offset } })]);
+    root.append(heading(t("records.title")),
+      verify.ok
+        ? h("p", { class: "ok-banner", id: "verify-status", role: "status", dataset: { ok: "true" } }, "✓ ", t("records.verifyOk", { n: verify.records }))
+        : h("p", { class: "bad-banner", id: "verify-status", role: "alert", dataset: { ok: "false" } }, "✗ ",
+          t("records.verifyBad", { seq: verify.first_bad?.seq ?? verify.first_bad ?? "?" })));
+    const items = page.items || [];
+    root.append(dataTable({
+      caption: t("records.title"), filename: "archive-records.csv", rows: items,
+      columns: [
+        { key: "seq", label: t("records.seq") },
+        { key: "created", label: t("col.created"), value: (r) => formatTime(r.created_at) },
+        { key: "kind", label: t("records.kind"), value: (r) => label("reckind", r.kind) },
+        { key: "subject", label: t("records.subject"), value: (r) => r.content?.title || r.subject_id,
+          cell: (r) => (r.kind === "decision" ? link(`#/decision/${r.subject_id}`, r.content?.title || r.subject_id) : (r.content?.title || r.subject_id)) },
+        { key: "classification", label: t("records.classification"), value: (r) => r.classification },
+        { key: "hash", label: t("records.hash"), value: (r) => r.hash, cell: (r) => h("span", { class: "mono" }, `${r.hash.slice(0, 16)}…`) },
+      ],
+    }));
+    const nav = h("p", { class: "actions" });
+    if (offset > 0) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${Math.max(0, offset - PAGE)}`) }, t("common.prev")));
+    if (items.length === PAGE) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${offset + PAGE}`) }, t("common.next")));
+    root.append(nav);
+  },
+};

@@ -1,0 +1,150 @@
+"""Every text a notification shows, in zh-CN (default) and en, kept in one module (N1).
+
+A template turns validated event data into a ``Rendered``: a subject, paragraphs
+and an optional list (the agenda).  ``text`` and ``html`` build the plain-text
+and HTML bodies from it the same way for every kind, so the two bodies of an
+e-mail always say the same thing.  Instants are shown in UTC (the
+organization's time zone is not known to this service).
+"""
+import html as _html
+from dataclasses import dataclass, field
+
+from shared.clock import as_utc, iso
+
+ZH = "zh-CN"
+EN = "en"
+LANGUAGES = (ZH, EN)
+DEFAULT_LANGUAGE = ZH
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    paragraphs: tuple
+    list_heading: str | None = None
+    items: tuple = field(default_factory=tuple)
+    empty_list: str | None = None
+
+    def text(self):
+        lines = list(self.paragraphs)
+        if self.list_heading is not None:
+            if self.items:
+                lines.append(self.list_heading)
+                lines.extend(f"{i}. {item}" for i, item in enumerate(self.items, start=1))
+            else:
+                lines.append(f"{self.list_heading}{self.empty_list}")
+        return "\n".join(lines)
+
+    def html(self, lang):
+        esc = _html.escape
+        parts = [f'<!DOCTYPE html>\n<html lang="{esc(lang)}"><head><meta charset="utf-8">'
+                 f"<title>{esc(self.subject)}</title></head><body>",
+                 f"<h1>{esc(self.subject)}</h1>"]
+        parts.extend(f"<p>{esc(p)}</p>" for p in self.paragraphs)
+        if self.list_heading is not None:
+            if self.items:
+                parts.append(f"<p>{esc(self.list_heading)}</p><ol>")
+                parts.extend(f"<li>{esc(item)}</li>" for item in self.items)
+                parts.append("</ol>")
+            else:
+                parts.append(f"<p>{esc(self.list_heading)}{esc(self.empty_list)}</p>")
+        parts.append("</body></html>")
+        return "".join(parts)
+
+
+def utc_text(value):
+    """An instant as UTC ISO 8601."""
+    return iso(as_utc(value))
+
+
+MEETING_LABELS = {
+    ZH: {"regular": "会议通知", "emergency": "紧急会议通知"},
+    EN: {"regular": "Meeting notice", "emergency": "Emergency meeting notice"},
+}
+METHOD_LABELS = {
+    ZH: {"oral": "口头表决", "show_of_hands": "举手表决", "named": "记名投票", "secret": "无记名投票"},
+    EN: {"oral": "oral vote", "show_of_hands": "show of hands", "named": "named vote", "secret": "secret ballot"},
+}
+OUTCOME_LABELS = {
+    ZH: {"passed": "通过", "failed": "未通过", "deferred": "暂缓"},
+    EN: {"passed": "passed", "failed": "not passed", "deferred": "deferred"},
+}
+
+
+def _meeting_notice(lang, d):
+    """N1 / M5: the notice with date, objection deadline and agenda."""
+    if lang == EN:
+        label = MEETING_LABELS[EN].get(d["kind"], "Meeting notice")
+        paragraphs = [f"Meeting: {d['title']}", f"Time (UTC): {utc_text(d['scheduled_at'])}"]
+        if d.get("objection_deadline") is not None:
+            paragraphs.append("Objections to the agenda must reach the chair before "
+                              f"{utc_text(d['objection_deadline'])} (UTC)")
+        return Rendered(f"{label}: {d['title']}", tuple(paragraphs), "Agenda:",
+                        tuple(i["title"] for i in d.get("agenda") or ()), " none")
+    label = MEETING_LABELS[ZH].get(d["kind"], "会议通知")
+    paragraphs = [f"会议：{d['title']}", f"时间（UTC）：{utc_text(d['scheduled_at'])}"]
+    if d.get("objection_deadline") is not None:
+        paragraphs.append(f"对议题如有异议，请于 {utc_text(d['objection_deadline'])}（UTC）前提出")
+    return Rendered(f"{label}：{d['title']}", tuple(paragraphs), "议题：",
+                    tuple(i["title"] for i in d.get("agenda") or ()), "无")
+
+
+def _objection_reminder(lang, d):
+    """N1 / M5: the objection deadline is near (objections later than it are refused)."""
+    if lang == EN:
+        return Rendered(
+            f"Objection deadline reminder: {d['title']}",
+            (f"The meeting \u201c{d['title']}\u201d is held at {utc_text(d['scheduled_at'])} (UTC).",
+             "Objections to the agenda must reach the chair before "
+             f"{utc_text(d['objection_deadline'])} (UTC); later objections are refused."),
+            "Agenda:", tuple(i["title"] for i in d.get("agenda") or ()), " none")
+    return Rendered(
+        f"异议截止提醒：{d['title']}",
+        (f"会议「{d['title']}」将于 {utc_text(d['scheduled_at'])}（UTC）召开。",
+         f"对议题如有异议，请于 {utc_text(d['objection_deadline'])}（UTC）前向主持人提出，逾期不予受理。"),
+        "议题：", tuple(i["title"] for i in d.get("agenda") or ()), "无")
+
+
+def _ballot_opened(lang, d):
+    """N1: voting on one agenda item has opened."""
+    method = METHOD_LABELS[lang].get(d["method"], d["method"])
+    if lang == EN:
+        return Rendered(f"Voting has opened: {d['title']}",
+                        (f"Voting on \u201c{d['title']}\u201d has opened ({method}).",
+                         f"Members in office: {d['n']}; present: {d['present']}."))
+    return Rendered(f"表决已开始：{d['title']}",
+                    (f"议题「{d['title']}」的表决已开始（{method}）。",
+                     f"应到 {d['n']} 人，实到 {d['present']} 人。"))
+
+
+def _decision_distributed(lang, d):
+    """N1 (§三(七), §三(十)): a decision goes to its scope."""
+    outcome = OUTCOME_LABELS[lang].get(d["outcome"], d["outcome"])
+    counts = d.get("yes") is not None and d.get("no") is not None and d.get("abstain") is not None
+    if lang == EN:
+        paragraphs = [f"Decision on \u201c{d['title']}\u201d: {outcome}.",
+                      f"Decided at (UTC): {utc_text(d['decided_at'])}"]
+        if counts:
+            paragraphs.append(f"Yes {d['yes']}, no {d['no']}, abstain {d['abstain']}; "
+                              f"members in office {d['n']}, present {d['present']}.")
+        return Rendered(f"Decision: {d['title']} ({outcome})", tuple(paragraphs))
+    paragraphs = [f"议题「{d['title']}」的表决结果：{outcome}。", f"决定时间（UTC）：{utc_text(d['decided_at'])}"]
+    if counts:
+        paragraphs.append(f"同意 {d['yes']} 票，不同意 {d['no']} 票，弃权 {d['abstain']} 票；"
+                          f"应到 {d['n']} 人，实到 {d['present']} 人。")
+    return Rendered(f"决定：{d['title']}（{outcome}）", tuple(paragraphs))
+
+
+TEMPLATES = {
+    "meeting_notice": _meeting_notice,
+    "objection_reminder": _objection_reminder,
+    "ballot_opened": _ballot_opened,
+    "decision_distributed": _decision_distributed,
+}
+
+
+def render(kind, lang, data):
+    """The ``Rendered`` notification of ``kind`` in ``lang`` (zh-CN when unknown)."""
+    if lang not in LANGUAGES:
+        lang = DEFAULT_LANGUAGE
+    return TEMPLATES[kind](lang, data)

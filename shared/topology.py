@@ -18,6 +18,11 @@ SUBSCRIPTIONS = (
     ("meetings", "meeting_noticed", "notifications", "on_meeting_noticed"),
     ("voting", "ballot_opened", "notifications", "on_ballot_opened"),
     ("voting", "result_decided", "notifications", "on_result_decided"),
+    ("meetings", "meeting_scheduled", "accountability", "on_meeting_scheduled"),
+    ("meetings", "meeting_noticed", "accountability", "on_meeting_noticed"),
+    ("meetings", "meeting_opened", "accountability", "on_meeting_opened"),
+    ("meetings", "topic_accepted", "accountability", "on_topic_accepted"),
+    ("voting", "ballot_opened", "accountability", "on_ballot_opened"),
 )
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime, messaging_tables
+from shared.db import JSONText, UTCDateTime, messaging_tables
 
 
 class Base(DeclarativeBase):
@@ -44,8 +44,6 @@ class ResponsibilityLink(Base):
     __tablename__ = "responsibility_links"
     __table_args__ = (
         sa.UniqueConstraint("decision_id", "person_id", name="uq_responsibility_links_decision_person"),
-        # C2: a person's lifetime record is one indexed query
-        sa.Index("ix_responsibility_links_person_decided", "person_id", "decided_at"),
     )
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     decision_id: Mapped[str] = mapped_column(sa.ForeignKey("decisions.id"))
@@ -58,6 +56,125 @@ class ResponsibilityLink(Base):
     written_opinion: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     participant: Mapped[bool] = mapped_column(sa.Boolean)
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# C2: a person's lifetime record, newest first, is one index range scan (keyset or offset paging)
+sa.Index("ix_responsibility_links_person_recent", ResponsibilityLink.person_id,
+         ResponsibilityLink.decided_at.desc(), ResponsibilityLink.decision_id)
+
+
+class ImplementationTask(Base):
+    """C5 §三(七): who implements a passed decision, with which units, by when."""
+    __tablename__ = "implementation_tasks"
+    __table_args__ = (sa.Index("ix_implementation_tasks_open_deadline", "state", "deadline"),)
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    decision_id: Mapped[str] = mapped_column(sa.ForeignKey("decisions.id"), index=True)
+    leader_person_id: Mapped[str] = mapped_column(sa.String(64))
+    units: Mapped[list] = mapped_column(JSONText)
+    deadline: Mapped[dt.date] = mapped_column(sa.Date)
+    important: Mapped[bool] = mapped_column(sa.Boolean)
+    state: Mapped[str] = mapped_column(sa.String(20))              # open | completed | not_executable
+    percent: Mapped[int] = mapped_column(sa.Integer)
+    special_report_filed: Mapped[bool] = mapped_column(sa.Boolean)
+    assigned_by: Mapped[str] = mapped_column(sa.String(64))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ImplementationEntry(Base):
+    """C5: the task's history, append-only: progress reports, special reports,
+    supervision and feedback, postponements and declarations with their explanation."""
+    __tablename__ = "implementation_entries"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("implementation_tasks.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))   # progress | supervision | postponement | not_executable
+    author_person_id: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[dict] = mapped_column(JSONText)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ImplementationOverdue(Base):
+    """C5: one row per (task, deadline) found overdue: every replica's timer tries,
+    only the insert that wins emits ``implementation_overdue``."""
+    __tablename__ = "implementation_overdue"
+    __table_args__ = (sa.UniqueConstraint("task_id", "deadline", name="uq_implementation_overdue_task_deadline"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("implementation_tasks.id"))
+    deadline: Mapped[dt.date] = mapped_column(sa.Date)
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    """C4: an accountability case under one of the eight triggers of §五(二)."""
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    trigger: Mapped[int] = mapped_column(sa.Integer)
+    decision_id: Mapped[str | None] = mapped_column(sa.ForeignKey("decisions.id"), nullable=True)
+    person_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    major_error: Mapped[bool] = mapped_column(sa.Boolean)
+    group_broke_rules: Mapped[bool] = mapped_column(sa.Boolean)
+    secretary_person_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    proposals: Mapped[dict] = mapped_column(JSONText)              # C3 per person
+    status: Mapped[str] = mapped_column(sa.String(20))             # open | concluded
+    outcomes: Mapped[dict | None] = mapped_column(JSONText, nullable=True)
+    note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    opened_by: Mapped[str] = mapped_column(sa.String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    concluded_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    concluded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Duty(Base):
+    """C6: a report owed by a person or by the group, with its due date."""
+    __tablename__ = "duties"
+    __table_args__ = (sa.Index("ix_duties_org_year", "org_id", "year"),)
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    person_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    year: Mapped[int] = mapped_column(sa.Integer)
+    due_date: Mapped[dt.date] = mapped_column(sa.Date)
+    document_ref: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    filed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    filed_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingFact(Base):
+    """C7: what the meetings service told us about a meeting (scheduled, noticed, opened)."""
+    __tablename__ = "meeting_facts"
+    meeting_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(30), nullable=True)
+    title: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    noticed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    n: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    present: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+
+
+class ComplianceAlert(Base):
+    """C7: an alert, kept for ever; unique per (org, rule, subject)."""
+    __tablename__ = "compliance_alerts"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "rule", "subject_type", "subject_id", name="uq_compliance_alerts_subject"),
+        sa.Index("ix_compliance_alerts_org_raised", "org_id", "raised_at"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64))
+    rule: Mapped[str] = mapped_column(sa.String(10))
+    subject_type: Mapped[str] = mapped_column(sa.String(40))
+    subject_id: Mapped[str] = mapped_column(sa.String(120))
+    message: Mapped[str] = mapped_column(sa.Text)
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    acknowledgement_note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
 outbox, inbox = messaging_tables(Base.metadata)

@@ -6,6 +6,7 @@ fills a field from the session (the organization), that field is excluded.
 from marshmallow import Schema, fields, validate
 
 from services.gateway.auth import MIN_PASSWORD_LENGTH
+from services.accountability import schemas as accountability
 from services.meetings import schemas as meetings
 from services.notifications import schemas as notifications
 from services.voting import schemas as voting
@@ -106,3 +107,46 @@ class DeliveriesQuery(notifications.DeliveriesQuery, PageQuery):
 
 class OrgQuery(Schema):
     org_id = fields.String(load_default=None, validate=ID)
+
+
+# ---------------------------------------------------------------- accountability (C4–C7)
+
+AssignImplementationIn = accountability.AssignImplementationIn
+ReportProgressIn = accountability.ReportProgressIn
+SuperviseIn = accountability.SuperviseIn
+PostponeIn = accountability.PostponeIn
+NotExecutableIn = accountability.NotExecutableIn
+ConcludeCaseIn = accountability.ConcludeCaseIn
+FileDutyIn = accountability.FileDutyIn
+AcknowledgeAlertIn = accountability.AcknowledgeAlertIn
+
+
+class OpenCaseBody(accountability.OpenCaseIn):
+    """``org_id`` defaults to the caller's organization."""
+    org_id = fields.String(load_default=None, validate=ID)
+
+
+class CreateDutyBody(accountability.CreateDutyIn):
+    """``org_id`` defaults to the caller's organization."""
+    org_id = fields.String(load_default=None, validate=ID)
+
+
+class TaskListQuery(OrgQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf(("red", "yellow", "green", "closed")))
+
+
+class CaseListQuery(OrgQuery):
+    status = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+
+
+class DutyListQuery(OrgQuery):
+    year = fields.Integer(load_default=None, validate=validate.Range(min=1949, max=2200))
+    status = fields.String(load_default=None, validate=validate.OneOf(("due", "overdue", "filed")))
+
+
+class AlertListQuery(OrgQuery):
+    open_only = fields.Boolean(load_default=True)
+
+
+class LifetimeQuery(PageQuery):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))

@@ -10,6 +10,7 @@ from tests.support.asyncapi import validate_event
 
 pytestmark = pytest.mark.e2e
 VOTERS = ["secretary", "deputy", "member1", "member2", "member3", "member4", "member5"]
+FLOW = {}   # what the first test decided, for the tests that follow it in this module
 
 
 def poll(fn, timeout=30):
@@ -83,6 +84,7 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
     assert (decision["n"], decision["present"], decision["yes"], decision["no"], decision["abstain"]) == (9, 7, 5, 1, 1)
     assert decision["outcome"] == "passed"
     decision_id = decision["decision_id"]
+    FLOW.update(decision_id=decision_id, pid=pid, clients=clients, meeting_id=meeting_id)
 
     # archive (A1/A2): stored once in the hash chain, verifiable
     record = poll(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record"))
@@ -110,6 +112,40 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
     inbox = poll(lambda: clients["member7"].get("/api/v1/notifications"))
     notices = [n for n in inbox["items"] if n["meeting_id"] == meeting_id and n["kind"] == "meeting_notice"]
     assert len(notices) == 1 and inbox["unread"] >= 1
+
+
+def test_implementation_and_an_accountability_case_on_the_decision(suite):
+    """C5: the secretary assigns implementation, the leader reports; C3/C4: discipline opens a case
+    on the decision as a major error and sees each member's proposed responsibility."""
+    decision_id, pid, clients = FLOW["decision_id"], FLOW["pid"], FLOW["clients"]
+    sec, leader, inspector = clients["secretary"], clients["member1"], clients["discipline"]
+    deadline = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = sec.post(f"/api/v1/decisions/{decision_id}/tasks", json={
+        "leader_person_id": pid["member1"], "units": ["住房保障处"], "deadline": deadline, "important": True})
+    assert r.status_code == 201, r.text
+    task_id = r.json()["task_id"]
+    assert r.json()["status"] == "green"
+    # C5: an important item cannot be completed without a written special report
+    r = leader.post(f"/api/v1/tasks/{task_id}/progress", json={"text": "已完成", "percent": 100})
+    assert r.status_code == 422 and r.json()["error"]["rule"] == "C5", r.text
+    r = leader.post(f"/api/v1/tasks/{task_id}/progress", json={"text": "推进中", "percent": 40})
+    assert r.status_code == 200 and r.json()["percent"] == 40, r.text
+    assert [t["task_id"] for t in sec.get("/api/v1/tasks").json()["items"]] == [task_id]
+    # a member cannot open a case (C4: discipline inspectors only)
+    r = leader.post("/api/v1/cases", json={"trigger": 2, "decision_id": decision_id, "summary": "x"})
+    assert r.status_code == 403 and r.json()["error"]["rule"] == "C4"
+    r = inspector.post("/api/v1/cases", json={"trigger": 2, "decision_id": decision_id, "major_error": True,
+                                              "summary": "决策失误造成损失"})
+    assert r.status_code == 201, r.text
+    case = r.json()
+    proposals = {p["person_id"]: p["proposal"]["proposal"] for p in case["persons"]}
+    assert proposals[pid["secretary"]] == "responsible"            # voted yes
+    assert proposals[pid["member4"]] == "may_be_exempted"          # voted no with a reserved opinion
+    assert proposals[pid["member6"]] == "not_participant"          # on leave
+    r = inspector.post(f"/api/v1/cases/{case['case_id']}/conclusion", json={
+        "outcomes": {pid["secretary"]: "criticism_education"}, "note": "批评教育"})
+    assert r.status_code == 200 and r.json()["status"] == "concluded", r.text
+    assert inspector.get("/api/v1/alerts").status_code == 200
 
 
 def test_every_event_emitted_matches_the_catalogue(suite):

@@ -63,7 +63,7 @@ async function render() {
 
 function renderNav(current) {
   langButton.textContent = t("lang.switch");
-  langButton.setAttribute("aria-label", t("lang.switchLabel"));
+  langButton.title = t("lang.switchLabel");
   langButton.setAttribute("lang", getLang() === "zh-CN" ? "en" : "zh-CN");
   document.getElementById("app-title").textContent = t("app.title");
   document.getElementById("skip-link").textContent = t("app.skip");

@@ -180,6 +180,12 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
         actor.require_org(org_id, cross_org_read=True)
         return self.meetings.list_members(actor.to_dict(), org_id, query.get("on"))
 
+    @route("GET", "/api/v1/organizations/<org_id>", summary="an organization (name, time zone)",
+           tag="organizations")
+    def get_organization(self, actor, org_id):
+        actor.require_org(org_id, cross_org_read=True)
+        return self.meetings.get_organization(actor.to_dict(), org_id)
+
     @route("POST", "/api/v1/organizations", roles=("admin",), body=schemas.OrganizationIn, status=201,
            summary="create an organization", tag="admin")
     def create_organization(self, actor, body):

@@ -72,11 +72,17 @@ export async function api(path, { method = "GET", body, query } = {}) {
 // ------------------------------------------------------------ the roster (names for person ids)
 
 const memberCache = new Map();
+const RANK = { secretary: 0, deputy_secretary: 1, member: 2 };
 
 export async function roster() {
   const org = session.actor?.org_id;
   if (!org) return { n: null, quorum: null, members: [] };
-  if (!memberCache.has(org)) memberCache.set(org, api(`/organizations/${encodeURIComponent(org)}/members`));
+  if (!memberCache.has(org)) {
+    memberCache.set(org, api(`/organizations/${encodeURIComponent(org)}/members`).then((r) => ({
+      ...r, members: [...r.members].sort((a, b) => (RANK[a.role] ?? 9) - (RANK[b.role] ?? 9)
+        || a.person_id.localeCompare(b.person_id, "en", { numeric: true })),
+    })));
+  }
   try {
     return await memberCache.get(org);
   } catch (err) {

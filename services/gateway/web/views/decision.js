@@ -16,7 +16,7 @@ export default {
       tallyChart(decision),
       h("p", { class: "explanation", id: "explanation" }, t("decision.explain", { ...decision, outcome })),
       decision.explanation ? h("details", {}, h("summary", {}, t("decision.systemExplain")), h("p", { lang: "en" }, decision.explanation)) : null,
-      h("p", {}, `${t("col.decidedAt")}: ${formatTime(decision.decided_at)} · ${label("method", decision.method)}`),
+      h("p", {}, t("decision.decidedAt", { when: formatTime(decision.decided_at), method: label("method", decision.method) })),
       h("p", { class: "actions" },
         link(`#/decision/${decision.decision_id}/responsibility`, t("decision.links"), { id: "responsibility-link" }),
         link(`#/decision/${decision.decision_id}/timeline`, t("decision.timeline"), { id: "timeline-link" })));

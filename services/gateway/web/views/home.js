@@ -1,7 +1,7 @@
 // Home by role: chairs run meetings; group members see what to vote on; everyone sees the inbox.
 import { api, recall, remember, roster, session } from "../api.js";
 import { getLang, label, t } from "../i18n.js";
-import { act, dataTable, errorBox, field, h, heading, link, select, unavailableBox } from "../ui.js";
+import { act, dataTable, errorBox, field, h, heading, link, select } from "../ui.js";
 import { defaultLocalTime, orgZone, zonedToUtc } from "../zone.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];

@@ -15,6 +15,10 @@ class DomainError(Exception):
     code = "rule_violation"
 
     def __init__(self, message, field=None, rule=None):
+        # Rebuilt from an RPC reply, every argument arrives as text: nameko's serializer
+        # turns None into "None". No field or rule of the suite is literally named "None".
+        field = None if field == "None" else field
+        rule = None if rule == "None" else rule
         super().__init__(message, field, rule)
         self.message = message
         self.field = field

@@ -150,3 +150,21 @@ class AlertListQuery(OrgQuery):
 
 class LifetimeQuery(PageQuery):
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+# ---------------------------------------------------------------- voting (V2–V7)
+
+CloseBallotIn = voting.CloseBallotIn
+DeferBallotIn = voting.DeferBallotIn
+RecordVotesIn = voting.RecordVotesIn
+ReservedOpinionIn = voting.ReservedOpinionIn
+ReconsiderationIn = voting.ReconsiderationIn
+PolicyIn = voting.PolicyIn
+
+
+class BallotListQuery(Schema):
+    meeting_id = fields.String(required=True, validate=ID)
+
+
+class DecisionListQuery(OrgQuery, PageQuery):
+    pass

@@ -5,7 +5,7 @@ them before it writes anything, so a refused action changes nothing.
 """
 from dataclasses import dataclass
 
-from shared.errors import Conflict, RuleViolation, ValidationFailed
+from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 
 METHODS = ("oral", "show_of_hands", "named", "secret")          # V2
 CHOICES = ("yes", "no", "abstain")                               # V2
@@ -14,6 +14,15 @@ PRESENCES = ("present", "leave", "absent")
 GROUP_ROLES = ("secretary", "deputy_secretary", "member")
 OPEN, CLOSED = "open", "closed"
 OPINION_MAX = 5000
+REASON_MAX = 2000
+RECORDING_METHODS = ("oral", "show_of_hands")                    # V2: the chair may record these
+RECORDERS = ("confidential_secretary",)                         # V2: besides the meeting's chair
+PERSONNEL = "personnel"                                          # V4: one candidate per ballot
+MAJOR_CATEGORIES = ("major_decision", "personnel")               # V5: serious-disagreement check
+DEFAULT_DISAGREEMENT_RATIO = "1/3"                               # V5: "one third of those voting"
+IN_FORCE, SUPERSEDED = "in_force", "superseded"                  # V7
+POLICY_ROLES = ("secretary", "admin")                            # V5: who sets the ratio
+UNANIMOUS_SECRET = "V8: unanimous secret ballot reveals every vote"
 
 
 @dataclass(frozen=True)
@@ -135,10 +144,14 @@ def clean_opinion(text):
     return text or None
 
 
-def check_can_vote(elector, status, already_voted, choice):
-    """V9: a closed ballot takes no vote; V1: only present group members, once per ballot."""
+def check_can_vote(elector, status, already_voted, choice, counts_recorded=False):
+    """V9: a closed ballot takes no vote; V1: only present group members, once per ballot;
+    V2: once the chair recorded the counts of an oral / show-of-hands vote, nobody votes again."""
     if status != OPEN:
         raise Conflict("V9: the ballot is closed; its result is final", field="ballot_id", rule="V9")
+    if counts_recorded:
+        raise Conflict("V2: the counts of this ballot were recorded by the chair; no further vote is taken",
+                       field="ballot_id", rule="V2")
     if choice not in CHOICES:
         raise ValidationFailed(f"choice: must be one of {', '.join(CHOICES)}", field="choice", rule="V2")
     if elector is None:
@@ -173,13 +186,18 @@ def decide(counts, n, present):
     }
 
 
-def member_lines(electorate, voted, reserved, stances, secret):
+def member_lines(electorate, voted, reserved, stances, secret, recorded_by=None):
     """Per group member of the snapshot, sorted by person_id (the result_decided ``members``).
 
-    ``voted``: person ids on the participation roll; ``reserved``: person_id -> opinion (V6);
-    ``stances``: person_id -> choice for non-secret ballots.  A secret ballot never gives
-    a stance (V8), whatever is passed.
+    ``voted``: person ids on the participation roll; ``reserved``: person_id -> opinion (V6),
+    given at the vote or recorded after the decision, kept for present members only;
+    ``stances``: person_id -> choice for non-secret ballots; ``recorded_by``: person_id ->
+    who recorded that member's vote (V2), absent when the member cast it.  A secret ballot
+    never gives a stance nor a recorder (V8), whatever is passed.  When only the counts of
+    an oral / show-of-hands vote were recorded (V2), nobody is on the roll: every member
+    shows ``voted`` false and ``stance`` null — the counts are on the decision.
     """
+    recorded_by = {} if (secret or recorded_by is None) else recorded_by
     lines = []
     for pid in sorted(electorate):
         e = electorate[pid]
@@ -189,7 +207,223 @@ def member_lines(electorate, voted, reserved, stances, secret):
             "presence": e.presence,
             "voted": has_voted,
             "stance": None if (secret or not has_voted) else stances.get(pid),
-            "reserved_opinion": reserved.get(pid) if has_voted else None,
+            "reserved_opinion": reserved.get(pid) if e.presence == "present" else None,
             "written_opinion": e.written_opinion,
+            "recorded_by": recorded_by.get(pid) if has_voted else None,
         })
     return lines
+
+
+# ---------------------------------------------------------------- V2 recording by the chair
+
+def check_recorder(actor_person_id, actor_roles, chair_person_id, method, status):
+    """V2: an oral or show-of-hands vote may be recorded by the meeting's chair or a
+    confidential secretary of the organization (the caller checks the organization)."""
+    if status != OPEN:
+        raise Conflict("V9: the ballot is closed; its result is final", field="ballot_id", rule="V9")
+    if method not in RECORDING_METHODS:
+        raise RuleViolation(f"V2: votes are recorded by the chair only for oral and show-of-hands ballots; "
+                            f"on a {method} ballot each member casts their own vote", field="method", rule="V2")
+    if actor_person_id != chair_person_id and not any(r in actor_roles for r in RECORDERS + ("system",)):
+        raise RuleViolation("V2: only the meeting's chair or a confidential secretary records votes",
+                            field="actor", rule="V2")
+
+
+def check_record_choices(electorate, already_voted, choices, counts_recorded):
+    """V2 + V1: each recorded person is a present group member who has not voted yet.
+
+    ``choices``: person_id -> choice.  All or nothing: the first refusal names the person.
+    """
+    if counts_recorded:
+        raise Conflict("V2: the counts of this ballot were already recorded; per-person votes cannot be added",
+                       field="choices", rule="V2")
+    if not choices:
+        raise ValidationFailed("choices: name at least one member and their choice", field="choices", rule="V2")
+    for pid in sorted(choices):
+        field = f"choices.{pid}"
+        if choices[pid] not in CHOICES:
+            raise ValidationFailed(f"{field}: must be one of {', '.join(CHOICES)}", field=field, rule="V2")
+        elector = electorate.get(pid)
+        if elector is None or not elector.may_vote:
+            why = ("is not a group member of this meeting" if elector is None or elector.role not in GROUP_ROLES
+                   else f"is {elector.presence}")
+            raise RuleViolation(f"V1: only group members present may vote; {pid} {why}", field=field, rule="V1")
+        if pid in already_voted:
+            raise Conflict(f"V1: one person, one vote: {pid} has already voted on this ballot", field=field,
+                           rule="V1")
+
+
+def check_record_counts(counts, present, votes_cast, counts_recorded):
+    """V2: the organization may record only the counts; they cannot exceed the members present (V1)
+    and replace per-person voting for the whole ballot."""
+    if counts_recorded:
+        raise Conflict("V2: the counts of this ballot were already recorded", field="counts", rule="V2")
+    if votes_cast:
+        raise Conflict(f"V2: {votes_cast} vote(s) were already cast one by one; counts cannot be recorded "
+                       "on top of them", field="counts", rule="V2")
+    for c in CHOICES:
+        if not isinstance(counts.get(c), int) or isinstance(counts.get(c), bool) or counts[c] < 0:
+            raise ValidationFailed(f"counts.{c}: a whole number, zero or more", field=f"counts.{c}", rule="V2")
+    total = sum(counts[c] for c in CHOICES)
+    if total > present:
+        raise RuleViolation(f"V1: {total} votes recorded but only {present} group members are present",
+                            field="counts", rule="V1")
+    if total == 0:
+        raise ValidationFailed("counts: at least one vote must be recorded", field="counts", rule="V2")
+
+
+# ---------------------------------------------------------------- V4 one candidate per personnel ballot
+
+def check_candidates(category, candidates):
+    """V4: a personnel item names exactly one candidate; a bundled vote on several is refused.
+    Other items name none.  Returns the candidate's person id or None."""
+    distinct = sorted(set(candidates or ()))
+    if category == PERSONNEL:
+        if len(distinct) > 1:
+            raise RuleViolation(f"V4: a bundled vote on several candidates is refused ({len(distinct)} named); "
+                                "each candidate gets their own agenda item and ballot",
+                                field="candidates", rule="V4")
+        if not distinct:
+            raise ValidationFailed("candidates: a personnel ballot names its one candidate",
+                                   field="candidates", rule="V4")
+        return distinct[0]
+    if distinct:
+        raise ValidationFailed(f"candidates: only a personnel item has a candidate; this item is a {category} item",
+                               field="candidates", rule="V4")
+    return None
+
+
+# ---------------------------------------------------------------- V5 disagreement, deferral, re-vote
+
+def parse_ratio(text):
+    """V5: a ratio "a/b" with 0 < a/b <= 1 -> (a, b)."""
+    parts = str(text).strip().split("/") if text is not None else []
+    try:
+        num, den = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (None, None)
+    except ValueError:
+        num = den = None
+    if num is None or den is None or not (0 < num <= den <= 1000):
+        raise ValidationFailed('disagreement_ratio: a fraction "a/b" between 0 (excluded) and 1, e.g. "1/3"',
+                               field="disagreement_ratio", rule="V5")
+    return num, den
+
+
+def serious_disagreement(counts, ratio=DEFAULT_DISAGREEMENT_RATIO):
+    """V5: no + abstain reach the ratio (default one third) of the votes cast."""
+    num, den = parse_ratio(ratio)
+    cast = sum(counts[c] for c in CHOICES)
+    return cast > 0 and (counts["no"] + counts["abstain"]) * den >= num * cast
+
+
+def check_disagreement(category, emergency, counts, ratio, confirm_reason):
+    """V5: on a major item (major decision, personnel) with serious disagreement the chair defers
+    or confirms with a recorded reason; in an emergency meeting the majority decides at once.
+
+    Returns ``(serious, reason kept)``.
+    """
+    confirm_reason = clean_reason(confirm_reason, "confirm_reason")
+    if category not in MAJOR_CATEGORIES or not serious_disagreement(counts, ratio):
+        return False, confirm_reason
+    if emergency or confirm_reason:
+        return True, confirm_reason
+    cast = sum(counts[c] for c in CHOICES)
+    raise RuleViolation(f"V5: serious disagreement: defer, or confirm with a recorded reason "
+                        f"(no {counts['no']} + abstain {counts['abstain']} of {cast} votes reach {ratio})",
+                        field="confirm_reason", rule="V5")
+
+
+def clean_reason(text, field):
+    if text is None:
+        return None
+    text = str(text).strip()
+    if len(text) > REASON_MAX:
+        raise ValidationFailed(f"{field}: at most {REASON_MAX} characters", field=field, rule="V5")
+    return text or None
+
+
+def check_defer(actor_person_id, actor_roles, chair_person_id, status, reason):
+    """V5: the chair may defer any open ballot, saying why; returns the reason."""
+    check_close(actor_person_id, actor_roles, chair_person_id, status)
+    reason = clean_reason(reason, "reason")
+    if not reason:
+        raise ValidationFailed("reason: say why the vote is deferred", field="reason", rule="V5")
+    return reason
+
+
+def check_revote(actor_org_id, previous):
+    """V5 (复议表决): a new ballot may follow a deferred one of the same organization, once.
+
+    ``previous``: None when not found, else a dict with org_id, outcome, followed_by.
+    """
+    if previous is None or previous["org_id"] != actor_org_id:
+        raise NotFound("previous_ballot_id: no such ballot", field="previous_ballot_id")
+    if previous["outcome"] != "deferred":
+        raise RuleViolation("V5: only a deferred ballot is voted again; this one "
+                            + ("is still open" if previous["outcome"] is None else f"was {previous['outcome']}"),
+                            field="previous_ballot_id", rule="V5")
+    if previous["followed_by"]:
+        raise Conflict(f"V5: the deferred ballot was already voted again (ballot {previous['followed_by']})",
+                       field="previous_ballot_id", rule="V5")
+
+
+# ---------------------------------------------------------------- V6 reserved opinion after the decision
+
+def check_reserved_opinion(elector, outcome_, existing, text):
+    """V6: a group member present at the ballot may record a reserved opinion on its decision, once;
+    returns the cleaned text."""
+    if elector is None or not elector.may_vote:
+        raise RuleViolation("V6: only a group member present at the ballot records a reserved opinion on it",
+                            field="actor", rule="V6")
+    if outcome_ == "deferred":
+        raise RuleViolation("V6: a deferred ballot decided nothing to reserve an opinion on",
+                            field="decision_id", rule="V6")
+    if existing:
+        raise Conflict("V6: your reserved opinion on this decision is already recorded", field="text", rule="V6")
+    opinion = clean_opinion(text)
+    if not opinion:
+        raise ValidationFailed("text: the reserved opinion is empty", field="text", rule="V6")
+    return opinion
+
+
+# ---------------------------------------------------------------- V7 reconsideration
+
+def check_reconsideration(actor_roles, approved_by_secretary, decision, reason):
+    """V7: with the secretary's approval, a decision in force is reconsidered.
+
+    ``decision``: dict with outcome, superseded_by, open_reconsideration (ballot id or None).
+    """
+    if "secretary" not in actor_roles and "system" not in actor_roles:
+        raise RuleViolation("V7: a decision is reconsidered only with the secretary's approval; "
+                            "the secretary opens the reconsideration", field="actor", rule="V7")
+    if approved_by_secretary is not True:
+        raise RuleViolation("V7: the secretary's approval must be given (approved_by_secretary: true)",
+                            field="approved_by_secretary", rule="V7")
+    reason = clean_reason(reason, "reason")
+    if not reason:
+        raise ValidationFailed("reason: name the new circumstances that call for reconsideration",
+                               field="reason", rule="V7")
+    if decision["superseded_by"]:
+        raise RuleViolation(f"V7: the decision was already superseded by {decision['superseded_by']}",
+                            field="decision_id", rule="V7")
+    if decision["outcome"] != "passed":
+        raise RuleViolation(f"V7: only a decision in force is reconsidered; this ballot {decision['outcome']}",
+                            field="decision_id", rule="V7")
+    if decision["open_reconsideration"]:
+        raise Conflict(f"V7: ballot {decision['open_reconsideration']} already reconsiders this decision",
+                       field="decision_id", rule="V7")
+    return reason
+
+
+def decision_status(superseded_by):
+    """V7: a decision stays in force until a reconsideration passes."""
+    return SUPERSEDED if superseded_by else IN_FORCE
+
+
+# ---------------------------------------------------------------- V8 warnings
+
+def secrecy_warnings(method, counts):
+    """V8: a unanimous secret ballot tells everyone how each voter voted."""
+    cast = sum(counts[c] for c in CHOICES)
+    if method == "secret" and cast > 0 and max(counts[c] for c in CHOICES) == cast:
+        return [UNANIMOUS_SECRET]
+    return []

@@ -40,6 +40,26 @@ class Ballot(Base):
     opened_by: Mapped[str] = mapped_column(sa.String(64))
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 0002 -----------------------------------------------------------------
+    candidate_person_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)   # V4
+    # V5: the deferred ballot this one votes again (复议表决); unique: a deferred ballot is re-voted once
+    previous_ballot_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    # V7: the decision this ballot reconsiders; ``open_reconsideration_of`` holds it while the
+    # ballot is open (unique: one reconsideration at a time), NULL once closed
+    reconsiders_decision_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    open_reconsideration_of: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    reconsideration_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    disagreement_ratio: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)   # V5, copied at open
+    # V2: counts recorded by the chair for an oral / show-of-hands ballot (no per-person roll)
+    count_yes: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    count_no: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    count_abstain: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    counts_recorded_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+
+    __table_args__ = (
+        sa.Index("ix_ballots_previous_ballot_id", "previous_ballot_id", unique=True),
+        sa.Index("ix_ballots_open_reconsideration_of", "open_reconsideration_of", unique=True),
+    )
 
 
 class Elector(Base):
@@ -70,6 +90,7 @@ class OpenVote(Base):
     ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), primary_key=True)
     person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     choice: Mapped[str] = mapped_column(sa.String(10))
+    recorded_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)   # V2: chair's record
 
 
 class BoxEntry(Base):
@@ -103,6 +124,37 @@ class Decision(Base):
     superseded_decision_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)   # V7
     explanation: Mapped[str] = mapped_column(sa.Text)
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # 0002 -----------------------------------------------------------------
+    candidate_person_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)      # V4
+    previous_ballot_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)       # V5
+    reconsidered_decision_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)  # V7
+    superseded_by: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)            # V7
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    serious_disagreement: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())  # V5
+    confirm_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)                 # V5
+    deferred_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)                # V5
+    counts_only: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())           # V2
+
+
+class ReservedOpinion(Base):
+    """V6: a reserved opinion recorded after the decision by a member present at the ballot.
+
+    It holds the member's own words, never a choice (V8), for secret ballots too.
+    """
+    __tablename__ = "reserved_opinions"
+    decision_id: Mapped[str] = mapped_column(sa.ForeignKey("decisions.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Policy(Base):
+    """An organization's voting policy (V5: the serious-disagreement ratio)."""
+    __tablename__ = "policies"
+    org_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    disagreement_ratio: Mapped[str] = mapped_column(sa.String(16))
+    updated_by: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 outbox, inbox = messaging_tables(Base.metadata)

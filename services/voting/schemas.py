@@ -1,7 +1,7 @@
 """marshmallow schemas of the voting RPC payloads and of the events it publishes."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from services.voting.domain import CHOICES, METHODS, OPINION_MAX, OUTCOMES, PRESENCES
+from services.voting.domain import CHOICES, IN_FORCE, METHODS, OPINION_MAX, OUTCOMES, PRESENCES, REASON_MAX, SUPERSEDED
 
 ID = validate.Length(min=1, max=64)
 COUNT = validate.Range(min=0)
@@ -13,6 +13,66 @@ class OpenBallotIn(Schema):
     meeting_id = fields.String(required=True, validate=ID)
     topic_id = fields.String(required=True, validate=ID)
     method = fields.String(load_default="named", validate=validate.OneOf(METHODS))   # V2
+    candidates = fields.List(fields.String(validate=ID), load_default=None, allow_none=True,
+                             validate=validate.Length(max=100))                         # V4
+    previous_ballot_id = fields.String(load_default=None, allow_none=True, validate=ID)  # V5 re-vote
+
+
+class CloseBallotIn(Schema):
+    confirm_reason = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(max=REASON_MAX))            # V5
+
+
+class DeferBallotIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))     # V5
+
+
+class VoteCounts(Schema):
+    yes = fields.Integer(required=True, strict=True, validate=COUNT)
+    no = fields.Integer(required=True, strict=True, validate=COUNT)
+    abstain = fields.Integer(required=True, strict=True, validate=COUNT)
+
+
+class RecordVotesIn(Schema):
+    """V2: per person ``{choices: {person_id: choice}}`` or, if the organization chooses, ``{counts}``."""
+    choices = fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.OneOf(CHOICES)),
+                          load_default=None, allow_none=True)
+    counts = fields.Nested(VoteCounts, load_default=None, allow_none=True)
+
+
+class ReservedOpinionIn(Schema):
+    text = fields.String(required=True, validate=validate.Length(max=OPINION_MAX))      # V6
+
+
+class ReconsiderationIn(Schema):
+    """V7: reconsider a decision at a meeting, with the secretary's approval."""
+    decision_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    topic_id = fields.String(required=True, validate=ID)
+    approved_by_secretary = fields.Boolean(required=True)
+    reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))
+    method = fields.String(load_default="named", validate=validate.OneOf(METHODS))
+    candidates = fields.List(fields.String(validate=ID), load_default=None, allow_none=True,
+                             validate=validate.Length(max=100))
+    previous_ballot_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class PolicyIn(Schema):
+    disagreement_ratio = fields.String(required=True, validate=validate.Length(min=3, max=16))   # V5 "a/b"
+
+
+class OrgIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+
+
+class MeetingIn(Schema):
+    meeting_id = fields.String(required=True, validate=ID)
+
+
+class ListDecisionsIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
 
 
 class CastVoteIn(Schema):
@@ -79,6 +139,7 @@ class ResultMember(Schema):
     stance = fields.String(required=True, allow_none=True, validate=validate.OneOf(CHOICES))   # null if secret (V8)
     reserved_opinion = fields.String(required=True, allow_none=True)                          # V6
     written_opinion = fields.String(required=True, allow_none=True)                           # M9
+    recorded_by = fields.String(required=True, allow_none=True)        # V2: who recorded this vote, if not cast
 
 
 class ResultDecidedData(Schema):
@@ -101,3 +162,50 @@ class ResultDecidedData(Schema):
     superseded_decision_id = fields.String(required=True, allow_none=True, validate=ID)
     decided_at = fields.String(required=True)
     members = fields.List(fields.Nested(ResultMember), required=True)
+    # additive (0002) ------------------------------------------------------
+    candidate_person_id = fields.String(required=True, allow_none=True, validate=ID)   # V4
+    previous_ballot_id = fields.String(required=True, allow_none=True, validate=ID)    # V5 re-vote link
+    reconsidered_decision_id = fields.String(required=True, allow_none=True, validate=ID)   # V7, any outcome
+    serious_disagreement = fields.Boolean(required=True)                              # V5
+    confirm_reason = fields.String(required=True, allow_none=True)                    # V5
+    deferred_reason = fields.String(required=True, allow_none=True)                   # V5
+    counts_only = fields.Boolean(required=True)                                       # V2
+    recorded_by = fields.List(fields.String(validate=ID), required=True)              # V2
+
+
+class BallotDeferredData(Schema):
+    """V5: the chair deferred the ballot for more research; a later ballot may vote again."""
+    ballot_id = fields.String(required=True, validate=ID)
+    decision_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    agenda_item_id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True)
+    category = fields.String(required=True)
+    reason = fields.String(required=True)
+    deferred_by = fields.String(required=True, validate=ID)
+    deferred_at = fields.String(required=True)
+
+
+class ReservedOpinionRecordedData(Schema):
+    """V6: never a choice (V8) — the member's own words and the fact that they took part."""
+    decision_id = fields.String(required=True, validate=ID)
+    ballot_id = fields.String(required=True, validate=ID)
+    person_id = fields.String(required=True, validate=ID)
+    reserved_opinion = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+
+
+class DecisionSupersededData(Schema):
+    """V7: the old decision stays kept, linked to the one that replaced it."""
+    decision_id = fields.String(required=True, validate=ID)
+    superseded_by = fields.String(required=True, validate=ID)
+    ballot_id = fields.String(required=True, validate=ID)
+    superseded_at = fields.String(required=True)
+
+
+class DecisionView(ResultDecidedData):
+    """``get_decision`` / ``close_ballot`` answer: the event data plus what may change or is derived."""
+    explanation = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf((IN_FORCE, SUPERSEDED)))   # V7
+    superseded_by = fields.String(required=True, allow_none=True, validate=ID)              # V7
+    warnings = fields.List(fields.String(), required=True)                                   # V8

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.voting import domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
-from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, ServiceRpc, rpc
 from shared.validation import load
 
@@ -30,19 +30,46 @@ class VotingService(HealthMixin):
 
     @rpc
     def open_ballot(self, actor, data):
-        """Open a ballot on one agenda item: chair only (M1), one open per item (V4), quorum again (M8).
+        """Open a ballot on one agenda item: chair only (M1), one open per item (V4), quorum again (M8),
+        one candidate per personnel ballot (V4), optionally re-voting a deferred ballot (V5).
 
         The attendance snapshot is taken from meetings (outside the transaction) and copied
         into the ballot's electorate: N, who is present, who is on leave with which opinion.
         """
         actor = Actor.from_dict(actor)
         data = load(schemas.OpenBallotIn(), data)
+        return self._open(actor, data)
+
+    @rpc
+    def open_reconsideration(self, actor, data):
+        """V7: with the secretary's approval, open a ballot reconsidering a decision in force.
+
+        The old decision stays in force until this ballot passes (see ``close_ballot``).
+        """
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ReconsiderationIn(), data, rule="V7")
+        with self.db.read() as s:
+            old = s.get(models.Decision, data["decision_id"])
+            if old is None or not _may_see(actor, old.org_id):
+                raise NotFound("decision_id: no such decision", field="decision_id")
+            open_id = s.execute(sa.select(models.Ballot.id)
+                                .where(models.Ballot.open_reconsideration_of == old.id)).scalar()
+            reason = domain.check_reconsideration(actor.roles, data["approved_by_secretary"], {
+                "outcome": old.outcome, "superseded_by": old.superseded_by, "open_reconsideration": open_id},
+                data["reason"])
+            old_id = old.id
+        # the unique ``open_reconsideration_of`` refuses a concurrent second one; ``_conclude`` checks
+        # the old decision again under a row lock before superseding it
+        return self._open(actor, data, reconsiders=(old_id, reason))
+
+    def _open(self, actor, data, reconsiders=None):
         snapshot = _snapshot(self.meetings.attendance_snapshot(actor.to_dict(), data["meeting_id"],
                                                                data["topic_id"]))
         if snapshot["org_id"] != actor.org_id and "system" not in actor.roles:
             raise NotFound("meeting_id: no such meeting", field="meeting_id")
         electorate = domain.electorate_from_snapshot(snapshot["members"])
         topic = snapshot["topic"]
+        candidate = domain.check_candidates(topic["category"], data["candidates"])
         now = utcnow()
         ballot_id = _new_id()
         with self.db.uow() as uow:
@@ -51,18 +78,29 @@ class VotingService(HealthMixin):
                                 .where(models.Ballot.open_item_id == topic["topic_id"])).scalar()
             present = domain.check_open(actor.person_id, actor.roles, snapshot["chair_person_id"],
                                         data["method"], snapshot["n"], electorate, open_id)
+            if data["previous_ballot_id"] is not None:
+                domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]))
+            if reconsiders and s.execute(sa.select(models.Decision.superseded_by)
+                                         .where(models.Decision.id == reconsiders[0])).scalar():
+                raise RuleViolation("V7: the decision was superseded meanwhile", field="decision_id", rule="V7")
+            policy = s.get(models.Policy, snapshot["org_id"])
             ballot = models.Ballot(
                 id=ballot_id, org_id=snapshot["org_id"], meeting_id=snapshot["meeting_id"],
                 agenda_item_id=topic["topic_id"], open_item_id=topic["topic_id"], title=topic["title"],
                 category=topic["category"], method=data["method"], emergency=snapshot["emergency"],
                 chair_person_id=snapshot["chair_person_id"], n=snapshot["n"], present=present,
-                status=domain.OPEN, opened_by=actor.person_id, opened_at=now)
+                status=domain.OPEN, opened_by=actor.person_id, opened_at=now,
+                candidate_person_id=candidate, previous_ballot_id=data["previous_ballot_id"],
+                reconsiders_decision_id=reconsiders[0] if reconsiders else None,
+                open_reconsideration_of=reconsiders[0] if reconsiders else None,
+                reconsideration_reason=reconsiders[1] if reconsiders else None,
+                disagreement_ratio=policy.disagreement_ratio if policy else domain.DEFAULT_DISAGREEMENT_RATIO)
             s.add(ballot)
             try:
-                s.flush()   # V4: the unique open_item_id refuses a concurrent second open ballot
+                s.flush()   # the unique keys refuse concurrent duplicates (V4 item, V5 re-vote, V7)
             except IntegrityError:
-                raise Conflict("V4: another ballot on this agenda item is open; items are voted "
-                               "one ballot at a time", field="topic_id", rule="V4") from None
+                s.rollback()
+                raise _open_conflict(s, ballot) from None
             s.add_all(models.Elector(ballot_id=ballot_id, person_id=e.person_id, role=e.role,
                                      presence=e.presence, written_opinion=e.written_opinion)
                       for e in electorate.values())
@@ -91,7 +129,8 @@ class VotingService(HealthMixin):
             row = s.get(models.Elector, (ballot.id, actor.person_id))
             elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
             already = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
-            domain.check_can_vote(elector, ballot.status, already, data["choice"])
+            domain.check_can_vote(elector, ballot.status, already, data["choice"],
+                                  counts_recorded=ballot.count_yes is not None)
             s.add(models.Participation(ballot_id=ballot.id, person_id=actor.person_id, reserved_opinion=opinion))
             if ballot.method == "secret":
                 s.add(models.BoxEntry(id=_new_id(), ballot_id=ballot.id, choice=data["choice"]))
@@ -102,49 +141,217 @@ class VotingService(HealthMixin):
             except IntegrityError:
                 raise Conflict("V1: one person, one vote: you have already voted on this ballot",
                                field="actor", rule="V1") from None
-            votes_cast = _votes_cast(s, ballot.id)
+            votes_cast = _votes_cast(s, ballot)
         return {"ballot_id": ballot.id, "votes_cast": votes_cast}
 
     @rpc
-    def close_ballot(self, actor, ballot_id):
-        """V9: the chair closes; the system tallies the stored votes; V3 decides; closed is final."""
+    def record_votes(self, actor, ballot_id, data):
+        """V2: the chair (or a confidential secretary) records an oral / show-of-hands vote —
+        per person ``{choices: {person_id: choice}}`` (V1 still holds for each), or only
+        ``{counts: {yes, no, abstain}}`` if the organization chooses.  All or nothing."""
         actor = Actor.from_dict(actor)
+        data = load(schemas.RecordVotesIn(), data, rule="V2")
+        if (data["choices"] is None) == (data["counts"] is None):
+            raise ValidationFailed("choices: give either choices per person or counts, not both",
+                                   field="choices", rule="V2")
+        with self.db.uow() as uow:
+            s = uow.session
+            ballot = _ballot_for(s, actor, ballot_id, lock="update")
+            domain.check_recorder(actor.person_id, actor.roles, ballot.chair_person_id, ballot.method, ballot.status)
+            counted = ballot.count_yes is not None
+            if data["choices"] is not None:
+                voted = set(s.execute(sa.select(models.Participation.person_id)
+                                      .where(models.Participation.ballot_id == ballot.id)).scalars())
+                domain.check_record_choices(_electorate(s, ballot.id), voted, data["choices"], counted)
+                for pid, choice in sorted(data["choices"].items()):
+                    s.add(models.Participation(ballot_id=ballot.id, person_id=pid, reserved_opinion=None))
+                    s.add(models.OpenVote(ballot_id=ballot.id, person_id=pid, choice=choice,
+                                          recorded_by=actor.person_id))
+                try:
+                    s.flush()
+                except IntegrityError:
+                    raise Conflict("V1: one person, one vote: a member named has already voted on this ballot",
+                                   field="choices", rule="V1") from None
+            else:
+                counts = data["counts"]
+                domain.check_record_counts(counts, ballot.present, _votes_cast(s, ballot), counted)
+                ballot.count_yes, ballot.count_no, ballot.count_abstain = counts["yes"], counts["no"], counts["abstain"]
+                ballot.counts_recorded_by = actor.person_id
+                s.flush()
+            return _ballot_view(s, ballot)
+
+    @rpc
+    def close_ballot(self, actor, ballot_id, data=None):
+        """V9: the chair closes; the system tallies the stored votes; V3 decides; closed is final.
+
+        V5: a major item with serious disagreement needs ``{confirm_reason}`` (or an emergency
+        meeting), else the chair defers.  V7: a passing reconsideration supersedes the old decision.
+        V8: a unanimous secret ballot is closed with a warning.
+        """
+        actor = Actor.from_dict(actor)
+        data = load(schemas.CloseBallotIn(), data, rule="V5")
+        return self._conclude(actor, ballot_id, confirm_reason=data["confirm_reason"])
+
+    @rpc
+    def defer_ballot(self, actor, ballot_id, data):
+        """V5: the chair defers a ballot for more research: it closes with outcome "deferred";
+        a later ballot may vote the item again (``open_ballot`` with ``previous_ballot_id``)."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.DeferBallotIn(), data, rule="V5")
+        return self._conclude(actor, ballot_id, defer_reason=data["reason"])
+
+    def _conclude(self, actor, ballot_id, confirm_reason=None, defer_reason=None):
         now = utcnow()
         with self.db.uow() as uow:
             s = uow.session
             ballot = _ballot_for(s, actor, ballot_id, lock="update")
-            domain.check_close(actor.person_id, actor.roles, ballot.chair_person_id, ballot.status)
-            secret = ballot.method == "secret"
-            roll = s.execute(sa.select(models.Participation)
-                             .where(models.Participation.ballot_id == ballot.id)).scalars().all()
-            if secret:
-                choices = s.execute(sa.select(models.BoxEntry.choice)
-                                    .where(models.BoxEntry.ballot_id == ballot.id)).scalars().all()
-                _reshuffle_box(s, ballot.id, choices)
+            if defer_reason is not None:
+                defer_reason = domain.check_defer(actor.person_id, actor.roles, ballot.chair_person_id,
+                                                  ballot.status, defer_reason)
             else:
-                choices = s.execute(sa.select(models.OpenVote.choice)
-                                    .where(models.OpenVote.ballot_id == ballot.id)).scalars().all()
-            counts = domain.tally(choices)
-            domain.check_tally(counts, len(roll))
-            figures = domain.decide(counts, ballot.n, ballot.present)
+                domain.check_close(actor.person_id, actor.roles, ballot.chair_person_id, ballot.status)
+            counts = _tally(s, ballot)
+            if defer_reason is not None:
+                figures = dict(domain.decide(counts, ballot.n, ballot.present), outcome="deferred")
+                figures["explanation"] = (f"V5: deferred by the chair for more research ({defer_reason}); "
+                                          f"votes so far: yes {counts['yes']}, no {counts['no']}, "
+                                          f"abstain {counts['abstain']}")
+                serious = ballot.category in domain.MAJOR_CATEGORIES and domain.serious_disagreement(
+                    counts, ballot.disagreement_ratio or domain.DEFAULT_DISAGREEMENT_RATIO)
+            else:
+                figures = domain.decide(counts, ballot.n, ballot.present)
+                serious, confirm_reason = domain.check_disagreement(
+                    ballot.category, ballot.emergency, counts,
+                    ballot.disagreement_ratio or domain.DEFAULT_DISAGREEMENT_RATIO, confirm_reason)
+            old = None
+            if ballot.reconsiders_decision_id and figures["outcome"] == "passed":
+                old = s.execute(sa.select(models.Decision).where(models.Decision.id == ballot.reconsiders_decision_id)
+                                .with_for_update()).scalar_one()
+                old = old if old.superseded_by is None else None   # V7: supersede only a decision in force
             decision = models.Decision(
                 id=_new_id(), ballot_id=ballot.id, org_id=ballot.org_id, meeting_id=ballot.meeting_id,
                 agenda_item_id=ballot.agenda_item_id, title=ballot.title, category=ballot.category,
                 method=ballot.method, emergency=ballot.emergency, n=figures["n"], present=figures["present"],
                 yes=figures["yes"], no=figures["no"], abstain=figures["abstain"], threshold=figures["threshold"],
-                outcome=figures["outcome"], superseded_decision_id=None, explanation=figures["explanation"],
-                decided_at=now)
+                outcome=figures["outcome"], superseded_decision_id=old.id if old is not None else None,
+                explanation=figures["explanation"], decided_at=now,
+                candidate_person_id=ballot.candidate_person_id, previous_ballot_id=ballot.previous_ballot_id,
+                reconsidered_decision_id=ballot.reconsiders_decision_id, serious_disagreement=serious,
+                confirm_reason=confirm_reason, deferred_reason=defer_reason,
+                counts_only=ballot.count_yes is not None)
             s.add(decision)
             ballot.status = domain.CLOSED
             ballot.open_item_id = None
+            ballot.open_reconsideration_of = None
             ballot.closed_at = now
+            if old is not None:
+                old.superseded_by, old.superseded_at = decision.id, now     # V7: both kept, linked
             s.flush()
             view = _decision_view(s, decision, ballot)
+            if defer_reason is not None:
+                uow.emit("ballot_deferred", ballot.org_id, {
+                    "ballot_id": ballot.id, "decision_id": decision.id, "meeting_id": ballot.meeting_id,
+                    "agenda_item_id": ballot.agenda_item_id, "title": ballot.title, "category": ballot.category,
+                    "reason": defer_reason, "deferred_by": actor.person_id, "deferred_at": iso(now)})
             uow.emit("ballot_closed", ballot.org_id, {
                 "ballot_id": ballot.id, "decision_id": decision.id, "outcome": decision.outcome})
-            result = {k: v for k, v in view.items() if k != "explanation"}
-            uow.emit("result_decided", ballot.org_id, result)
+            uow.emit("result_decided", ballot.org_id, _event_data(view))
+            if old is not None:
+                uow.emit("decision_superseded", ballot.org_id, {
+                    "decision_id": old.id, "superseded_by": decision.id, "ballot_id": ballot.id,
+                    "superseded_at": iso(now)})
         return view
+
+    @rpc
+    def record_reserved_opinion(self, actor, decision_id, data):
+        """V6: a member present at the ballot keeps a reserved opinion on its decision, after the
+        decision too, for every method.  V8: neither the row nor the event carries a choice."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ReservedOpinionIn(), data, rule="V6")
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            decision = s.get(models.Decision, decision_id) if isinstance(decision_id, str) else None
+            if decision is None or not _may_see(actor, decision.org_id):
+                raise NotFound("decision_id: no such decision", field="decision_id")
+            row = s.get(models.Elector, (decision.ballot_id, actor.person_id))
+            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
+            at_vote = s.get(models.Participation, (decision.ballot_id, actor.person_id))
+            existing = (at_vote is not None and at_vote.reserved_opinion) or \
+                s.get(models.ReservedOpinion, (decision.id, actor.person_id)) is not None
+            text = domain.check_reserved_opinion(elector, decision.outcome, existing, data["text"])
+            s.add(models.ReservedOpinion(decision_id=decision.id, person_id=actor.person_id, text=text,
+                                         recorded_at=now))
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict("V6: your reserved opinion on this decision is already recorded",
+                               field="text", rule="V6") from None
+            uow.emit("reserved_opinion_recorded", decision.org_id, {
+                "decision_id": decision.id, "ballot_id": decision.ballot_id, "person_id": actor.person_id,
+                "reserved_opinion": text, "recorded_at": iso(now)})
+            return {"decision_id": decision.id, "person_id": actor.person_id, "reserved_opinion": text,
+                    "recorded_at": iso(now)}
+
+    @rpc
+    def set_policy(self, actor, org_id, data):
+        """V5: an organization's serious-disagreement ratio (default "1/3"); secretary or admin.
+        A ballot keeps the ratio in force when it opened."""
+        actor = Actor.from_dict(actor)
+        org_id = load(schemas.OrgIn(), {"org_id": org_id})["org_id"]
+        data = load(schemas.PolicyIn(), data, rule="V5")
+        actor.require(*domain.POLICY_ROLES, rule="V5", action="setting the voting policy")
+        if "admin" not in actor.roles:
+            actor.require_org(org_id)
+        num, den = domain.parse_ratio(data["disagreement_ratio"])
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            policy = s.get(models.Policy, org_id)
+            if policy is None:
+                policy = models.Policy(org_id=org_id)
+                s.add(policy)
+            policy.disagreement_ratio, policy.updated_by, policy.updated_at = f"{num}/{den}", actor.person_id, now
+            s.flush()
+            return _policy_view(org_id, policy)
+
+    @rpc
+    def get_policy(self, actor, org_id):
+        actor = Actor.from_dict(actor)
+        org_id = load(schemas.OrgIn(), {"org_id": org_id})["org_id"]
+        actor.require_org(org_id, cross_org_read=True)
+        with self.db.read() as s:
+            return _policy_view(org_id, s.get(models.Policy, org_id))
+
+    @rpc
+    def list_ballots(self, actor, meeting_id):
+        """A meeting's ballots in the order they opened (another organization's: none)."""
+        actor = Actor.from_dict(actor)
+        meeting_id = load(schemas.MeetingIn(), {"meeting_id": meeting_id})["meeting_id"]
+        with self.db.read() as s:
+            rows = s.execute(sa.select(models.Ballot).where(models.Ballot.meeting_id == meeting_id)
+                             .order_by(models.Ballot.opened_at, models.Ballot.id)).scalars().all()
+            return [_ballot_view(s, b) for b in rows if _may_see(actor, b.org_id, cross_org_read=True)]
+
+    @rpc
+    def list_decisions(self, actor, org_id, limit=50, offset=0):
+        """An organization's decisions, newest first: ``{items, total, limit, offset}``; each item is
+        the decision without its member lines."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.ListDecisionsIn(), {"org_id": org_id, "limit": limit, "offset": offset})
+        actor.require_org(args["org_id"], cross_org_read=True)
+        with self.db.read() as s:
+            where = models.Decision.org_id == args["org_id"]
+            total = s.execute(sa.select(sa.func.count()).select_from(models.Decision).where(where)).scalar_one()
+            rows = s.execute(sa.select(models.Decision).where(where)
+                             .order_by(models.Decision.decided_at.desc(), models.Decision.id)
+                             .limit(args["limit"]).offset(args["offset"])).scalars().all()
+            items = []
+            for d in rows:
+                view = _decision_view(s, d, s.get(models.Ballot, d.ballot_id))
+                view.pop("members")
+                items.append(view)
+        return {"items": items, "total": total, "limit": args["limit"], "offset": args["offset"]}
 
     @rpc
     def get_ballot(self, actor, ballot_id):
@@ -196,9 +403,58 @@ def _ballot_for(s, actor, ballot_id, lock=None, cross_org_read=False):
     return ballot
 
 
-def _votes_cast(s, ballot_id):
+def _votes_cast(s, ballot):
+    """Votes on the roll, or the recorded counts' total (V2)."""
+    if ballot.count_yes is not None:
+        return ballot.count_yes + ballot.count_no + ballot.count_abstain
     return s.execute(sa.select(sa.func.count()).select_from(models.Participation)
-                     .where(models.Participation.ballot_id == ballot_id)).scalar_one()
+                     .where(models.Participation.ballot_id == ballot.id)).scalar_one()
+
+
+def _tally(s, ballot):
+    """V9: the tally computed from the stored votes (box, open votes, or the recorded counts, V2)."""
+    if ballot.count_yes is not None:
+        return {"yes": ballot.count_yes, "no": ballot.count_no, "abstain": ballot.count_abstain}
+    roll = _votes_cast(s, ballot)
+    if ballot.method == "secret":
+        choices = s.execute(sa.select(models.BoxEntry.choice)
+                            .where(models.BoxEntry.ballot_id == ballot.id)).scalars().all()
+        _reshuffle_box(s, ballot.id, choices)
+    else:
+        choices = s.execute(sa.select(models.OpenVote.choice)
+                            .where(models.OpenVote.ballot_id == ballot.id)).scalars().all()
+    counts = domain.tally(choices)
+    domain.check_tally(counts, roll)
+    return counts
+
+
+def _previous(s, ballot_id):
+    """V5: what a re-vote needs to know of the deferred ballot it follows."""
+    prev = s.get(models.Ballot, ballot_id)
+    if prev is None:
+        return None
+    outcome = s.execute(sa.select(models.Decision.outcome).where(models.Decision.ballot_id == prev.id)).scalar()
+    followed_by = s.execute(sa.select(models.Ballot.id).where(models.Ballot.previous_ballot_id == prev.id)).scalar()
+    return {"org_id": prev.org_id, "outcome": outcome, "followed_by": followed_by}
+
+
+def _open_conflict(s, ballot):
+    """The concurrent duplicate a unique key refused, named by its rule."""
+    if ballot.previous_ballot_id and s.execute(sa.select(models.Ballot.id).where(
+            models.Ballot.previous_ballot_id == ballot.previous_ballot_id)).scalar():
+        return Conflict("V5: the deferred ballot was already voted again", field="previous_ballot_id", rule="V5")
+    if ballot.open_reconsideration_of and s.execute(sa.select(models.Ballot.id).where(
+            models.Ballot.open_reconsideration_of == ballot.open_reconsideration_of)).scalar():
+        return Conflict("V7: another ballot already reconsiders this decision", field="decision_id", rule="V7")
+    return Conflict("V4: another ballot on this agenda item is open; items are voted "
+                    "one ballot at a time", field="topic_id", rule="V4")
+
+
+def _policy_view(org_id, policy):
+    return {"org_id": org_id,
+            "disagreement_ratio": policy.disagreement_ratio if policy else domain.DEFAULT_DISAGREEMENT_RATIO,
+            "updated_by": policy.updated_by if policy else None,
+            "updated_at": iso(policy.updated_at) if policy else None}
 
 
 def _reshuffle_box(s, ballot_id, choices):
@@ -228,23 +484,37 @@ def _ballot_view(s, ballot):
         "agenda_item_id": ballot.agenda_item_id, "title": ballot.title, "category": ballot.category,
         "method": ballot.method, "emergency": ballot.emergency, "status": ballot.status,
         "chair_person_id": ballot.chair_person_id, "n": ballot.n, "present": ballot.present,
-        "votes_cast": _votes_cast(s, ballot.id),
+        "votes_cast": _votes_cast(s, ballot),
         "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
         "opened_at": iso(ballot.opened_at), "closed_at": iso(ballot.closed_at),
         "decision_id": decision_id,
+        "candidate_person_id": ballot.candidate_person_id,                 # V4
+        "previous_ballot_id": ballot.previous_ballot_id,                   # V5
+        "disagreement_ratio": ballot.disagreement_ratio or domain.DEFAULT_DISAGREEMENT_RATIO,
+        "reconsiders_decision_id": ballot.reconsiders_decision_id,         # V7
+        "reconsideration_reason": ballot.reconsideration_reason,
+        "counts_recorded": ballot.count_yes is not None,                   # V2
+        "counts_recorded_by": ballot.counts_recorded_by,
     }
 
 
 def _decision_view(s, decision, ballot):
-    """The ``result_decided`` payload plus the V3 explanation."""
+    """The ``result_decided`` payload plus the V3 explanation, the V7 status and V8 warnings."""
     secret = decision.method == "secret"
     roll = s.execute(sa.select(models.Participation)
                      .where(models.Participation.ballot_id == ballot.id)).scalars().all()
-    stances = {} if secret else dict(
-        s.execute(sa.select(models.OpenVote.person_id, models.OpenVote.choice)
-                  .where(models.OpenVote.ballot_id == ballot.id)).all())
-    members = domain.member_lines(_electorate(s, ballot.id), {p.person_id for p in roll},
-                                  {p.person_id: p.reserved_opinion for p in roll}, stances, secret)
+    open_votes = [] if secret else s.execute(
+        sa.select(models.OpenVote).where(models.OpenVote.ballot_id == ballot.id)).scalars().all()
+    reserved = {p.person_id: p.reserved_opinion for p in roll if p.reserved_opinion}
+    reserved.update(s.execute(sa.select(models.ReservedOpinion.person_id, models.ReservedOpinion.text)
+                              .where(models.ReservedOpinion.decision_id == decision.id)).all())
+    members = domain.member_lines(_electorate(s, ballot.id), {p.person_id for p in roll}, reserved,
+                                  {v.person_id: v.choice for v in open_votes}, secret,
+                                  recorded_by={v.person_id: v.recorded_by for v in open_votes if v.recorded_by})
+    recorders = {v.recorded_by for v in open_votes if v.recorded_by}
+    if ballot.counts_recorded_by:
+        recorders.add(ballot.counts_recorded_by)
+    counts = {"yes": decision.yes, "no": decision.no, "abstain": decision.abstain}
     return {
         "decision_id": decision.id, "ballot_id": decision.ballot_id, "meeting_id": decision.meeting_id,
         "agenda_item_id": decision.agenda_item_id, "title": decision.title, "category": decision.category,
@@ -252,5 +522,27 @@ def _decision_view(s, decision, ballot):
         "present": decision.present, "yes": decision.yes, "no": decision.no, "abstain": decision.abstain,
         "threshold": decision.threshold, "outcome": decision.outcome,
         "superseded_decision_id": decision.superseded_decision_id, "decided_at": iso(decision.decided_at),
-        "members": members, "explanation": decision.explanation,
+        "members": members,
+        "candidate_person_id": decision.candidate_person_id,
+        "previous_ballot_id": decision.previous_ballot_id,
+        "reconsidered_decision_id": decision.reconsidered_decision_id,
+        # V7: a reconsideration ballot opens only with the secretary's approval (check_reconsideration)
+        "reconsideration_approved": decision.reconsidered_decision_id is not None,
+        "serious_disagreement": decision.serious_disagreement,
+        "confirm_reason": decision.confirm_reason,
+        "deferred_reason": decision.deferred_reason,
+        "counts_only": decision.counts_only,
+        "recorded_by": sorted(recorders),
+        "explanation": decision.explanation,
+        "status": domain.decision_status(decision.superseded_by),
+        "superseded_by": decision.superseded_by,
+        "warnings": domain.secrecy_warnings(decision.method, counts),
     }
+
+
+VIEW_ONLY = ("explanation", "status", "superseded_by", "warnings")
+
+
+def _event_data(view):
+    """``result_decided`` data: the decision as decided, without what is derived or changes later."""
+    return {k: v for k, v in view.items() if k not in VIEW_ONLY}

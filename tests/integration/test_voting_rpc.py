@@ -160,17 +160,21 @@ def test_named_ballot_passes_by_v3_and_publishes_result_decided(suite):
         assert (m["presence"], m["voted"], m["stance"], m["written_opinion"]) == ("present", True, choice, None)
     assert members[ids[5]]["reserved_opinion"] == "保留意见：资金来源未落实"
     assert members[ids[8]] == {"person_id": ids[8], "presence": "leave", "voted": False, "stance": None,
-                               "reserved_opinion": None, "written_opinion": "同意"}
+                               "reserved_opinion": None, "written_opinion": "同意", "recorded_by": None}
     assert members[ids[7]] == {"person_id": ids[7], "presence": "absent", "voted": False, "stance": None,
-                               "reserved_opinion": None, "written_opinion": None}
+                               "reserved_opinion": None, "written_opinion": None, "recorded_by": None}
+    assert all(m["recorded_by"] is None for m in data["members"]) and data["recorded_by"] == []   # V2: all cast
+    assert (data["counts_only"], data["serious_disagreement"], data["candidate_person_id"]) == (False, False, None)
 
     # every event published matches the integrators' catalogue (docs/asyncapi.yaml)
     for event in tap.events:
         validate_event("voting.events", event["event_type"], event)
 
-    # the views agree with the event
+    # the views agree with the event; the view adds what is derived or may change later (V7, V8)
     assert rpc.voting.get_decision(member(ids, org_id, 4), decision["decision_id"]) == decision
-    assert {k: v for k, v in decision.items() if k != "explanation"} == data
+    assert (decision["status"], decision["superseded_by"], decision["warnings"]) == ("in_force", None, [])
+    assert {k: v for k, v in decision.items()
+            if k not in ("explanation", "status", "superseded_by", "warnings")} == data
     after = rpc.voting.get_ballot(member(ids, org_id, 3), bid)
     assert after["status"] == "closed" and after["decision_id"] == decision["decision_id"]
     assert after["votes_cast"] == 7
@@ -297,7 +301,8 @@ def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog):
     rpc, tap, engine = suite
     caplog.set_level(logging.DEBUG)
     org_id, ids, sec, mid, tid = opened_meeting(rpc, 9, present=range(8), category="personnel")
-    ballot = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "method": "secret"})
+    ballot = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "method": "secret",
+                                          "candidates": ["candidate-1"]})   # V4: one candidate
     bid = ballot["ballot_id"]
     plan = ["yes", "no", "yes", "abstain", "yes", "yes", "no", "yes"]
     caplog.clear()

@@ -88,3 +88,14 @@ def test_deploy_definitions_file_matches_the_topology():
     expected = definitions()
     for key in ("exchanges", "queues", "bindings"):
         assert on_disk[key] == expected[key], f"{path.name} is stale: run 'make definitions'"
+
+
+def test_domain_errors_cross_rpc_as_the_same_class_with_none_kept():
+    from nameko.exceptions import deserialize, serialize
+
+    import shared.nameko_ext  # noqa: F401  (registers the error classes)
+    from shared.errors import NotFound
+    rebuilt = deserialize(serialize(NotFound("meeting_id: no such meeting", field="meeting_id")))
+    assert type(rebuilt) is NotFound and rebuilt.status == 404
+    assert (rebuilt.field, rebuilt.rule) == ("meeting_id", None)
+    assert rebuilt.to_dict()["rule"] is None

@@ -149,3 +149,23 @@ def test_notification_routes_receipts_preferences_and_webhook_guard(world):
         assert err["rule"] == "N2", err
     assert office.get("/api/v1/webhooks").json()["items"] == []
     error_of(member1.get("/api/v1/webhooks"), 403)
+
+
+def test_voting_routes_defer_policy_and_lists(world):
+    """V5 deferral and policy, ballot and decision lists, through the gateway."""
+    sec, member1 = world["sec"], world["member1"]
+    ballot_id, meeting_id = world["ballot"]["ballot_id"], world["meeting"]["meeting_id"]
+    assert [b["ballot_id"] for b in sec.get(f"/api/v1/ballots?meeting_id={meeting_id}").json()["items"]] == [ballot_id]
+    assert error_of(sec.get("/api/v1/ballots"), 400)["field"] == "meeting_id"
+    assert sec.get("/api/v1/voting-policy").json()["disagreement_ratio"] == "1/3"
+    error_of(member1.put("/api/v1/voting-policy", json={"disagreement_ratio": "1/2"}), 403)
+    assert sec.put("/api/v1/voting-policy", json={"disagreement_ratio": "1/2"}).json()["disagreement_ratio"] == "1/2"
+    assert error_of(sec.post(f"/api/v1/ballots/{ballot_id}/defer", json={}), 400)["field"] == "reason"
+    r = sec.post(f"/api/v1/ballots/{ballot_id}/defer", json={"reason": "需进一步调查研究"})
+    assert r.status_code == 200 and r.json()["outcome"] == "deferred", r.text
+    decisions = sec.get("/api/v1/decisions").json()
+    assert r.json()["decision_id"] in [d["decision_id"] for d in decisions["items"]]
+    # V6 on a deferred decision is refused with its rule
+    err = error_of(member1.post(f"/api/v1/decisions/{r.json()['decision_id']}/reserved-opinions",
+                                json={"text": "保留"}))
+    assert err["rule"] == "V6"

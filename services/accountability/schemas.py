@@ -76,8 +76,8 @@ class MeetingOpenedIn(_Lenient):
 
 
 class TopicAcceptedIn(_Lenient):
-    """``meetings.topic_accepted`` data (M4)."""
-    meeting_id = fields.String(required=True, validate=ID)
+    """``meetings.topic_accepted`` data (M4); ``meeting_id`` is null for a topic accepted but not yet placed."""
+    meeting_id = fields.String(required=True, allow_none=True, validate=ID)
     topic_id = fields.String(required=True, validate=ID)
     category = fields.String(required=True, validate=validate.Length(min=1, max=40))
     raised_at_meeting = fields.Boolean(load_default=False)

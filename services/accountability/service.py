@@ -132,7 +132,7 @@ class AccountabilityService(HealthMixin):
         with self.db.uow() as uow:
             if not uow.first_time(envelope["event_id"], "accountability.on_topic_accepted"):
                 return
-            fact = uow.session.get(models.MeetingFact, data["meeting_id"])
+            fact = uow.session.get(models.MeetingFact, data["meeting_id"]) if data["meeting_id"] else None
             kind = fact.kind if fact is not None else None
             _raise_alerts(uow, envelope["org_id"],
                           compliance.evaluate("topic_accepted", compliance.fact_topic_accepted(data, kind)))

@@ -114,15 +114,16 @@ class ApiEntrypoint(HttpRequestHandler):
     """nameko's http entrypoint answering JSON for results and errors alike."""
     server = JsonWebServer()
 
-    def __init__(self, method, url, **kwargs):
+    def __init__(self, method, url, max_body=MAX_BODY_BYTES, **kwargs):
         kwargs.setdefault("expected_exceptions", (DomainError, UnknownService))
+        self.max_body = max_body
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         # refuse an oversized body before anything reads it
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        if request.content_length is not None and request.content_length > self.max_body:
             return response_for_exception(PayloadTooLarge(
-                f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body", rule=None))
+                f"the request body is larger than {self.max_body} bytes", field="body", rule=None))
         return super().handle_request(request)
 
     def response_from_result(self, result):
@@ -137,12 +138,12 @@ class ApiEntrypoint(HttpRequestHandler):
 
 # ---------------------------------------------------------------- request parsing
 
-def read_json_object(request):
+def read_json_object(request, limit=MAX_BODY_BYTES):
     """The request body as a dict: ``{}`` when empty; 400 when not a JSON object; 413 when too big."""
     request.shallow = False
-    data = request.stream.read(MAX_BODY_BYTES + 1)
-    if len(data) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes", field="body")
     if not data.strip():
         return {}
     try:
@@ -185,7 +186,7 @@ ROUTES = []
 
 
 def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), rule="AUTH",
-          body=None, query=None, content_type="application/json"):
+          body=None, query=None, content_type="application/json", max_body=MAX_BODY_BYTES):
     """Declare an HTTP route of the gateway (see the module docstring).
 
     The handler is called as ``fn(self, actor, **path_values, [body=...], [query=...])``
@@ -206,7 +207,7 @@ def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), r
             # validated, with defaults, and dumped back to plain JSON values for the RPC
             if body is not None:
                 schema = body()
-                kwargs["body"] = schema.dump(load(schema, read_json_object(request)))
+                kwargs["body"] = schema.dump(load(schema, read_json_object(request, max_body)))
             if query is not None:
                 schema = query()
                 kwargs["query"] = schema.dump(load(schema, request.args.to_dict(flat=True)))
@@ -219,7 +220,7 @@ def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), r
         endpoint.__qualname__ = fn.__qualname__
         endpoint.__doc__ = fn.__doc__
         endpoint.route_spec = spec
-        return ApiEntrypoint.decorator(method, url)(endpoint)
+        return ApiEntrypoint.decorator(method, url, max_body=max_body)(endpoint)
     return decorate
 
 

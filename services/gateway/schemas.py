@@ -168,3 +168,55 @@ class BallotListQuery(Schema):
 
 class DecisionListQuery(OrgQuery, PageQuery):
     pass
+
+
+# ---------------------------------------------------------------- meetings (M1–M11)
+
+DecideTopicIn = meetings.DecideTopicIn
+PrecoordinationIn = meetings.PrecoordinationIn
+PreparationIn = meetings.PreparationIn
+MaterialIn = meetings.MaterialIn
+ObjectionIn = meetings.ObjectionIn
+LeaveRequestIn = meetings.LeaveRequestIn
+LeaveDecisionIn = meetings.LeaveDecisionIn
+ObserverIn = meetings.ObserverIn
+ReasonIn = meetings.ReasonIn
+RescheduleIn = meetings.RescheduleIn
+MinutesIn = meetings.MinutesIn
+DocumentIn = meetings.DocumentIn
+DemocraticLifeStepIn = meetings.DemocraticLifeStepIn
+CompletionIn = meetings.CompletionIn
+
+
+class ProvisionalBody(meetings.ProvisionalIn):
+    """``ProvisionalIn`` without ``org_id``: recorded in the caller's organization."""
+    class Meta:
+        exclude = ("org_id",)
+
+
+class SuggestTopicBody(meetings.TopicIn):
+    """A topic suggested or proposed, for a meeting or (``meeting_id`` null) for later."""
+    meeting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class PersonBody(Schema):
+    person_id = fields.String(required=True, validate=ID)
+
+
+class MeetingListQuery(OrgQuery):
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ("draft", "noticed", "opened", "closed", "minutes_approved", "cancelled")))
+
+
+class TopicListQuery(OrgQuery):
+    status = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+
+
+class MonthQuery(OrgQuery):
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class MeetingRef(Schema):
+    meeting_id = fields.String(required=True, validate=ID)

@@ -12,7 +12,9 @@ from shared.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 GROUP_ROLES = ("secretary", "deputy_secretary", "member")
 STAFF_ROLES = ("office", "hr", "confidential_secretary", "observer", "discipline",
                "org_department", "discipline_commission", "admin")
-MEETING_KINDS = ("regular", "emergency")
+MEETING_KINDS = ("regular", "emergency", "expanded", "democratic_life")
+# every kind but an emergency meeting needs notice 48 h ahead (M5, M6)
+NOTICED_KINDS = ("regular", "expanded", "democratic_life")
 # §一(二)1–7, plus reports (e.g. a provisional handling report, M6) and statements (§二(三))
 TOPIC_CATEGORIES = ("work_plan", "organization", "major_decision", "personnel", "ideology",
                     "party_building", "clean_governance", "other", "report", "statement")
@@ -90,8 +92,19 @@ def chair_for(actor_person_id, actor_roles, delegate_to, group_on_day):
 def check_schedule(kind, scheduled_at, now):
     if kind not in MEETING_KINDS:
         raise ValidationFailed(f"kind: must be one of {', '.join(MEETING_KINDS)}", field="kind")
-    if as_utc(scheduled_at) <= as_utc(now) and kind == "regular":
+    if as_utc(scheduled_at) <= as_utc(now) and kind != "emergency":
         raise RuleViolation("M5: a regular meeting must be scheduled in the future", field="scheduled_at", rule="M5")
+
+
+def check_democratic_life_schedule(kind, theme, delegated_by):
+    """M11: on a theme set from above; the secretary chairs it (no delegation)."""
+    if kind != "democratic_life":
+        return
+    if not (theme or "").strip():
+        raise ValidationFailed("theme: M11: a democratic life meeting has a theme", field="theme", rule="M11")
+    if delegated_by is not None:
+        raise RuleViolation("M11: the secretary chairs the democratic life meeting; it is not delegated",
+                            field="delegate_to", rule="M11")
 
 
 def check_add_topic(meeting_status, meeting_kind, category):
@@ -113,14 +126,21 @@ def check_add_topic(meeting_status, meeting_kind, category):
                         field="meeting_id", rule="M4")
 
 
-def check_notice(kind, status, scheduled_at, now, topic_count):
-    """M5: agenda, date and materials reach every attendee 48 h before (not for emergencies)."""
+def check_notice(kind, status, scheduled_at, now, topic_count, topics=(), unreported_handlings=()):
+    """M5: agenda, date and materials reach every attendee 48 h before (not for emergencies).
+
+    M3: every agenda topic is ready (pre-coordination, major-decision preparation);
+    M6: every unreported provisional handling is on the agenda.
+    """
     if status != "draft":
         raise Conflict(f"M5: the meeting is already {status}", field="meeting_id", rule="M5")
     if topic_count == 0:
         raise RuleViolation("M4: a meeting needs at least one topic on its agenda before notice",
                             field="topics", rule="M4")
-    if kind == "regular" and as_utc(scheduled_at) - as_utc(now) < NOTICE_LEAD:
+    for topic in topics:
+        check_prepared_for_notice(topic)
+    check_reports_on_agenda(unreported_handlings)
+    if kind in NOTICED_KINDS and as_utc(scheduled_at) - as_utc(now) < NOTICE_LEAD:
         raise RuleViolation("M5: notice must be issued at least 48 hours before the meeting",
                             field="scheduled_at", rule="M5")
 
@@ -131,7 +151,7 @@ def check_open(kind, status, scheduled_at, noticed_at, n, present_members):
         raise Conflict("the meeting is already open", field="meeting_id", rule="M8")
     if status not in ("draft", "noticed"):
         raise Conflict(f"a {status} meeting cannot be opened", field="meeting_id", rule="M8")
-    if kind == "regular":
+    if kind in NOTICED_KINDS:
         if status != "noticed" or noticed_at is None:
             raise RuleViolation("M5: a regular meeting cannot be opened without notice",
                                 field="meeting_id", rule="M5")
@@ -166,3 +186,439 @@ def split_attendance(group, present, leave):
     for pid in group:
         statuses[pid] = "present" if pid in present else ("leave" if pid in leave else "absent")
     return statuses
+
+
+# ====================================================================== M3 topics
+
+TOPIC_STATUSES = ("suggested", "accepted", "rejected")
+GROUP_ROLE_SET = frozenset(GROUP_ROLES)
+PREPARERS = ("office", "hr")
+
+
+def needs_precoordination(category, broad):
+    """M3: a broad/major topic records the leader in charge's pre-coordination."""
+    return bool(broad) or category == "major_decision"
+
+
+def prepared_by_for(category, prepared_by=None):
+    """M3: the office prepares material; personnel topics are prepared by HR."""
+    default = "hr" if category == "personnel" else "office"
+    if prepared_by is None:
+        return default
+    if prepared_by not in PREPARERS:
+        raise ValidationFailed(f"prepared_by: must be one of {', '.join(PREPARERS)}", field="prepared_by")
+    if category == "personnel" and prepared_by != "hr":
+        raise RuleViolation("M3: a personnel topic is prepared by HR", field="prepared_by", rule="M3")
+    return prepared_by
+
+
+def split_candidates(category, candidates):
+    """V4: a personnel topic carries one agenda item per candidate -> [candidate or None]."""
+    candidates = list(dict.fromkeys(candidates or []))
+    if not candidates:
+        return [None]
+    if category != "personnel":
+        raise ValidationFailed("candidate_person_ids: only a personnel topic names candidates",
+                               field="candidate_person_ids", rule="V4")
+    return candidates
+
+
+def check_suggest(actor_roles, meeting_status=None):
+    """M3: any group member may suggest a topic (to the secretary)."""
+    if not GROUP_ROLE_SET & set(actor_roles):
+        raise Forbidden("M3: only a group member may suggest a topic", field="actor.roles", rule="M3")
+    if meeting_status is not None and meeting_status != "draft":
+        raise RuleViolation("M4: the agenda is frozen once notice is given; suggest the topic for a later meeting",
+                            field="meeting_id", rule="M4")
+
+
+def check_decide_topic(actor_roles, topic_status, accept, reason):
+    """M3: the secretary accepts or rejects a suggested topic; a rejection gives its reason."""
+    if "secretary" not in actor_roles:
+        raise Forbidden("M3: only the secretary accepts or rejects a suggested topic",
+                        field="actor.roles", rule="M3")
+    if topic_status != "suggested":
+        raise Conflict(f"M3: the topic was already {topic_status}", field="topic_id", rule="M3")
+    if not accept and not (reason or "").strip():
+        raise ValidationFailed("reason: M3: a rejected topic needs the reason", field="reason", rule="M3")
+
+
+def check_schedulable(topic):
+    """M3: before a topic goes on a meeting's agenda: accepted, and pre-coordinated when broad/major.
+
+    ``topic`` is any object with ``status``, ``category``, ``broad``, ``precoordination``.
+    """
+    if topic.status != "accepted":
+        raise RuleViolation(f"M3: only an accepted topic may be scheduled (this one is {topic.status})",
+                            field="topic_id", rule="M3")
+    if needs_precoordination(topic.category, topic.broad) and not topic.precoordination:
+        raise RuleViolation("M3: a broad or major topic needs the pre-coordination record of the leader "
+                            "in charge before it is scheduled", field="precoordination", rule="M3")
+
+
+def check_prepared_for_notice(topic):
+    """M3 (§三(二), §二(五)): a major-decision topic goes out only with its preparation record."""
+    check_schedulable(topic)
+    if topic.category == "major_decision":
+        prep = topic.preparation
+        if not prep:
+            raise RuleViolation(f"M3: the major-decision topic {topic.title!r} has no preparation record "
+                                "(research, opinions, risk assessment, legal review)",
+                                field="preparation", rule="M3")
+        if topic.subordinate_org and not (prep.get("subordinate_opinion") or "").strip():
+            raise RuleViolation(f"M3: the topic {topic.title!r} touches {topic.subordinate_org}; its opinion "
+                                "must be recorded", field="preparation.subordinate_opinion", rule="M3")
+
+
+def check_material_preparer(actor_roles, topic_category):
+    """M3: the office prepares material; for personnel topics HR does."""
+    needed = "hr" if topic_category == "personnel" else "office"
+    if needed not in actor_roles:
+        who = "HR" if needed == "hr" else "the office"
+        raise Forbidden(f"M3: material for a {topic_category} topic is prepared by {who}",
+                        field="actor.roles", rule="M3")
+
+
+MAX_MATERIAL_BYTES = 10 * 1024 * 1024
+MATERIAL_TYPES = {
+    "application/pdf": (b"%PDF",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (b"PK\x03\x04",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (b"PK\x03\x04",),
+    "text/plain": None,
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+}
+
+
+def check_material(filename, content_type, raw):
+    """M5: materials go out with the notice: a known type, at most 10 MiB -> sha256 hex."""
+    import hashlib
+
+    if "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise ValidationFailed("filename: must be a plain file name", field="filename")
+    if content_type not in MATERIAL_TYPES:
+        raise ValidationFailed("content_type: must be one of pdf, docx, xlsx, txt, png, jpeg",
+                               field="content_type")
+    if len(raw) == 0:
+        raise ValidationFailed("content_base64: the file is empty", field="content_base64")
+    if len(raw) > MAX_MATERIAL_BYTES:
+        raise ValidationFailed("content_base64: a material is at most 10 MiB", field="content_base64")
+    magic = MATERIAL_TYPES[content_type]
+    if magic is None:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed("content_base64: a text/plain material must be UTF-8",
+                                   field="content_base64") from None
+    elif not any(raw.startswith(m) for m in magic):
+        raise ValidationFailed(f"content_base64: the content is not {content_type}", field="content_base64")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def check_material_window(meeting_kind, meeting_status):
+    """M5: materials reach attendees with the notice; after it the set is frozen."""
+    if meeting_status not in (None, "draft") and meeting_kind != "emergency":
+        raise RuleViolation("M5: materials go out with the notice; the meeting was already noticed",
+                            field="topic_id", rule="M5")
+
+
+# ====================================================================== M5 objections, M9 leave
+
+def check_objection(is_group_member, meeting_status, scheduled_at, now):
+    """M5: a member's objection reaches the chair at least 24 hours before the meeting."""
+    if not is_group_member:
+        raise Forbidden("M5: only a group member may raise an objection", field="actor", rule="M5")
+    if meeting_status not in ("draft", "noticed"):
+        raise RuleViolation(f"M5: the meeting is {meeting_status}; objections are raised before it",
+                            field="meeting_id", rule="M5")
+    if as_utc(scheduled_at) - as_utc(now) < OBJECTION_LEAD:
+        raise RuleViolation("M5: an objection must reach the chair at least 24 hours before the meeting; "
+                            f"the deadline was {(as_utc(scheduled_at) - OBJECTION_LEAD).isoformat()}",
+                            field="meeting_id", rule="M5")
+
+
+def check_leave_request(is_group_member, meeting_status, opinions, agenda_ids, existing_status):
+    """M9: a member who cannot attend asks leave in advance, with an opinion per topic."""
+    if not is_group_member:
+        raise Forbidden("M9: only a group member in office on the meeting day asks leave",
+                        field="actor", rule="M9")
+    if meeting_status not in ("draft", "noticed"):
+        raise RuleViolation("M9: leave is asked in advance, before the meeting opens",
+                            field="meeting_id", rule="M9")
+    if existing_status in ("requested", "approved"):
+        raise Conflict(f"M9: a leave request for this meeting is already {existing_status}",
+                       field="meeting_id", rule="M9")
+    for topic_id in opinions:
+        if topic_id not in agenda_ids:
+            raise ValidationFailed(f"opinions: {topic_id} is not on this meeting's agenda",
+                                   field="opinions", rule="M9")
+
+
+def check_leave_decision(actor_person_id, chair_person_id, leave_status, meeting_status):
+    """M9: the chair approves or refuses leave, before the meeting opens."""
+    if actor_person_id != chair_person_id:
+        raise Forbidden("M9: leave is approved or refused by the meeting's chair", field="actor", rule="M9")
+    if leave_status != "requested":
+        raise Conflict(f"M9: the leave request was already {leave_status}", field="leave_id", rule="M9")
+    if meeting_status not in ("draft", "noticed"):
+        raise RuleViolation("M9: the meeting is already under way or over", field="leave_id", rule="M9")
+
+
+def merge_leave(explicit_leave, approved_leave, present):
+    """M9: approved leave requests join the chair's ``leave`` list; a member who came after all is present."""
+    merged = {pid: ops for pid, ops in approved_leave.items() if pid not in present}
+    merged.update(explicit_leave)
+    return merged
+
+
+# ====================================================================== M6 provisional handling
+
+def check_provisional(actor_roles, approved_by, secretary_id):
+    """M6: a member handles a matter provisionally only with the secretary's approval."""
+    if not GROUP_ROLE_SET & set(actor_roles):
+        raise Forbidden("M6: only a group member handles a matter provisionally", field="actor", rule="M6")
+    if secretary_id is None or approved_by != secretary_id:
+        raise RuleViolation("M6: a provisional handling needs the approval of the secretary in office",
+                            field="approved_by", rule="M6")
+
+
+def check_reports_on_agenda(unreported_handling_titles):
+    """M6: every unreported provisional handling is reported at the next meeting."""
+    if unreported_handling_titles:
+        raise RuleViolation("M6: the provisional handling report(s) "
+                            f"{', '.join(repr(t) for t in unreported_handling_titles)} must be on the agenda",
+                            field="topics", rule="M6")
+
+
+# ====================================================================== M7 observers, M8 attendance
+
+def check_observer(meeting_kind, meeting_status, is_group_member, holds_org_role):
+    """M7: observers are invited per meeting; an expanded meeting widens the list beyond the bureau's staff."""
+    if meeting_status != "draft":
+        raise RuleViolation("M7: observers are invited before notice, so the notice reaches them",
+                            field="meeting_id", rule="M7")
+    if is_group_member:
+        raise RuleViolation("M7: a group member attends as a member, not as an observer",
+                            field="person_id", rule="M7")
+    if not holds_org_role and meeting_kind != "expanded":
+        raise RuleViolation("M7: only bureau staff are invited to a regular meeting; "
+                            "others only to an expanded meeting", field="person_id", rule="M7")
+
+
+def check_presence_change(meeting_status, action, current, is_group_member):
+    """M8: arrivals and departures during the meeting are recorded (group members only)."""
+    if meeting_status != "opened":
+        raise RuleViolation("M8: arrivals and departures are recorded while the meeting is open",
+                            field="meeting_id", rule="M8")
+    if not is_group_member:
+        raise RuleViolation("M8: only group members count towards the quorum; observers are not recorded",
+                            field="person_id", rule="M8")
+    if action == "arrival" and current == "present":
+        raise Conflict("M8: the member is already present", field="person_id", rule="M8")
+    if action == "departure" and current != "present":
+        raise Conflict("M8: the member is not present", field="person_id", rule="M8")
+
+
+def quorum_state(n, present):
+    needed = quorum_required(n)
+    return {"n": n, "present": present, "quorum": needed, "met": present >= needed}
+
+
+# ====================================================================== lifecycle
+
+MEETING_STATUSES = ("draft", "noticed", "opened", "closed", "minutes_approved", "cancelled")
+TRANSITIONS = {
+    "notice": ("draft",),
+    "open": ("draft", "noticed"),
+    "close": ("opened",),
+    "cancel": ("draft", "noticed"),
+    "reschedule": ("draft", "noticed"),
+    "approve_minutes": ("closed",),
+}
+
+
+TRANSITION_RULES = {"notice": "M5", "open": "M8", "close": "M1", "cancel": "M1", "reschedule": "M5",
+                    "approve_minutes": "M10"}
+
+
+def check_transition(action, status):
+    """Statuses: draft -> noticed -> opened -> closed -> minutes_approved; draft/noticed -> cancelled."""
+    if status not in TRANSITIONS[action]:
+        verb = {"notice": "noticed", "open": "opened", "close": "closed", "cancel": "cancelled",
+                "reschedule": "rescheduled", "approve_minutes": "given approved minutes"}[action]
+        rule = TRANSITION_RULES[action]
+        raise Conflict(f"{rule}: a {status} meeting cannot be {verb}", field="meeting_id", rule=rule)
+
+
+def reschedule(kind, status, new_at, now):
+    """A rescheduled regular meeting needs a new notice ≥ 48 h before its new time (M5)."""
+    check_transition("reschedule", status)
+    check_schedule(kind, new_at, now)
+    needs_new_notice = status == "noticed" and kind != "emergency"
+    return ("draft" if needs_new_notice else status), needs_new_notice
+
+
+# ====================================================================== M10 minutes and documents
+
+DOCUMENT_KINDS = ("summary", "document")
+
+
+def check_record_minutes(actor_roles, meeting_status, minutes_approved):
+    if "confidential_secretary" not in actor_roles:
+        raise Forbidden("M10: minutes are recorded by the confidential secretary", field="actor.roles", rule="M10")
+    if minutes_approved or meeting_status == "minutes_approved":
+        raise Conflict("M10: the minutes were approved and are final", field="meeting_id", rule="M10")
+    if meeting_status not in ("opened", "closed"):
+        raise RuleViolation(f"M10: minutes are recorded for a meeting held (this one is {meeting_status})",
+                            field="meeting_id", rule="M10")
+
+
+def check_approve_minutes(actor_person_id, chair_person_id, meeting_status, has_minutes):
+    if actor_person_id != chair_person_id:
+        raise Forbidden("M10: the meeting's chair approves the minutes", field="actor", rule="M10")
+    if not has_minutes:
+        raise RuleViolation("M10: no minutes have been recorded", field="meeting_id", rule="M10")
+    check_transition("approve_minutes", meeting_status)
+
+
+def check_issue_document(actor_roles, meeting_status):
+    if "office" not in actor_roles:
+        raise Forbidden("M10: a summary or document is issued by the office", field="actor.roles", rule="M10")
+    if meeting_status not in ("closed", "minutes_approved"):
+        raise RuleViolation("M10: a summary or document is issued after the meeting closes",
+                            field="meeting_id", rule="M10")
+
+
+def check_sign_off(actor_roles, document_status):
+    """M10: whatever is issued in the group's name is signed off by the secretary first."""
+    if "secretary" not in actor_roles:
+        raise Forbidden("M10: only the secretary signs off what is issued in the group's name",
+                        field="actor.roles", rule="M10")
+    if document_status != "awaiting_sign_off":
+        raise Conflict(f"M10: the document is already {document_status}", field="document_id", rule="M10")
+
+
+def may_read_document(actor_person_id, actor_roles, status, scope):
+    """M10: a decision or summary reaches only its approved scope."""
+    if set(actor_roles) & {"secretary", "office", "confidential_secretary", "system"}:
+        return True
+    return status == "issued" and actor_person_id in scope
+
+
+# ====================================================================== M2, M11 compliance
+
+HELD_STATUSES = ("opened", "closed", "minutes_approved")
+
+
+def parse_month(month):
+    try:
+        year, mon = (int(x) for x in str(month).split("-"))
+        return dt.date(year, mon, 1)
+    except (TypeError, ValueError):
+        raise ValidationFailed("month: must be YYYY-MM", field="month") from None
+
+
+def next_month(first):
+    return dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+
+
+def previous_month(day):
+    first = day.replace(day=1)
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def compliance_findings(month_first, today, held_months, dl_years):
+    """M2: a calendar month without a party group meeting; M11: a year without a democratic life meeting.
+
+    ``held_months`` is the set of first days of months with a meeting held (local time),
+    ``dl_years`` the years with a democratic life meeting held.  A month still running
+    gives a "due" finding (about to be broken); a month that ended gives a "breach".
+    """
+    findings = []
+    if month_first > today:
+        return findings
+    ended = next_month(month_first) <= today
+    if month_first not in held_months:
+        findings.append({"rule": "M2", "period": month_first.strftime("%Y-%m"),
+                         "severity": "breach" if ended else "due",
+                         "message": f"M2: no party group meeting was held in {month_first:%Y-%m}"
+                                    if ended else f"M2: no party group meeting held yet in {month_first:%Y-%m}"})
+    if month_first.month == 12 and month_first.year not in dl_years:
+        findings.append({"rule": "M11", "period": str(month_first.year),
+                         "severity": "breach" if ended else "due",
+                         "message": f"M11: no democratic life meeting was held in {month_first.year}"
+                                    if ended else f"M11: the {month_first.year} democratic life meeting is due"})
+    return findings
+
+
+# ====================================================================== M11 democratic life meeting
+
+DL_STEPS = ("opinions_solicited", "reported_before", "outline", "speech", "criticism", "summary",
+            "summary_reported", "rectification", "evaluation")
+DL_BEFORE = ("opinions_solicited", "reported_before", "outline")
+DL_DURING = ("speech", "criticism", "summary")
+DL_AFTER = ("summary_reported", "rectification", "evaluation")
+DL_REPORT_TO = frozenset({"org_department", "discipline_commission"})
+
+
+def check_dl_step(step, meeting_kind, meeting_status, actor_person_id, actor_roles, secretary_id,
+                  steps, person_id=None, data=None):
+    """M11 (§四): each step of a democratic life meeting, in its order.
+
+    ``steps`` is a list of (step, person_id, data) already recorded.
+    """
+    data = data or {}
+    if meeting_kind != "democratic_life":
+        raise RuleViolation("M11: only a democratic life meeting has these steps", field="meeting_id", rule="M11")
+    if step not in DL_STEPS:
+        raise ValidationFailed(f"step: must be one of {', '.join(DL_STEPS)}", field="step")
+    if meeting_status == "cancelled":
+        raise RuleViolation("M11: the meeting was cancelled", field="meeting_id", rule="M11")
+    done = [s for s, _, _ in steps]
+    if step in DL_BEFORE and meeting_status not in ("draft", "noticed"):
+        raise RuleViolation(f"M11: {step} is done before the meeting opens", field="step", rule="M11")
+    if step in DL_DURING and meeting_status != "opened":
+        raise RuleViolation(f"M11: {step} happens at the meeting", field="step", rule="M11")
+    if step in DL_AFTER and meeting_status not in ("closed", "minutes_approved"):
+        raise RuleViolation(f"M11: {step} follows the meeting", field="step", rule="M11")
+    if step == "reported_before":
+        to = set(data.get("reported_to") or [])
+        if not DL_REPORT_TO <= to:
+            raise ValidationFailed("data.reported_to: M11: report to the org_department and the "
+                                   "discipline_commission", field="data.reported_to", rule="M11")
+    if step == "outline":
+        if actor_person_id != person_id:
+            raise Forbidden("M11: each member files their own speaking outline", field="actor", rule="M11")
+        if any(s == "outline" and p == person_id for s, p, _ in steps):
+            raise Conflict("M11: the speaking outline was already filed", field="person_id", rule="M11")
+    if step == "speech":
+        if "speech" not in done and person_id != secretary_id:
+            raise RuleViolation("M11: the secretary speaks first", field="person_id", rule="M11")
+    if step == "summary" and actor_person_id != secretary_id:
+        raise Forbidden("M11: the secretary summarizes the meeting", field="actor", rule="M11")
+    if step == "summary_reported":
+        if "summary" not in done:
+            raise RuleViolation("M11: there is no summary to report yet", field="step", rule="M11")
+        if not DL_REPORT_TO <= set(data.get("reported_to") or []):
+            raise ValidationFailed("data.reported_to: M11: the summary is reported to the org_department "
+                                   "and the discipline_commission", field="data.reported_to", rule="M11")
+    if step == "evaluation" and "rectification" not in done:
+        raise RuleViolation("M11: the public evaluation follows the published rectification measures",
+                            field="step", rule="M11")
+
+
+def check_dl_open(steps, members_expected, secretary_id, chair_person_id, theme):
+    """M11: before a democratic life meeting opens: opinions solicited, reported up, every outline filed."""
+    if not theme:
+        raise RuleViolation("M11: a democratic life meeting has a theme", field="theme", rule="M11")
+    if chair_person_id != secretary_id:
+        raise RuleViolation("M11: the secretary chairs the democratic life meeting", field="chair", rule="M11")
+    done = {s for s, _, _ in steps}
+    for needed in ("opinions_solicited", "reported_before"):
+        if needed not in done:
+            raise RuleViolation(f"M11: {needed.replace('_', ' ')} is required before the meeting opens",
+                                field="step", rule="M11")
+    filed = {p for s, p, _ in steps if s == "outline"}
+    missing = sorted(set(members_expected) - filed)
+    if missing:
+        raise RuleViolation(f"M11: speaking outlines missing for {', '.join(missing)}", field="step", rule="M11")

@@ -1,7 +1,8 @@
 """marshmallow schemas of the meetings RPC payloads (also used by the gateway's OpenAPI)."""
 from marshmallow import Schema, fields, validate
 
-from services.meetings.domain import GROUP_ROLES, MEETING_KINDS, STAFF_ROLES, TOPIC_CATEGORIES
+from services.meetings.domain import (DL_STEPS, DOCUMENT_KINDS, GROUP_ROLES, MEETING_KINDS, PREPARERS, STAFF_ROLES,
+                                      TOPIC_CATEGORIES)
 
 NAME = validate.Length(min=1, max=200)
 ID = validate.Length(min=1, max=64)
@@ -33,11 +34,110 @@ class MeetingIn(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     scheduled_at = fields.AwareDateTime(required=True)
     delegate_to = fields.String(load_default=None, validate=ID)
+    theme = fields.String(load_default=None, validate=validate.Length(min=1, max=300))   # M11
+
+
+TEXT = validate.Length(min=1, max=20000)
+
+
+class PrecoordinationIn(Schema):
+    """M3: the leader in charge's pre-coordination of a broad/major topic."""
+    leader_person_id = fields.String(required=True, validate=ID)
+    with_whom = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+    outcome = fields.String(required=True, validate=TEXT)
+
+
+class PreparationIn(Schema):
+    """M3 (§三(二), §二(五)): the preparation record of a major-decision topic."""
+    research = fields.String(required=True, validate=TEXT)
+    opinions_from = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+    risk_assessment = fields.String(required=True, validate=TEXT)
+    legal_review = fields.String(required=True, validate=TEXT)
+    subordinate_opinion = fields.String(load_default=None, validate=validate.Length(max=20000))
 
 
 class TopicIn(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     category = fields.String(required=True, validate=validate.OneOf(TOPIC_CATEGORIES))
+    description = fields.String(load_default=None, validate=validate.Length(max=20000))
+    broad = fields.Boolean(load_default=False)                         # M3: needs pre-coordination
+    prepared_by = fields.String(load_default=None, validate=validate.OneOf(PREPARERS))
+    candidate_person_ids = fields.List(fields.String(validate=ID), load_default=list,
+                                       validate=validate.Length(max=50))   # V4: one topic per candidate
+    subordinate_org = fields.String(load_default=None, validate=NAME)
+    precoordination = fields.Nested(PrecoordinationIn, load_default=None)
+    preparation = fields.Nested(PreparationIn, load_default=None)
+
+
+class DecideTopicIn(Schema):
+    accept = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=5000))
+    meeting_id = fields.String(load_default=None, validate=ID)
+
+
+class MaterialIn(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_type = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    content_base64 = fields.String(required=True, validate=validate.Length(min=1, max=15 * 1024 * 1024))
+
+
+class ObjectionIn(Schema):
+    text = fields.String(required=True, validate=TEXT)
+    topic_id = fields.String(load_default=None, validate=ID)
+
+
+class LeaveRequestIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    opinions = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=5000)),
+                           load_default=dict)
+
+
+class LeaveDecisionIn(Schema):
+    approve = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=5000))
+
+
+class ProvisionalIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(required=True, validate=TEXT)
+    approved_by = fields.String(required=True, validate=ID)
+
+
+class ObserverIn(Schema):
+    person_id = fields.String(required=True, validate=ID)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReasonIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class RescheduleIn(Schema):
+    scheduled_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class MinutesIn(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=500000))
+
+
+class DocumentIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=500000))
+    scope = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+
+
+class DemocraticLifeStepIn(Schema):
+    step = fields.String(required=True, validate=validate.OneOf(DL_STEPS))
+    text = fields.String(required=True, validate=TEXT)
+    person_id = fields.String(load_default=None, validate=ID)
+    data = fields.Dict(load_default=dict)
+
+
+class CompletionIn(Schema):
+    text = fields.String(required=True, validate=TEXT)
 
 
 class LeaveIn(Schema):

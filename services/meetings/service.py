@@ -3,19 +3,26 @@
 Each command: validate (marshmallow) -> check the actor -> domain rules ->
 write state and its events in one transaction (outbox).
 """
+import base64
+import binascii
 import datetime as dt
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from nameko.timer import timer
+from sqlalchemy.exc import IntegrityError
 
 from services.meetings import domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
-from shared.errors import NotFound, RuleViolation, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, rpc
 from shared.validation import load
+
+
+COMPLIANCE_INTERVAL = 3600   # seconds between M2/M11 compliance scans (each alert is raised once)
 
 
 def _new_id():
@@ -147,42 +154,393 @@ class MeetingsService(HealthMixin):
             domain.check_schedule(data["kind"], data["scheduled_at"], now)
             group = domain.group_members_on(_terms(s, org.id), _local_day(data["scheduled_at"], org.timezone))
             chair, delegated_by = domain.chair_for(actor.person_id, actor.roles, data["delegate_to"], group)
+            domain.check_democratic_life_schedule(data["kind"], data["theme"], delegated_by)
             meeting = models.Meeting(
                 id=_new_id(), org_id=org.id, kind=data["kind"], title=data["title"],
                 scheduled_at=data["scheduled_at"], status="draft", chair_person_id=chair,
-                delegated_by=delegated_by, created_by=actor.person_id, created_at=now)
+                delegated_by=delegated_by, created_by=actor.person_id, created_at=now,
+                theme=data["theme"] if data["kind"] == "democratic_life" else None)
             s.add(meeting)
+            s.flush()
+            _history(s, meeting, "scheduled", actor, None, "draft", at=now,
+                     data={"scheduled_at": iso(meeting.scheduled_at), "delegated_by": delegated_by})
+            if meeting.kind != "democratic_life":
+                _attach_pending_reports(s, meeting)   # M6: the next meeting hears provisional handlings
             uow.emit("meeting_scheduled", org.id, {
                 "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
                 "scheduled_at": meeting.scheduled_at, "chair_person_id": chair, "delegated_by": delegated_by,
+                "theme": meeting.theme,
             })
         return self._meeting_view(meeting.id)
 
+    # ------------------------------------------------------------ topics (M3, M4, V4)
+
     @rpc
     def add_topic(self, actor, meeting_id, data):
+        """The secretary's (or delegated chair's) own topic, straight onto a draft agenda (M3, M4)."""
+        actor = Actor.from_dict(actor)
+        if not isinstance(meeting_id, str):
+            raise NotFound("meeting_id: no such meeting", field="meeting_id")
+        return self._propose(actor, meeting_id, data)
+
+    @rpc
+    def propose_topic(self, actor, meeting_id, data):
+        """M3: the secretary proposes a topic: accepted at once; on a meeting's agenda when ``meeting_id`` is given."""
+        actor = Actor.from_dict(actor)
+        return self._propose(actor, meeting_id, data)
+
+    def _propose(self, actor, meeting_id, data):
+        data = load(schemas.TopicIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
+            org_id = meeting.org_id if meeting else actor.org_id
+            actor.require("secretary", "deputy_secretary", rule="M3", action="putting a topic on the agenda")
+            if meeting is not None:
+                domain.check_add_topic(meeting.status, meeting.kind, data["category"])
+            elif org_id is None or s.get(models.Organization, org_id) is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            created = _new_topics(s, org_id, data, actor.person_id, "accepted", now)
+            for topic in created:
+                topic.decided_by, topic.decided_at = actor.person_id, now
+                if meeting is not None:
+                    domain.check_schedulable(topic)
+                    _place(s, topic, meeting)
+            s.flush()
+            for topic in created:
+                uow.emit("topic_accepted", org_id, {
+                    "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
+                    "category": topic.category, "accepted_by": actor.person_id,
+                    "raised_at_meeting": meeting is not None and meeting.status == "opened",
+                })
+            views = [_topic(t) for t in created]
+        return dict(views[0], topics=views)
+
+    @rpc
+    def suggest_topic(self, actor, meeting_id, data):
+        """M3: a group member suggests a topic; the secretary accepts or rejects it."""
         actor = Actor.from_dict(actor)
         data = load(schemas.TopicIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
+            domain.check_suggest(actor.roles, meeting.status if meeting else None)
+            org_id = meeting.org_id if meeting else actor.org_id
+            if org_id is None or s.get(models.Organization, org_id) is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            created = _new_topics(s, org_id, data, actor.person_id, "suggested", now)
+            for topic in created:
+                topic.meeting_id = meeting.id if meeting else None   # the meeting it is meant for
+            s.flush()
+            for topic in created:
+                uow.emit("topic_submitted", org_id, {
+                    "topic_id": topic.id, "meeting_id": topic.meeting_id, "title": topic.title,
+                    "category": topic.category, "suggested_by": actor.person_id,
+                    "candidate_person_id": topic.candidate_person_id,
+                })
+            views = [_topic(t) for t in created]
+        return dict(views[0], topics=views)
+
+    @rpc
+    def decide_topic(self, actor, topic_id, data):
+        """M3: the secretary accepts (optionally onto a draft meeting) or rejects a suggested topic."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.DecideTopicIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            topic = _topic_for(s, actor, topic_id)
+            domain.check_decide_topic(actor.roles, topic.status, data["accept"], data["reason"])
+            if not data["accept"]:
+                topic.status, topic.meeting_id, topic.position = "rejected", None, 0
+                topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
+                uow.emit("topic_rejected", topic.org_id, {
+                    "topic_id": topic.id, "title": topic.title, "category": topic.category,
+                    "rejected_by": actor.person_id, "reason": data["reason"],
+                })
+                return _topic(topic)
+            target_id = data["meeting_id"] or topic.meeting_id
+            topic.status, topic.meeting_id = "accepted", None
+            topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
+            if target_id is not None:
+                meeting = _meeting_for(s, actor, target_id)
+                domain.check_add_topic(meeting.status, meeting.kind, topic.category)
+                domain.check_schedulable(topic)
+                _place(s, topic, meeting)
+            uow.emit("topic_accepted", topic.org_id, {
+                "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
+                "category": topic.category, "accepted_by": actor.person_id, "raised_at_meeting": False,
+            })
+            return _topic(topic)
+
+    @rpc
+    def schedule_topic(self, actor, topic_id, meeting_id):
+        """M3/M4: put an accepted topic on a draft meeting's agenda (pre-coordination checked)."""
+        actor = Actor.from_dict(actor)
+        with self.db.uow() as uow:
+            s = uow.session
+            topic = _topic_for(s, actor, topic_id)
+            meeting = _meeting_for(s, actor, meeting_id)
+            actor.require("secretary", "deputy_secretary", rule="M3", action="putting a topic on the agenda")
+            if topic.meeting_id == meeting.id and topic.status == "accepted":
+                raise Conflict("M3: the topic is already on this agenda", field="topic_id", rule="M3")
+            if topic.meeting_id is not None and topic.status == "accepted":
+                raise Conflict("M3: the topic is on another meeting's agenda", field="topic_id", rule="M3")
+            domain.check_add_topic(meeting.status, meeting.kind, topic.category)
+            domain.check_schedulable(topic)
+            _place(s, topic, meeting)
+            return _topic(topic)
+
+    @rpc
+    def record_precoordination(self, actor, topic_id, data):
+        """M3: the leader in charge's pre-coordination (who, with whom, outcome)."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.PrecoordinationIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            topic = _topic_for(s, actor, topic_id)
+            actor.require(*domain.GROUP_ROLES, "office", rule="M3", action="recording pre-coordination")
+            org = s.get(models.Organization, topic.org_id)
+            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            if data["leader_person_id"] not in group:
+                raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
+                                    field="leader_person_id", rule="M3")
+            _require_topic_editable(s, topic)
+            topic.precoordination = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
+            return _topic(topic)
+
+    @rpc
+    def record_preparation(self, actor, topic_id, data):
+        """M3 (§三(二), §二(五)): research, opinions solicited, risk assessment, legal review."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.PreparationIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            topic = _topic_for(s, actor, topic_id)
+            actor.require("office", "hr", "secretary", "deputy_secretary", rule="M3",
+                          action="recording a topic's preparation")
+            _require_topic_editable(s, topic)
+            topic.preparation = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
+            return _topic(topic)
+
+    @rpc
+    def get_topic(self, actor, topic_id):
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            topic = _topic_for(s, actor, topic_id, cross_org_read=True)
+            return _topic(topic, materials=_materials(s, topic.id))
+
+    @rpc
+    def list_topics(self, actor, org_id, status=None):
+        """Topics of an organization (the secretary's pool of suggestions: ``status="suggested"``)."""
+        actor = Actor.from_dict(actor)
+        actor.require_org(org_id, cross_org_read=True)
+        if status is not None and status not in domain.TOPIC_STATUSES:
+            raise ValidationFailed(f"status: must be one of {', '.join(domain.TOPIC_STATUSES)}", field="status")
+        with self.db.read() as s:
+            q = sa.select(models.Topic).where(models.Topic.org_id == org_id).order_by(models.Topic.created_at)
+            if status:
+                q = q.where(models.Topic.status == status)
+            return {"org_id": org_id, "topics": [_topic(t) for t in s.execute(q).scalars()]}
+
+    @rpc
+    def attach_material(self, actor, topic_id, data):
+        """M3/M5: material prepared by the office (HR for personnel topics), stored with its sha256."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.MaterialIn(), data)
+        try:
+            raw = base64.b64decode(data["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("content_base64: not valid base64", field="content_base64") from None
+        digest = domain.check_material(data["filename"], data["content_type"], raw)
+        with self.db.uow() as uow:
+            s = uow.session
+            topic = _topic_for(s, actor, topic_id)
+            domain.check_material_preparer(actor.roles, topic.category)
+            meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
+            domain.check_material_window(meeting.kind if meeting else None, meeting.status if meeting else None)
+            row = models.Material(id=_new_id(), topic_id=topic.id, org_id=topic.org_id, filename=data["filename"],
+                                  content_type=data["content_type"], size=len(raw), sha256=digest, content=raw,
+                                  uploaded_by=actor.person_id, prepared_as=topic.prepared_by, uploaded_at=utcnow())
+            s.add(row)
+            org = s.get(models.Organization, topic.org_id)
+            return _material(row, org.timezone)
+
+    @rpc
+    def get_material(self, actor, material_id):
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            row = s.get(models.Material, material_id) if isinstance(material_id, str) else None
+            if row is None or not _may_see(actor, row.org_id):
+                raise NotFound("material_id: no such material", field="material_id")
+            org = s.get(models.Organization, row.org_id)
+            return dict(_material(row, org.timezone), content_base64=base64.b64encode(row.content).decode("ascii"))
+
+    # ------------------------------------------------------------ objections (M5), leave (M9)
+
+    @rpc
+    def raise_objection(self, actor, meeting_id, data):
+        """M5: a member's objection reaches the chair at least 24 h before the meeting."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ObjectionIn(), data)
+        now = utcnow()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
-            actor.require("secretary", "deputy_secretary", rule="M3", action="putting a topic on the agenda")
-            domain.check_add_topic(meeting.status, meeting.kind, data["category"])
-            position = s.execute(sa.select(sa.func.count()).select_from(models.Topic)
-                                 .where(models.Topic.meeting_id == meeting.id)).scalar_one() + 1
-            topic = models.Topic(id=_new_id(), meeting_id=meeting.id, org_id=meeting.org_id, title=data["title"],
-                                 category=data["category"], position=position, proposed_by=actor.person_id,
-                                 created_at=utcnow())
-            s.add(topic)
-            uow.emit("topic_accepted", meeting.org_id, {
-                "meeting_id": meeting.id, "topic_id": topic.id, "title": topic.title,
-                "category": topic.category, "accepted_by": actor.person_id,
-                "raised_at_meeting": meeting.status == "opened",
+            group = _group_of(s, meeting)
+            domain.check_objection(actor.person_id in group, meeting.status, meeting.scheduled_at, now)
+            if data["topic_id"] is not None and data["topic_id"] not in {t.id for t in _topics(s, meeting.id)}:
+                raise ValidationFailed("topic_id: not on this meeting's agenda", field="topic_id", rule="M5")
+            row = models.Objection(id=_new_id(), meeting_id=meeting.id, topic_id=data["topic_id"],
+                                   person_id=actor.person_id, text=data["text"], raised_at=now)
+            s.add(row)
+            _history(s, meeting, "objection_raised", actor, meeting.status, meeting.status, at=now,
+                     data={"objection_id": row.id})
+            uow.emit("objection_raised", meeting.org_id, {
+                "objection_id": row.id, "meeting_id": meeting.id, "topic_id": row.topic_id,
+                "person_id": row.person_id, "text": row.text, "raised_at": now,
+                "chair_person_id": meeting.chair_person_id,
             })
-        return _topic(topic)
+            return _objection(row, _tz(s, meeting))
+
+    @rpc
+    def request_leave(self, actor, meeting_id, data):
+        """M9: a member who cannot attend asks leave in advance, with an opinion per topic."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.LeaveRequestIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            group = _group_of(s, meeting)
+            existing = s.execute(sa.select(models.LeaveRequest.status).where(
+                models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.person_id == actor.person_id,
+                models.LeaveRequest.status.in_(("requested", "approved")))).scalar()
+            domain.check_leave_request(actor.person_id in group, meeting.status, data["opinions"],
+                                       {t.id for t in _topics(s, meeting.id)}, existing)
+            row = models.LeaveRequest(id=_new_id(), meeting_id=meeting.id, person_id=actor.person_id,
+                                      reason=data["reason"], opinions=data["opinions"], status="requested",
+                                      requested_at=now)
+            s.add(row)
+            uow.emit("leave_requested", meeting.org_id, {
+                "leave_id": row.id, "meeting_id": meeting.id, "person_id": row.person_id, "reason": row.reason,
+                "requested_at": now, "chair_person_id": meeting.chair_person_id,
+            })
+            return _leave(row, _tz(s, meeting))
+
+    @rpc
+    def decide_leave(self, actor, leave_id, data):
+        """M9: the chair approves or refuses a leave request."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.LeaveDecisionIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            row = s.get(models.LeaveRequest, leave_id) if isinstance(leave_id, str) else None
+            meeting = s.get(models.Meeting, row.meeting_id) if row else None
+            if row is None or not _may_see(actor, meeting.org_id):
+                raise NotFound("leave_id: no such leave request", field="leave_id")
+            domain.check_leave_decision(actor.person_id, meeting.chair_person_id, row.status, meeting.status)
+            row.status = "approved" if data["approve"] else "refused"
+            row.decided_by, row.decided_at, row.decision_reason = actor.person_id, now, data["reason"]
+            uow.emit("leave_decided", meeting.org_id, {
+                "leave_id": row.id, "meeting_id": meeting.id, "person_id": row.person_id,
+                "approved": data["approve"], "reason": data["reason"], "decided_by": actor.person_id,
+                "decided_at": now,
+            })
+            return _leave(row, _tz(s, meeting))
+
+    @rpc
+    def list_leave(self, actor, meeting_id):
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            rows = s.execute(sa.select(models.LeaveRequest).where(models.LeaveRequest.meeting_id == meeting.id)
+                             .order_by(models.LeaveRequest.requested_at)).scalars()
+            tz = _tz(s, meeting)
+            return {"meeting_id": meeting.id, "leave": [_leave(r, tz) for r in rows]}
+
+    # ------------------------------------------------------------ provisional handling (M6)
+
+    @rpc
+    def record_provisional_handling(self, actor, data):
+        """M6: a member handled a matter provisionally with the secretary's approval;
+        it becomes a mandatory report on the next meeting's agenda."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ProvisionalIn(), data)
+        actor.require_org(data["org_id"])
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            org = s.get(models.Organization, data["org_id"])
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
+            if actor.person_id not in group and "system" not in actor.roles:
+                raise Forbidden("M6: only a group member in office handles a matter provisionally",
+                                field="actor", rule="M6")
+            domain.check_provisional(actor.roles, data["approved_by"], secretary)
+            row = models.ProvisionalHandling(id=_new_id(), org_id=org.id, title=data["title"],
+                                             description=data["description"], handled_by=actor.person_id,
+                                             approved_by=data["approved_by"], recorded_at=now)
+            s.add(row)
+            topic = models.Topic(id=_new_id(), meeting_id=None, org_id=org.id, position=0,
+                                 title=f"临时处置情况报告：{data['title']}"[:300], category="report",
+                                 description=data["description"], proposed_by=actor.person_id, created_at=now,
+                                 status="accepted", broad=False, prepared_by="office",
+                                 decided_by=data["approved_by"], decided_at=now, provisional_handling_id=row.id)
+            s.add(topic)
+            row.topic_id = topic.id
+            s.flush()
+            nxt = s.execute(sa.select(models.Meeting).where(
+                models.Meeting.org_id == org.id, models.Meeting.status == "draft",
+                models.Meeting.kind != "democratic_life", models.Meeting.scheduled_at > now)
+                .order_by(models.Meeting.scheduled_at).limit(1)).scalar()
+            if nxt is not None:
+                _place(s, topic, nxt)
+            uow.emit("provisional_handling_recorded", org.id, {
+                "handling_id": row.id, "title": row.title, "description": row.description,
+                "handled_by": row.handled_by, "approved_by": row.approved_by, "recorded_at": now,
+                "report_topic_id": topic.id, "report_meeting_id": topic.meeting_id,
+            })
+            return _handling(row, topic, org.timezone)
+
+    # ------------------------------------------------------------ notice, observers (M5, M7)
+
+    @rpc
+    def invite_observer(self, actor, meeting_id, data):
+        """M7: the secretary invites an observer (列席) to one meeting; observers never count or vote."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ObserverIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            actor.require("secretary", rule="M7", action="inviting an observer")
+            if s.get(models.Person, data["person_id"]) is None:
+                raise NotFound("person_id: no such person", field="person_id")
+            org = s.get(models.Organization, meeting.org_id)
+            day = _local_day(meeting.scheduled_at, org.timezone)
+            terms = _terms(s, org.id)
+            holds_role = any(t.person_id == data["person_id"] and t.in_office(day) for t in terms)
+            group = domain.group_members_on(terms, day)
+            domain.check_observer(meeting.kind, meeting.status, data["person_id"] in group, holds_role)
+            if s.get(models.Observer, (meeting.id, data["person_id"])) is not None:
+                raise Conflict("M7: already invited", field="person_id", rule="M7")
+            s.add(models.Observer(meeting_id=meeting.id, person_id=data["person_id"], reason=data["reason"],
+                                  invited_by=actor.person_id, invited_at=now))
+            _history(s, meeting, "observer_invited", actor, meeting.status, meeting.status, at=now,
+                     data={"person_id": data["person_id"]})
+        return self._meeting_view(meeting_id)
 
     @rpc
     def notice_meeting(self, actor, meeting_id):
-        """M5: send agenda, date and materials to every attendee (≥ 48 h ahead for regular meetings)."""
+        """M5: send agenda, date and materials to every attendee (≥ 48 h ahead unless an emergency)."""
         actor = Actor.from_dict(actor)
         now = utcnow()
         with self.db.uow() as uow:
@@ -190,24 +548,31 @@ class MeetingsService(HealthMixin):
             meeting = _meeting_for(s, actor, meeting_id)
             actor.require("secretary", "deputy_secretary", "office", rule="M5", action="issuing notice")
             topics = _topics(s, meeting.id)
-            domain.check_notice(meeting.kind, meeting.status, meeting.scheduled_at, now, len(topics))
-            org = s.get(models.Organization, meeting.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(meeting.scheduled_at, org.timezone))
+            unreported = [] if meeting.kind == "democratic_life" else _unreported_elsewhere(s, meeting, now)
+            domain.check_notice(meeting.kind, meeting.status, meeting.scheduled_at, now, len(topics),
+                                topics=topics, unreported_handlings=unreported)
+            group = _group_of(s, meeting)
+            observers = sorted(_observer_ids(s, meeting.id))
             meeting.status = "noticed"
             meeting.noticed_at = now
+            _history(s, meeting, "noticed", actor, "draft", "noticed", at=now)
             uow.emit("meeting_noticed", meeting.org_id, {
                 "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
                 "scheduled_at": meeting.scheduled_at, "noticed_at": now,
                 "objection_deadline": meeting.scheduled_at - domain.OBJECTION_LEAD,
                 "chair_person_id": meeting.chair_person_id,
                 "agenda": [{"topic_id": t.id, "title": t.title, "category": t.category} for t in topics],
-                "recipients": sorted(group),
+                "recipients": sorted(set(group) | set(observers)),
+                "observers": observers,
             })
         return self._meeting_view(meeting_id)
 
+    # ------------------------------------------------------------ opening, attendance (M8, M9, M11)
+
     @rpc
     def open_meeting(self, actor, meeting_id, data):
-        """M8: open only with two thirds of the group members present; M9 leave opinions recorded."""
+        """M8: open only with two thirds of the group members present; M9 leave opinions recorded
+        (the chair's ``leave`` list plus every approved leave request)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.OpenIn(), data)
         now = utcnow()
@@ -215,24 +580,398 @@ class MeetingsService(HealthMixin):
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
             _require_chair(actor, meeting, "opening the meeting")
-            org = s.get(models.Organization, meeting.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(meeting.scheduled_at, org.timezone))
-            leave = {item["person_id"]: item["opinions"] for item in data["leave"]}
+            group = _group_of(s, meeting)
+            approved = {r.person_id: r.opinions for r in s.execute(sa.select(models.LeaveRequest).where(
+                models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.status == "approved")).scalars()}
+            explicit = {item["person_id"]: item["opinions"] for item in data["leave"]}
+            leave = domain.merge_leave(explicit, approved, set(data["present"]))
             statuses = domain.split_attendance(group, data["present"], leave)
             present = [pid for pid, st in statuses.items() if st == "present"]
             domain.check_open(meeting.kind, meeting.status, meeting.scheduled_at, meeting.noticed_at,
                               len(group), present)
+            if meeting.kind == "democratic_life":
+                secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
+                domain.check_dl_open(_dl_steps(s, meeting.id), [p for p in group if p not in leave], secretary,
+                                     meeting.chair_person_id, meeting.theme)
             for pid, status in statuses.items():
                 s.add(models.Attendance(meeting_id=meeting.id, person_id=pid, status=status,
-                                        written_opinions=leave.get(pid), recorded_at=now))
+                                        written_opinions=leave.get(pid), recorded_at=now,
+                                        arrived_at=now if status == "present" else None))
+            previous = meeting.status
             meeting.status = "opened"
             meeting.opened_at = now
             meeting.group_size = len(group)
+            _history(s, meeting, "opened", actor, previous, "opened", at=now,
+                     data={"n": len(group), "present": len(present)})
+            for handling in s.execute(sa.select(models.ProvisionalHandling).where(
+                    models.ProvisionalHandling.topic_id.in_([t.id for t in _topics(s, meeting.id)]))).scalars():
+                handling.reported_meeting_id, handling.reported_at = meeting.id, now   # M6 reported
             uow.emit("meeting_opened", meeting.org_id, {
                 "meeting_id": meeting.id, "opened_at": now, "n": len(group), "present": len(present),
                 "quorum": domain.quorum_required(len(group)),
             })
         return self._meeting_view(meeting_id)
+
+    @rpc
+    def record_arrival(self, actor, meeting_id, person_id):
+        """M8: a group member arrives after the meeting opened (timestamped)."""
+        return self._presence(actor, meeting_id, person_id, "arrival")
+
+    @rpc
+    def record_departure(self, actor, meeting_id, person_id):
+        """M8: a group member leaves during the meeting (timestamped); ballots re-check the quorum."""
+        return self._presence(actor, meeting_id, person_id, "departure")
+
+    def _presence(self, actor, meeting_id, person_id, action):
+        actor = Actor.from_dict(actor)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            if actor.person_id != meeting.chair_person_id:
+                actor.require("confidential_secretary", rule="M8", action="recording arrivals and departures")
+            row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
+            domain.check_presence_change(meeting.status, action, row.status if row else None, row is not None)
+            if action == "arrival":
+                row.status, row.arrived_at, row.departed_at = "present", now, None
+            else:
+                row.status, row.departed_at = "absent", now
+            row.recorded_at = now
+            _history(s, meeting, action, actor, meeting.status, meeting.status, at=now, data={"person_id": person_id})
+        return self.quorum_now(actor.to_dict(), meeting_id)
+
+    @rpc
+    def quorum_now(self, actor, meeting_id):
+        """M8: the quorum as it stands now -> {meeting_id, n, present, quorum, met}."""
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            if meeting.group_size is None:
+                n = len(_group_of(s, meeting))
+                present = 0
+            else:
+                n = meeting.group_size
+                present = s.execute(sa.select(sa.func.count()).select_from(models.Attendance).where(
+                    models.Attendance.meeting_id == meeting.id, models.Attendance.status == "present")).scalar_one()
+            return dict(domain.quorum_state(n, present), meeting_id=meeting.id)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @rpc
+    def close_meeting(self, actor, meeting_id):
+        actor = Actor.from_dict(actor)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            _require_chair(actor, meeting, "closing the meeting")
+            domain.check_transition("close", meeting.status)
+            meeting.status, meeting.closed_at = "closed", now
+            _history(s, meeting, "closed", actor, "opened", "closed", at=now)
+            uow.emit("meeting_closed", meeting.org_id, {
+                "meeting_id": meeting.id, "closed_at": now, "closed_by": actor.person_id})
+        return self._meeting_view(meeting_id)
+
+    @rpc
+    def cancel_meeting(self, actor, meeting_id, data):
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ReasonIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            _require_convener(actor, meeting, "cancelling the meeting")
+            domain.check_transition("cancel", meeting.status)
+            previous = meeting.status
+            meeting.status, meeting.cancelled_at, meeting.cancel_reason = "cancelled", now, data["reason"]
+            # M6: a provisional handling report on a cancelled meeting waits for the next one
+            for topic in _topics(s, meeting.id):
+                if topic.provisional_handling_id:
+                    topic.meeting_id, topic.position = None, 0
+            _history(s, meeting, "cancelled", actor, previous, "cancelled", at=now, reason=data["reason"])
+            uow.emit("meeting_cancelled", meeting.org_id, {
+                "meeting_id": meeting.id, "reason": data["reason"], "cancelled_by": actor.person_id,
+                "cancelled_at": now})
+        return self._meeting_view(meeting_id)
+
+    @rpc
+    def reschedule_meeting(self, actor, meeting_id, data):
+        """A noticed regular meeting moved to a new time goes back to draft: it needs a new notice ≥ 48 h (M5)."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.RescheduleIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            _require_convener(actor, meeting, "rescheduling the meeting")
+            previous_status, previous_at = meeting.status, meeting.scheduled_at
+            status, needs_new_notice = domain.reschedule(meeting.kind, meeting.status, data["scheduled_at"], now)
+            meeting.scheduled_at, meeting.status = data["scheduled_at"], status
+            if needs_new_notice:
+                meeting.noticed_at = None
+            _history(s, meeting, "rescheduled", actor, previous_status, status, at=now, reason=data["reason"],
+                     data={"from": iso(previous_at), "to": iso(data["scheduled_at"])})
+            uow.emit("meeting_rescheduled", meeting.org_id, {
+                "meeting_id": meeting.id, "previous_scheduled_at": previous_at,
+                "scheduled_at": meeting.scheduled_at, "reason": data["reason"],
+                "rescheduled_by": actor.person_id, "needs_new_notice": needs_new_notice})
+        return self._meeting_view(meeting_id)
+
+    @rpc
+    def meeting_history(self, actor, meeting_id):
+        """Every transition of the meeting with its time (UTC and local) and actor."""
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            tz = _tz(s, meeting)
+            rows = s.execute(sa.select(models.MeetingEvent).where(models.MeetingEvent.meeting_id == meeting.id)
+                             .order_by(models.MeetingEvent.id)).scalars()
+            return {"meeting_id": meeting.id, "timezone": tz.key, "events": [{
+                "action": r.action, "from_status": r.from_status, "to_status": r.to_status,
+                "actor_person_id": r.actor_person_id, "at": iso(r.at), "at_local": _local(r.at, tz),
+                "reason": r.reason, "data": r.data} for r in rows]}
+
+    # ------------------------------------------------------------ minutes and documents (M10)
+
+    @rpc
+    def record_minutes(self, actor, meeting_id, data):
+        """M10: the confidential secretary records the minutes (a new version until approved)."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.MinutesIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            row = s.get(models.Minutes, meeting.id)
+            domain.check_record_minutes(actor.roles, meeting.status, row is not None and row.approved_at is not None)
+            if row is None:
+                row = models.Minutes(meeting_id=meeting.id, id=_new_id(), text=data["text"], version=1,
+                                     recorded_by=actor.person_id, recorded_at=now)
+                s.add(row)
+            else:
+                row.text, row.version, row.recorded_by, row.recorded_at = data["text"], row.version + 1, \
+                    actor.person_id, now
+            leave = _leave_opinions(s, meeting.id)
+            _history(s, meeting, "minutes_recorded", actor, meeting.status, meeting.status, at=now,
+                     data={"version": row.version})
+            uow.emit("minutes_recorded", meeting.org_id, {
+                "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version, "text": row.text,
+                "recorded_by": actor.person_id, "recorded_at": now, "leave_opinions": leave})
+            return _minutes(row, leave, _tz(s, meeting))
+
+    @rpc
+    def get_minutes(self, actor, meeting_id):
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            actor.require(*domain.GROUP_ROLES, "confidential_secretary", "office", "discipline", "org_department",
+                          "discipline_commission", rule="M10", action="reading minutes")
+            row = s.get(models.Minutes, meeting.id)
+            if row is None:
+                raise NotFound("meeting_id: no minutes recorded", field="meeting_id")
+            return _minutes(row, _leave_opinions(s, meeting.id), _tz(s, meeting))
+
+    @rpc
+    def approve_minutes(self, actor, meeting_id):
+        """M10: the chair approves the minutes of a closed meeting (status minutes_approved)."""
+        actor = Actor.from_dict(actor)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            row = s.get(models.Minutes, meeting.id)
+            domain.check_approve_minutes(actor.person_id, meeting.chair_person_id, meeting.status, row is not None)
+            row.approved_by, row.approved_at = actor.person_id, now
+            meeting.status = "minutes_approved"
+            _history(s, meeting, "minutes_approved", actor, "closed", "minutes_approved", at=now,
+                     data={"version": row.version})
+            uow.emit("minutes_approved", meeting.org_id, {
+                "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version,
+                "approved_by": actor.person_id, "approved_at": now})
+        return self._meeting_view(meeting_id)
+
+    @rpc
+    def issue_document(self, actor, meeting_id, data):
+        """M10: the office prepares a summary or document for a scope; it is issued once the secretary signs it off."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.DocumentIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            domain.check_issue_document(actor.roles, meeting.status)
+            row = models.Document(id=_new_id(), meeting_id=meeting.id, org_id=meeting.org_id, kind=data["kind"],
+                                  title=data["title"], body=data["body"], scope=list(dict.fromkeys(data["scope"])),
+                                  status="awaiting_sign_off", created_by=actor.person_id, created_at=now)
+            s.add(row)
+            return _document(row, _tz(s, meeting))
+
+    @rpc
+    def sign_off(self, actor, document_id):
+        """M10: the secretary signs off; the document is then issued to its scope."""
+        actor = Actor.from_dict(actor)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            row = _document_for(s, actor, document_id)
+            domain.check_sign_off(actor.roles, row.status)
+            row.status, row.signed_off_by, row.signed_off_at = "issued", actor.person_id, now
+            meeting = s.get(models.Meeting, row.meeting_id)
+            _history(s, meeting, "document_issued", actor, meeting.status, meeting.status, at=now,
+                     data={"document_id": row.id})
+            uow.emit("document_issued", row.org_id, {
+                "document_id": row.id, "meeting_id": row.meeting_id, "kind": row.kind, "title": row.title,
+                "body": row.body, "scope": row.scope, "prepared_by": row.created_by,
+                "signed_off_by": actor.person_id, "issued_at": now})
+            return _document(row, _tz(s, meeting))
+
+    @rpc
+    def get_document(self, actor, document_id):
+        """M10: readable by the secretary, office and confidential secretary, and by persons in its scope once issued."""
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            row = _document_for(s, actor, document_id)
+            if not domain.may_read_document(actor.person_id, actor.roles, row.status, row.scope):
+                raise Forbidden("M10: the document is transmitted only to its approved scope", field="actor",
+                                rule="M10")
+            return _document(row, _tz(s, s.get(models.Meeting, row.meeting_id)))
+
+    # ------------------------------------------------------------ democratic life meeting (M11)
+
+    @rpc
+    def record_democratic_life_step(self, actor, meeting_id, data):
+        """M11 (§四): one step of the democratic life meeting (see ``domain.DL_STEPS``)."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.DemocraticLifeStepIn(), data)
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            meeting = _meeting_for(s, actor, meeting_id)
+            group = _group_of(s, meeting)
+            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
+            person_id = data["person_id"]
+            if data["step"] == "outline":
+                person_id = person_id or actor.person_id
+                if person_id not in group:
+                    raise RuleViolation("M11: a speaking outline is filed by a group member", field="person_id",
+                                        rule="M11")
+            elif data["step"] not in ("summary",):
+                actor.require("secretary", "office", "confidential_secretary", rule="M11",
+                              action=f"recording the {data['step']} step")
+            if data["step"] in ("speech", "criticism") and person_id not in group:
+                raise ValidationFailed("person_id: the group member speaking", field="person_id", rule="M11")
+            domain.check_dl_step(data["step"], meeting.kind, meeting.status, actor.person_id, actor.roles, secretary,
+                                 _dl_steps(s, meeting.id), person_id=person_id, data=data["data"])
+            row = models.DemocraticLifeStep(id=_new_id(), meeting_id=meeting.id, step=data["step"],
+                                            person_id=person_id, text=data["text"], data=data["data"] or None,
+                                            recorded_by=actor.person_id, recorded_at=now)
+            s.add(row)
+            return _dl_step(row, _tz(s, meeting))
+
+    @rpc
+    def complete_rectification(self, actor, step_id, data):
+        """M11: a rectification measure tracked to completion."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.CompletionIn(), data)
+        with self.db.uow() as uow:
+            s = uow.session
+            row = s.get(models.DemocraticLifeStep, step_id) if isinstance(step_id, str) else None
+            meeting = s.get(models.Meeting, row.meeting_id) if row else None
+            if row is None or row.step != "rectification" or not _may_see(actor, meeting.org_id):
+                raise NotFound("step_id: no such rectification measure", field="step_id")
+            actor.require("secretary", "office", rule="M11", action="completing a rectification measure")
+            if row.completed_at is not None:
+                raise Conflict("M11: the measure is already completed", field="step_id", rule="M11")
+            row.completed_at, row.completion = utcnow(), data["text"]
+            return _dl_step(row, _tz(s, meeting))
+
+    @rpc
+    def get_democratic_life(self, actor, meeting_id):
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            tz = _tz(s, meeting)
+            rows = s.execute(sa.select(models.DemocraticLifeStep).where(
+                models.DemocraticLifeStep.meeting_id == meeting.id).order_by(models.DemocraticLifeStep.recorded_at,
+                                                                             models.DemocraticLifeStep.id)).scalars()
+            steps = [_dl_step(r, tz) for r in rows]
+            measures = [st for st in steps if st["step"] == "rectification"]
+            return {"meeting_id": meeting.id, "theme": meeting.theme, "steps": steps,
+                    "rectification_open": sum(1 for m in measures if m["completed_at"] is None),
+                    "rectification_completed": sum(1 for m in measures if m["completed_at"] is not None)}
+
+    # ------------------------------------------------------------ compliance (M2, M11)
+
+    @rpc
+    def compliance_check(self, actor, org_id, month):
+        """M2/M11 findings for one calendar month (and, for December, its year)."""
+        actor = Actor.from_dict(actor)
+        actor.require_org(org_id, cross_org_read=True)
+        actor.require("secretary", "deputy_secretary", "discipline", "office", "org_department",
+                      "discipline_commission", rule="M2", action="checking compliance")
+        first = domain.parse_month(month)
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            held, dl_years = _held(s, org)
+            today = _local_day(utcnow(), org.timezone)
+        return [dict(f, org_id=org_id) for f in domain.compliance_findings(first, today, held, dl_years)]
+
+    @timer(interval=COMPLIANCE_INTERVAL)
+    def compliance_timer(self):
+        """M2/M11: raise each missing-meeting alert once per organization and period (every replica runs this)."""
+        self._scan(utcnow())
+
+    @rpc
+    def scan_compliance(self, actor, as_of=None):
+        """What the timer does, on demand (the suite itself only): -> the findings newly raised."""
+        actor = Actor.from_dict(actor)
+        if "system" not in actor.roles:
+            raise Forbidden("AUTH: the compliance scan is run by the suite itself", field="actor", rule="AUTH")
+        try:
+            now = dt.datetime.fromisoformat(as_of) if as_of else utcnow()
+        except (TypeError, ValueError):
+            raise ValidationFailed("as_of: must be an ISO 8601 instant", field="as_of") from None
+        if now.tzinfo is None:
+            raise ValidationFailed("as_of: must carry a time zone", field="as_of")
+        return self._scan(now)
+
+    def _scan(self, now):
+        raised = []
+        with self.db.read() as s:
+            orgs = [(o.id, o.timezone, o.created_at) for o in s.execute(sa.select(models.Organization)).scalars()]
+        for org_id, timezone, created_at in orgs:
+            today = _local_day(now, timezone)
+            month = domain.previous_month(today)
+            if _local_day(created_at, timezone) > month:
+                continue        # only whole months the organization existed
+            with self.db.read() as s:
+                held, dl_years = _held(s, s.get(models.Organization, org_id))
+            for finding in domain.compliance_findings(month, today, held, dl_years):
+                if finding["severity"] != "breach":
+                    continue
+                if self._raise_once(org_id, finding, now):
+                    raised.append(dict(finding, org_id=org_id))
+        return raised
+
+    def _raise_once(self, org_id, finding, now):
+        """One row per (org, period, rule): a second replica's insert fails and emits nothing."""
+        try:
+            with self.db.uow() as uow:
+                uow.session.add(models.ComplianceFinding(org_id=org_id, period=finding["period"],
+                                                         rule=finding["rule"], detected_at=now))
+                uow.session.flush()
+                if finding["rule"] == "M2":
+                    uow.emit("meeting_missing_detected", org_id, {"org_id": org_id, "month": finding["period"]})
+                else:
+                    uow.emit("democratic_life_missing_detected", org_id,
+                             {"org_id": org_id, "year": int(finding["period"])})
+            return True
+        except IntegrityError:
+            return False
+
+    # ------------------------------------------------------------ reads for voting and views
 
     @rpc
     def get_meeting(self, actor, meeting_id):
@@ -242,20 +981,50 @@ class MeetingsService(HealthMixin):
         return self._meeting_view(meeting_id)
 
     @rpc
+    def list_meetings(self, actor, org_id, date_from=None, date_to=None, status=None):
+        """The organization's meetings scheduled in [date_from, date_to) (ISO dates, the
+        organization's calendar), oldest first: the secretary's calendar."""
+        actor = Actor.from_dict(actor)
+        actor.require_org(org_id, cross_org_read=True)
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            tz = ZoneInfo(org.timezone)
+            query = sa.select(models.Meeting).where(models.Meeting.org_id == org_id)
+            for value, name, op in ((date_from, "from", "ge"), (date_to, "to", "lt")):
+                if value is None:
+                    continue
+                try:
+                    day = dt.date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise ValidationFailed(f"{name}: must be a date (YYYY-MM-DD)", field=name) from None
+                instant = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+                column = models.Meeting.scheduled_at
+                query = query.where(column >= instant if op == "ge" else column < instant)
+            if status is not None:
+                query = query.where(models.Meeting.status == status)
+            rows = s.execute(query.order_by(models.Meeting.scheduled_at).limit(500)).scalars().all()
+            items = [{"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
+                      "scheduled_at": iso(m.scheduled_at),
+                      "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
+                      "chair_person_id": m.chair_person_id} for m in rows]
+        return {"org_id": org_id, "timezone": org.timezone, "items": items}
+
+    @rpc
     def attendance_snapshot(self, actor, meeting_id, topic_id):
-        """What voting copies into a ballot when it opens (V1, V3): N, who is present, on leave."""
+        """What voting copies into a ballot when it opens (V1, V3): N, who is present now, on leave."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
             meeting = _meeting_for(s, actor, meeting_id)
             topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
-            if topic is None or topic.meeting_id != meeting.id:
+            if topic is None or topic.meeting_id != meeting.id or topic.status != "accepted":
                 raise RuleViolation("M4: only a topic on this meeting's agenda may be voted",
                                     field="topic_id", rule="M4")
             if meeting.status != "opened":
                 raise RuleViolation("M8: ballots open only in an opened meeting", field="meeting_id", rule="M8")
             rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting.id)).scalars()
-            org = s.get(models.Organization, meeting.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(meeting.scheduled_at, org.timezone))
+            group = _group_of(s, meeting)
             members = [{
                 "person_id": row.person_id, "role": group.get(row.person_id, "member"), "presence": row.status,
                 "written_opinion": (row.written_opinions or {}).get(topic.id),
@@ -275,18 +1044,30 @@ class MeetingsService(HealthMixin):
             org = s.get(models.Organization, meeting.org_id)
             attendance = s.execute(sa.select(models.Attendance)
                                    .where(models.Attendance.meeting_id == meeting_id)).scalars().all()
+            observers = s.execute(sa.select(models.Observer).where(models.Observer.meeting_id == meeting_id)
+                                  .order_by(models.Observer.invited_at)).scalars().all()
             tz = ZoneInfo(org.timezone)
+            deadline = meeting.scheduled_at - domain.OBJECTION_LEAD
             return {
                 "meeting_id": meeting.id, "org_id": meeting.org_id, "kind": meeting.kind, "title": meeting.title,
+                "theme": meeting.theme,
                 "status": meeting.status, "scheduled_at": iso(meeting.scheduled_at),
                 "scheduled_at_local": meeting.scheduled_at.astimezone(tz).isoformat(), "timezone": org.timezone,
                 "chair_person_id": meeting.chair_person_id, "delegated_by": meeting.delegated_by,
-                "noticed_at": iso(meeting.noticed_at), "opened_at": iso(meeting.opened_at),
+                "noticed_at": iso(meeting.noticed_at), "noticed_at_local": _local(meeting.noticed_at, tz),
+                "opened_at": iso(meeting.opened_at), "opened_at_local": _local(meeting.opened_at, tz),
+                "closed_at": iso(meeting.closed_at), "closed_at_local": _local(meeting.closed_at, tz),
+                "cancelled_at": iso(meeting.cancelled_at), "cancel_reason": meeting.cancel_reason,
+                "objection_deadline": iso(deadline), "objection_deadline_local": _local(deadline, tz),
                 "n": meeting.group_size,
                 "quorum": domain.quorum_required(meeting.group_size) if meeting.group_size is not None else None,
                 "topics": [_topic(t) for t in _topics(s, meeting_id)],
                 "attendance": [{"person_id": a.person_id, "status": a.status,
-                                "written_opinions": a.written_opinions} for a in attendance],
+                                "written_opinions": a.written_opinions,
+                                "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
+                               for a in attendance],
+                "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
+                              for o in observers],
             }
 
 
@@ -297,9 +1078,149 @@ def _terms(s, org_id):
     return [domain.Term(r.person_id, r.role, r.start_date, r.end_date) for r in rows]
 
 
+def _group_of(s, meeting):
+    """The group members in office on the meeting day (organization's calendar) -> {person_id: role}."""
+    org = s.get(models.Organization, meeting.org_id)
+    return domain.group_members_on(_terms(s, org.id), _local_day(meeting.scheduled_at, org.timezone))
+
+
 def _topics(s, meeting_id):
-    return s.execute(sa.select(models.Topic).where(models.Topic.meeting_id == meeting_id)
+    """The agenda: accepted topics on the meeting, in order (M4)."""
+    return s.execute(sa.select(models.Topic).where(models.Topic.meeting_id == meeting_id,
+                                                   models.Topic.status == "accepted")
                      .order_by(models.Topic.position)).scalars().all()
+
+
+def _place(s, topic, meeting):
+    """Put an accepted topic at the end of a meeting's agenda."""
+    last = s.execute(sa.select(sa.func.max(models.Topic.position)).where(
+        models.Topic.meeting_id == meeting.id, models.Topic.status == "accepted",
+        models.Topic.id != topic.id)).scalar()
+    topic.meeting_id = meeting.id
+    topic.position = (last or 0) + 1
+
+
+def _new_topics(s, org_id, data, person_id, status, now):
+    """One topic per candidate of a personnel topic (V4); prepared by the office or HR (M3)."""
+    prepared_by = domain.prepared_by_for(data["category"], data["prepared_by"])
+    candidates = domain.split_candidates(data["category"], data["candidate_person_ids"])
+    for candidate in candidates:
+        if candidate is not None and s.get(models.Person, candidate) is None:
+            raise NotFound(f"candidate_person_ids: no such person {candidate}", field="candidate_person_ids")
+    precoordination = data["precoordination"]
+    if precoordination is not None:
+        org = s.get(models.Organization, org_id)
+        if precoordination["leader_person_id"] not in domain.group_members_on(
+                _terms(s, org_id), _local_day(now, org.timezone)):
+            raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
+                                field="precoordination.leader_person_id", rule="M3")
+        precoordination = dict(precoordination, recorded_by=person_id, recorded_at=iso(now))
+    preparation = dict(data["preparation"], recorded_by=person_id, recorded_at=iso(now)) \
+        if data["preparation"] is not None else None
+    created = []
+    for candidate in candidates:
+        topic = models.Topic(id=_new_id(), meeting_id=None, org_id=org_id, title=data["title"],
+                             category=data["category"], position=0, proposed_by=person_id, created_at=now,
+                             status=status, description=data["description"], broad=data["broad"],
+                             prepared_by=prepared_by, candidate_person_id=candidate,
+                             subordinate_org=data["subordinate_org"], precoordination=precoordination,
+                             preparation=preparation)
+        s.add(topic)
+        created.append(topic)
+    return created
+
+
+def _topic_for(s, actor, topic_id, cross_org_read=False):
+    topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
+    if topic is None or not _may_see(actor, topic.org_id, cross_org_read):
+        raise NotFound("topic_id: no such topic", field="topic_id")
+    return topic
+
+
+def _require_topic_editable(s, topic):
+    if topic.status == "rejected":
+        raise Conflict("M3: the topic was rejected", field="topic_id", rule="M3")
+    meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
+    if meeting is not None and meeting.status != "draft":
+        raise RuleViolation("M5: the topic went out with the notice; its records are frozen",
+                            field="topic_id", rule="M5")
+
+
+def _attach_pending_reports(s, meeting):
+    """M6: provisional handlings not yet reported go on the next meeting's agenda."""
+    rows = s.execute(sa.select(models.ProvisionalHandling).where(
+        models.ProvisionalHandling.org_id == meeting.org_id,
+        models.ProvisionalHandling.reported_meeting_id.is_(None))).scalars().all()
+    for handling in rows:
+        topic = s.get(models.Topic, handling.topic_id)
+        current = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
+        if current is None or current.status == "cancelled" or (
+                current.status == "draft" and current.scheduled_at > meeting.scheduled_at):
+            _place(s, topic, meeting)
+
+
+def _unreported_elsewhere(s, meeting, now):
+    """M6: titles of provisional handlings that this meeting must hear but whose report is not on its agenda."""
+    titles = []
+    rows = s.execute(sa.select(models.ProvisionalHandling).where(
+        models.ProvisionalHandling.org_id == meeting.org_id,
+        models.ProvisionalHandling.reported_meeting_id.is_(None),
+        models.ProvisionalHandling.recorded_at <= now)).scalars().all()
+    for handling in rows:
+        topic = s.get(models.Topic, handling.topic_id)
+        if topic.meeting_id == meeting.id:
+            continue
+        other = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
+        if other is not None and other.status in ("draft", "noticed") and other.scheduled_at < meeting.scheduled_at:
+            continue        # an earlier meeting hears it
+        titles.append(handling.title)
+    return titles
+
+
+def _observer_ids(s, meeting_id):
+    return set(s.execute(sa.select(models.Observer.person_id)
+                         .where(models.Observer.meeting_id == meeting_id)).scalars())
+
+
+def _leave_opinions(s, meeting_id):
+    """M9: leave opinions attached to the minutes."""
+    rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting_id,
+                                                        models.Attendance.written_opinions.is_not(None))).scalars()
+    return [{"person_id": r.person_id, "opinions": r.written_opinions} for r in rows
+            if r.written_opinions is not None]
+
+
+def _held(s, org):
+    """Months (first day, local) with a meeting held, and years with a democratic life meeting held."""
+    rows = s.execute(sa.select(models.Meeting.kind, models.Meeting.opened_at).where(
+        models.Meeting.org_id == org.id, models.Meeting.status.in_(domain.HELD_STATUSES),
+        models.Meeting.opened_at.is_not(None))).all()
+    months, dl_years = set(), set()
+    for kind, opened_at in rows:
+        day = _local_day(opened_at, org.timezone)
+        months.add(day.replace(day=1))
+        if kind == "democratic_life":
+            dl_years.add(day.year)
+    return months, dl_years
+
+
+def _dl_steps(s, meeting_id):
+    rows = s.execute(sa.select(models.DemocraticLifeStep).where(models.DemocraticLifeStep.meeting_id == meeting_id)
+                     .order_by(models.DemocraticLifeStep.recorded_at, models.DemocraticLifeStep.id)).scalars()
+    return [(r.step, r.person_id, r.data or {}) for r in rows]
+
+
+def _history(s, meeting, action, actor, from_status, to_status, at, reason=None, data=None):
+    s.add(models.MeetingEvent(meeting_id=meeting.id, action=action, from_status=from_status, to_status=to_status,
+                              actor_person_id=actor.person_id, at=at, reason=reason, data=data))
+
+
+def _may_see(actor, org_id, cross_org_read=False):
+    try:
+        actor.require_org(org_id, cross_org_read=cross_org_read)
+        return True
+    except Exception:
+        return False
 
 
 def _meeting_for(s, actor, meeting_id, cross_org_read=False):
@@ -314,10 +1235,34 @@ def _meeting_for(s, actor, meeting_id, cross_org_read=False):
     return meeting
 
 
+def _document_for(s, actor, document_id):
+    row = s.get(models.Document, document_id) if isinstance(document_id, str) else None
+    if row is None or not _may_see(actor, row.org_id):
+        raise NotFound("document_id: no such document", field="document_id")
+    return row
+
+
 def _require_chair(actor, meeting, action):
     if actor.person_id != meeting.chair_person_id and "system" not in actor.roles:
         raise RuleViolation(f"M1: {action} is for the meeting's chair", field="actor", rule="M1")
 
+
+def _require_convener(actor, meeting, action):
+    """M1: the secretary convenes; the chair (a delegated deputy) may also move or cancel the meeting."""
+    if actor.person_id != meeting.chair_person_id and not actor.has("secretary"):
+        raise Forbidden(f"M1: {action} is for the secretary or the meeting's chair", field="actor", rule="M1")
+
+
+def _tz(s, meeting):
+    return ZoneInfo(s.get(models.Organization, meeting.org_id).timezone)
+
+
+def _local(value, tz):
+    """An instant shown in the organization's time zone (``*_local`` fields)."""
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------- views
 
 def _org(org):
     return {"org_id": org.id, "name": org.name, "timezone": org.timezone}
@@ -329,6 +1274,72 @@ def _appointment(a):
             "division_of_work": a.division_of_work}
 
 
-def _topic(t):
-    return {"topic_id": t.id, "meeting_id": t.meeting_id, "title": t.title, "category": t.category,
-            "position": t.position}
+def _topic(t, materials=None):
+    view = {"topic_id": t.id, "meeting_id": t.meeting_id, "title": t.title, "category": t.category,
+            "position": t.position, "status": t.status or "accepted", "description": t.description,
+            "broad": bool(t.broad), "prepared_by": t.prepared_by, "candidate_person_id": t.candidate_person_id,
+            "subordinate_org": t.subordinate_org, "precoordination": t.precoordination,
+            "preparation": t.preparation, "proposed_by": t.proposed_by, "decided_by": t.decided_by,
+            "decision_reason": t.decision_reason, "provisional_handling_id": t.provisional_handling_id,
+            "mandatory": t.provisional_handling_id is not None}
+    if materials is not None:
+        view["materials"] = materials
+    return view
+
+
+def _materials(s, topic_id):
+    rows = s.execute(sa.select(models.Material.id, models.Material.filename, models.Material.content_type,
+                               models.Material.size, models.Material.sha256)
+                     .where(models.Material.topic_id == topic_id).order_by(models.Material.uploaded_at)).all()
+    return [{"material_id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size,
+             "sha256": r.sha256} for r in rows]
+
+
+def _material(m, timezone):
+    tz = ZoneInfo(timezone)
+    return {"material_id": m.id, "topic_id": m.topic_id, "filename": m.filename, "content_type": m.content_type,
+            "size": m.size, "sha256": m.sha256, "prepared_as": m.prepared_as, "uploaded_by": m.uploaded_by,
+            "uploaded_at": iso(m.uploaded_at), "uploaded_at_local": _local(m.uploaded_at, tz)}
+
+
+def _objection(o, tz):
+    return {"objection_id": o.id, "meeting_id": o.meeting_id, "topic_id": o.topic_id, "person_id": o.person_id,
+            "text": o.text, "raised_at": iso(o.raised_at), "raised_at_local": _local(o.raised_at, tz)}
+
+
+def _leave(r, tz):
+    return {"leave_id": r.id, "meeting_id": r.meeting_id, "person_id": r.person_id, "reason": r.reason,
+            "opinions": r.opinions, "status": r.status, "requested_at": iso(r.requested_at),
+            "requested_at_local": _local(r.requested_at, tz), "decided_by": r.decided_by,
+            "decided_at": iso(r.decided_at), "decided_at_local": _local(r.decided_at, tz),
+            "decision_reason": r.decision_reason}
+
+
+def _handling(h, topic, timezone):
+    tz = ZoneInfo(timezone)
+    return {"handling_id": h.id, "org_id": h.org_id, "title": h.title, "description": h.description,
+            "handled_by": h.handled_by, "approved_by": h.approved_by, "recorded_at": iso(h.recorded_at),
+            "recorded_at_local": _local(h.recorded_at, tz), "report_topic_id": topic.id,
+            "report_meeting_id": topic.meeting_id}
+
+
+def _minutes(m, leave_opinions, tz):
+    return {"minutes_id": m.id, "meeting_id": m.meeting_id, "text": m.text, "version": m.version,
+            "recorded_by": m.recorded_by, "recorded_at": iso(m.recorded_at),
+            "recorded_at_local": _local(m.recorded_at, tz), "approved_by": m.approved_by,
+            "approved_at": iso(m.approved_at), "approved_at_local": _local(m.approved_at, tz),
+            "leave_opinions": leave_opinions}
+
+
+def _document(d, tz):
+    return {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
+            "body": d.body, "scope": d.scope, "status": d.status, "prepared_by": d.created_by,
+            "created_at": iso(d.created_at), "signed_off_by": d.signed_off_by,
+            "signed_off_at": iso(d.signed_off_at), "signed_off_at_local": _local(d.signed_off_at, tz)}
+
+
+def _dl_step(r, tz):
+    return {"step_id": r.id, "meeting_id": r.meeting_id, "step": r.step, "person_id": r.person_id, "text": r.text,
+            "data": r.data, "recorded_by": r.recorded_by, "recorded_at": iso(r.recorded_at),
+            "recorded_at_local": _local(r.recorded_at, tz), "completed_at": iso(r.completed_at),
+            "completion": r.completion}

@@ -166,6 +166,7 @@ class ResultDecidedData(Schema):
     candidate_person_id = fields.String(required=True, allow_none=True, validate=ID)   # V4
     previous_ballot_id = fields.String(required=True, allow_none=True, validate=ID)    # V5 re-vote link
     reconsidered_decision_id = fields.String(required=True, allow_none=True, validate=ID)   # V7, any outcome
+    reconsideration_approved = fields.Boolean(required=True)                          # V7: by the secretary
     serious_disagreement = fields.Boolean(required=True)                              # V5
     confirm_reason = fields.String(required=True, allow_none=True)                    # V5
     deferred_reason = fields.String(required=True, allow_none=True)                   # V5

@@ -1009,7 +1009,7 @@ class MeetingsService(HealthMixin):
                       "scheduled_at": iso(m.scheduled_at),
                       "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
                       "chair_person_id": m.chair_person_id} for m in rows]
-        return {"org_id": org_id, "timezone": org.timezone, "items": items}
+            return {"org_id": org_id, "timezone": org.timezone, "items": items}
 
     @rpc
     def attendance_snapshot(self, actor, meeting_id, topic_id):

@@ -169,3 +169,34 @@ def test_voting_routes_defer_policy_and_lists(world):
     err = error_of(member1.post(f"/api/v1/decisions/{r.json()['decision_id']}/reserved-opinions",
                                 json={"text": "保留"}))
     assert err["rule"] == "V6"
+
+
+def test_meeting_routes_calendar_topics_objection_minutes(world):
+    """M3, M5, M10 and the calendar through the gateway, each refusal naming its rule."""
+    base, sec, member1 = world["base"], world["sec"], world["member1"]
+    meeting_id = world["meeting"]["meeting_id"]
+    calendar = sec.get("/api/v1/meetings").json()
+    assert meeting_id in [m["meeting_id"] for m in calendar["items"]] and calendar["timezone"] == "Asia/Shanghai"
+    assert error_of(sec.get("/api/v1/meetings?from=yesterday"), 400)["field"] == "from"
+    # M3: a member suggests, the secretary must give a reason to reject
+    r = member1.post("/api/v1/topics", json={"title": "建议议题", "category": "other"})
+    assert r.status_code == 201 and r.json()["status"] == "suggested", r.text
+    topic_id = r.json()["topic_id"]
+    assert error_of(sec.post(f"/api/v1/topics/{topic_id}/decision", json={"accept": False}))["rule"] == "M3"
+    r = sec.post(f"/api/v1/topics/{topic_id}/decision", json={"accept": False, "reason": "不属于党组议事范围"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    # M5: an objection less than 24 hours before the meeting is refused with the reason
+    soon = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "临时会议", "scheduled_at": SOON()}).json()
+    err = error_of(member1.post(f"/api/v1/meetings/{soon['meeting_id']}/objections", json={"text": "有异议"}))
+    assert err["rule"] == "M5" and "24 hours" in err["message"]
+    err = error_of(member1.post(f"/api/v1/meetings/{meeting_id}/objections", json={"text": "有异议"}))
+    assert err["rule"] == "M5"
+    # M10: only the confidential secretary records minutes
+    error_of(member1.post(f"/api/v1/meetings/{meeting_id}/minutes", json={"text": "记录"}), 403)
+    confidential, _ = login(base, "confidential")
+    r = confidential.post(f"/api/v1/meetings/{meeting_id}/minutes", json={"text": "会议记录：议题讨论情况"})
+    assert r.status_code == 200, r.text
+    assert sec.get(f"/api/v1/meetings/{meeting_id}/minutes").json()["text"].startswith("会议记录")
+    assert sec.get(f"/api/v1/meetings/{meeting_id}/quorum").json()["met"] is True
+    assert sec.get("/api/v1/compliance?month=2026-01").status_code == 200
+    assert error_of(sec.get("/api/v1/compliance?month=2026-13"), 400)["field"] == "month"

@@ -23,6 +23,7 @@ SUBSCRIPTIONS = (
     ("meetings", "meeting_opened", "accountability", "on_meeting_opened"),
     ("meetings", "topic_accepted", "accountability", "on_topic_accepted"),
     ("voting", "ballot_opened", "accountability", "on_ballot_opened"),
+    ("meetings", "meeting_noticed", "archive", "on_meeting_noticed"),
 )
 
 

@@ -10,7 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.archive import domain
-from services.archive.models import ChainHead, Record
+from services.archive.models import ChainHead, Checkpoint, HashSetting, ReadLog, Record, RecordPerson, SigningKey
+
+
+def _upsert_ignore(session, model, values, key):
+    """INSERT unless a row with the same ``key`` exists (two replicas may race here)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is not None:
+        session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]))
+    elif session.get(model, values[key]) is None:     # other backends: the primary key guards
+        session.add(model(**values))
+        session.flush()
 
 
 def _lock_head(session, org_id, now):
@@ -22,31 +33,35 @@ def _lock_head(session, org_id, now):
     serializes writers in one process, and its write lock (taken by the upsert)
     serializes processes; the unique (org_id, seq) constraint backs both.
     """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    values = dict(org_id=org_id, last_seq=0, last_hash=domain.GENESIS_HASH, updated_at=now)
-    if insert is not None:
-        session.execute(insert(ChainHead).values(**values).on_conflict_do_nothing(index_elements=["org_id"]))
-    elif session.get(ChainHead, org_id) is None:     # other backends: the primary key guards
-        session.add(ChainHead(**values))
-        session.flush()
+    _upsert_ignore(session, ChainHead, dict(org_id=org_id, last_seq=0, last_hash=domain.GENESIS_HASH,
+                                            updated_at=now), "org_id")
     return session.execute(sa.select(ChainHead).where(ChainHead.org_id == org_id).with_for_update()
                            .execution_options(populate_existing=True)).scalar_one()
 
 
 def append(session, *, org_id, kind, subject_id, source_event_id, content, record_id, now,
-           classification=domain.DEFAULT_CLASSIFICATION, corrects=None):
-    """A1/A2: add a record at the end of ``org_id``'s chain, inside the caller's transaction."""
+           classification=domain.DEFAULT_CLASSIFICATION, corrects=None, algorithm=None, reason=None,
+           recorded_by=None):
+    """A1/A2: add a record at the end of ``org_id``'s chain, inside the caller's transaction.
+
+    ``algorithm`` None means the organization's setting (A2), else the default.
+    """
     head = _lock_head(session, org_id, now)
+    if algorithm is None:
+        algorithm = org_algorithm(session, org_id) or domain.DEFAULT_ALGORITHM
     rec = domain.new_record(
         head.last_seq, head.last_hash, org_id=org_id, kind=kind, record_id=record_id,
         source_event_id=source_event_id, created_at=domain.timestamp(now), content=content,
-        classification=classification, corrects=corrects)
+        classification=classification, corrects=corrects, algorithm=algorithm, reason=reason,
+        recorded_by=recorded_by)
     session.add(Record(
         id=rec["record_id"], org_id=org_id, seq=rec["seq"], kind=kind, subject_id=subject_id,
         source_event_id=source_event_id, classification=classification, created_at=now,
         content=content, corrects=corrects, prev_hash=rec["prev_hash"], hash=rec["hash"],
-        algorithm=rec["algorithm"]))
+        algorithm=rec["algorithm"], meeting_id=domain.meeting_of(content), reason=reason,
+        recorded_by=recorded_by))
+    for person_id in sorted(domain.persons_of(content)):
+        session.add(RecordPerson(record_id=rec["record_id"], person_id=person_id, org_id=org_id))
     head.last_seq = rec["seq"]
     head.last_hash = rec["hash"]
     head.updated_at = now
@@ -54,17 +69,171 @@ def append(session, *, org_id, kind, subject_id, source_event_id, content, recor
     return rec
 
 
+# ------------------------------------------------------------------ settings (A2)
+
+def org_algorithm(session, org_id):
+    """The organization's chosen hash algorithm (latest setting), or None."""
+    return session.execute(sa.select(HashSetting.algorithm).where(HashSetting.org_id == org_id)
+                           .order_by(HashSetting.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def set_org_algorithm(session, org_id, algorithm, set_by, now):
+    session.add(HashSetting(org_id=org_id, algorithm=domain.check_algorithm(algorithm), set_by=set_by, set_at=now))
+    session.flush()
+
+
+GENERATED_KEY_ID = "generated"
+
+
+def stored_signing_key(session, now, generate):
+    """A2: the generated private key (base64), created once by ``generate()`` when there is none."""
+    row = session.get(SigningKey, GENERATED_KEY_ID)
+    if row is None:
+        private, public = generate()
+        _upsert_ignore(session, SigningKey, dict(key_id=GENERATED_KEY_ID, private_key=private, public_key=public,
+                                                 created_at=now), "key_id")
+        row = session.execute(sa.select(SigningKey).where(SigningKey.key_id == GENERATED_KEY_ID)
+                              .execution_options(populate_existing=True)).scalar_one()
+    return row.private_key
+
+
+# ------------------------------------------------------------------ checkpoints (A2)
+
+def head(session, org_id):
+    """``(last_seq, last_hash)`` of the organization's chain ((0, genesis) without records)."""
+    row = session.execute(sa.select(ChainHead.last_seq, ChainHead.last_hash)
+                          .where(ChainHead.org_id == org_id)).first()
+    return (row.last_seq, row.last_hash) if row else (0, domain.GENESIS_HASH)
+
+
+def checkpoint_view(row):
+    if row is None:
+        return None
+    return {"org_id": row.org_id, "seq": row.seq, "head_hash": row.head_hash,
+            "created_at": domain.timestamp(row.created_at), "signature": row.signature,
+            "public_key": row.public_key, "algorithm": row.algorithm}
+
+
+def latest_checkpoint(session, org_id):
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id)
+                           .order_by(Checkpoint.seq.desc()).limit(1)).scalar_one_or_none()
+
+
+def checkpoint_at(session, org_id, seq):
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq == seq)
+                           ).scalar_one_or_none()
+
+
+def add_checkpoint(session, **values):
+    row = Checkpoint(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+# ------------------------------------------------------------------ read log (A3)
+
+def log_read(session, actor, org_id, record_id, action, granted, now):
+    session.add(ReadLog(at=now, person_id=actor.person_id, actor_org_id=actor.org_id,
+                        roles=",".join(actor.roles)[:400], org_id=org_id, record_id=record_id,
+                        action=action, granted=granted))
+
+
+def read_log_page(session, org_id, limit, offset):
+    total = session.execute(sa.select(sa.func.count()).select_from(ReadLog)
+                            .where(ReadLog.org_id == org_id)).scalar_one()
+    rows = session.execute(sa.select(ReadLog).where(ReadLog.org_id == org_id).order_by(ReadLog.id.desc())
+                           .limit(limit).offset(offset)).scalars().all()
+    return total, [{"id": r.id, "at": domain.timestamp(r.at), "person_id": r.person_id,
+                    "actor_org_id": r.actor_org_id, "roles": [x for x in r.roles.split(",") if x],
+                    "org_id": r.org_id, "record_id": r.record_id, "action": r.action, "granted": r.granted}
+                   for r in rows]
+
+
 # ------------------------------------------------------------------ reading
+
+def as_record(row):
+    """A stored row as the domain's record dict (what is hashed, plus the chain fields)."""
+    return {
+        "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
+        "source_event_id": row.source_event_id, "classification": row.classification,
+        "created_at": domain.timestamp(row.created_at), "content": row.content, "corrects": row.corrects,
+        "reason": row.reason, "recorded_by": row.recorded_by,
+        "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
+    }
+
 
 def view(row, with_content=True):
     """A record as the RPC returns it."""
     return {
         "record_id": row.id, "seq": row.seq, "kind": row.kind, "org_id": row.org_id,
+        "subject_id": row.subject_id, "meeting_id": row.meeting_id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": domain.timestamp(row.created_at), "corrects": row.corrects,
+        "reason": row.reason, "recorded_by": row.recorded_by,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
         "content": row.content if with_content else None,
     }
+
+
+def versions(session, row):
+    """A1: every version of a record, oldest first (linked by ``corrects``)."""
+    chain_ = [row]
+    seen = {row.id}
+    while chain_[0].corrects:
+        older = session.get(Record, chain_[0].corrects)
+        if older is None or older.id in seen:
+            break
+        chain_.insert(0, older)
+        seen.add(older.id)
+    while True:
+        newer = corrected_by(session, chain_[-1].id)
+        if newer is None or newer.id in seen:
+            break
+        chain_.append(newer)
+        seen.add(newer.id)
+    return chain_
+
+
+def corrected_by(session, record_id):
+    return session.execute(sa.select(Record).where(Record.corrects == record_id)).scalar_one_or_none()
+
+
+def version_view(row):
+    return {"record_id": row.id, "seq": row.seq, "created_at": domain.timestamp(row.created_at),
+            "corrects": row.corrects, "reason": row.reason, "recorded_by": row.recorded_by,
+            "classification": row.classification, "hash": row.hash}
+
+
+def search(session, org_id, limit, offset, kind=None, meeting_id=None, date_from=None, date_to=None,
+           person_id=None):
+    """A1: an organization's records in chain order, filtered; ``(total, rows)``.
+
+    ``date_from``/``date_to`` are dates (inclusive, UTC) of archiving (``created_at``).
+    """
+    where = [Record.org_id == org_id]
+    if kind is not None:
+        where.append(Record.kind == kind)
+    if meeting_id is not None:
+        where.append(Record.meeting_id == meeting_id)
+    if date_from is not None:
+        where.append(Record.created_at >= _dt.datetime.combine(date_from, _dt.time(), _dt.timezone.utc))
+    if date_to is not None:
+        where.append(Record.created_at < _dt.datetime.combine(date_to + _dt.timedelta(days=1), _dt.time(),
+                                                              _dt.timezone.utc))
+    if person_id is not None:
+        where.append(Record.id.in_(sa.select(RecordPerson.record_id).where(
+            RecordPerson.org_id == org_id, RecordPerson.person_id == person_id)))
+    total = session.execute(sa.select(sa.func.count()).select_from(Record).where(*where)).scalar_one()
+    rows = session.execute(sa.select(Record).where(*where).order_by(Record.seq)
+                           .limit(limit).offset(offset)).scalars().all()
+    return total, rows
+
+
+def records_upto(session, org_id, seq, batch=1000):
+    """The organization's records with seq <= ``seq``, in order (export)."""
+    return session.execute(sa.select(Record).where(Record.org_id == org_id, Record.seq <= seq)
+                           .order_by(Record.seq).execution_options(yield_per=batch)).scalars()
 
 
 def count(session, org_id):
@@ -85,13 +254,15 @@ def by_source(session, source_event_id):
     return session.execute(sa.select(Record).where(Record.source_event_id == source_event_id)).scalar_one_or_none()
 
 
-def latest_for_subject(session, kind, subject_id):
-    """The newest record of ``kind`` about ``subject_id`` (e.g. a decision id)."""
-    rows = session.execute(sa.select(Record).where(Record.kind == kind, Record.subject_id == subject_id)
+def latest_for_subject(session, kind, subject_id, subject_field="decision_id"):
+    """The latest version of the record of ``kind`` about ``subject_id`` (e.g. a decision id)."""
+    rows = session.execute(sa.select(Record).where(Record.kind == kind, Record.subject_id == subject_id,
+                                                   Record.corrects.is_(None))
                            .order_by(Record.created_at.desc(), Record.seq.desc())).scalars().all()
-    # the index column is a lookup aid: the hashed content decides
-    return next((r for r in rows if isinstance(r.content, dict) and r.content.get("decision_id") == subject_id),
-                None)
+    # the index column is a lookup aid: the hashed content of the original decides
+    original = next((r for r in rows if isinstance(r.content, dict) and r.content.get(subject_field) == subject_id),
+                    None)
+    return None if original is None else versions(session, original)[-1]
 
 
 def org_ids(session):
@@ -124,18 +295,27 @@ def _verifiable(row):
         "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": created_text, "content": content, "corrects": row.corrects,
+        "reason": row.reason, "recorded_by": row.recorded_by,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
     }
 
 
-def verify_org(session, org_id, batch=500):
-    """A2: walk ``org_id``'s chain in seq order against its head.
-
-    Call on a fresh session: on PostgreSQL the walk runs in one REPEATABLE READ
-    snapshot so an append committed meanwhile is not mistaken for tampering.
-    """
+def begin_snapshot(session):
+    """Run the session's transaction in one REPEATABLE READ snapshot on PostgreSQL (call first)."""
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
+    """A2: walk ``org_id``'s chain in seq order against its head.
+
+    ``progress(done, total)``, when given, is called every ``batch`` records and at the end.
+
+    Call on a fresh session (or one already in ``begin_snapshot``): on PostgreSQL the walk runs in one REPEATABLE READ
+    snapshot so an append committed meanwhile is not mistaken for tampering.
+    """
+    if snapshot:
+        begin_snapshot(session)
     head_row = session.execute(sa.select(ChainHead.last_seq, ChainHead.last_hash)
                                .where(ChainHead.org_id == org_id)).first()
     # every append moves the head, so records without a head row mean the head was removed
@@ -144,11 +324,16 @@ def verify_org(session, org_id, batch=500):
     query = (sa.select(Record.id, Record.org_id, Record.seq, Record.kind, Record.source_event_id,
                        Record.classification, sa.type_coerce(Record.created_at, sa.String).label("created_at"),
                        sa.type_coerce(Record.content, sa.Text).label("content"), Record.corrects,
-                       Record.prev_hash, Record.hash, Record.algorithm)
+                       Record.reason, Record.recorded_by, Record.prev_hash, Record.hash, Record.algorithm)
              .where(Record.org_id == org_id).order_by(Record.seq).execution_options(yield_per=batch))
     verifier = domain.ChainVerifier(head)
+    total = head[0] if progress is not None else 0
     for row in session.execute(query):
         if not verifier.feed(_verifiable(row)):
             break
+        if progress is not None and verifier.count % batch == 0:
+            progress(verifier.count, total)
     result = verifier.finish()
+    if progress is not None:
+        progress(verifier.count, total)
     return {"org_id": org_id, **result}

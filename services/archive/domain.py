@@ -19,31 +19,61 @@ Canonical JSON (RFC 8785, JSON Canonicalization Scheme)
 Anything else (dates, bytes, sets, lone surrogates, non-string keys) is refused with
 ``CanonicalizationError``: a record is hashed only from plain JSON values.
 
+Values made only of the suite's plain types (str, int in the safe range, bool,
+None, list, dict with string keys none of which holds a character beyond
+U+FFFF) take a fast path through the standard library's C encoder, whose output
+is then byte-for-byte what JCS prescribes (code-point order equals UTF-16 order
+for such keys; Python's escapes are JCS's).  Everything else takes the general
+path below.  Both are tested against each other.
+
 Hash chain (A2)
 ---------------
 Each organization has its own chain.  A record's hash is
-``sha256(prev_hash + "\\n" + canonical_json(content_envelope))`` (hex, UTF-8), where the
-content envelope is ``{seq, org_id, kind, record_id, source_event_id, classification,
-created_at, content, corrects}`` and ``prev_hash`` is the previous record's hash (64 zeros
-for seq 1).  The chain head (last seq and last hash, kept apart from the records) lets a
-verifier notice a truncated chain.
+``H(prev_hash + "\\n" + canonical_json(content_envelope))`` (hex, UTF-8), where H is
+the record's ``algorithm`` (``sha256`` by default, ``sm3`` per GB/T 32905-2016
+selectable per organization), the content envelope is ``{seq, org_id, kind,
+record_id, source_event_id, classification, created_at, content, corrects}`` plus,
+only when set (corrections), ``reason`` and ``recorded_by``, and ``prev_hash`` is
+the previous record's hash (64 zeros for seq 1).  The chain head (last seq and last
+hash, kept apart from the records) lets a verifier notice a truncated chain.  A
+signed checkpoint (Ed25519 over ``{org_id, seq, head_hash, created_at}``) lets a
+third party trust a head it receives with an export.
 """
 import hashlib
+import json
 import math
+import re
+import struct
+from dataclasses import dataclass
 from decimal import Decimal
 
 from shared.clock import as_utc
 from shared.errors import Forbidden, RuleViolation
 
-ALGORITHM = "sha256"
+DEFAULT_ALGORITHM = "sha256"
+ALGORITHM = DEFAULT_ALGORITHM                                  # the default (kept name)
+HASH_ALGORITHMS = ("sha256", "sm3")                           # A2
+SIGNATURE_ALGORITHM = "ed25519"                                # A2 checkpoints
 GENESIS_HASH = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 
-RECORD_KINDS = ("decision",)                                   # A1 (more kinds as they are archived)
+# A1: what the archive keeps for ever (SPEC A1); each kind comes from an event or a correction
+RECORD_KINDS = ("decision", "notice", "minutes", "summary", "material", "democratic_life",
+                "accountability_conclusion")
 CLASSIFICATIONS = ("public", "internal", "confidential")     # A3
 DEFAULT_CLASSIFICATION = "internal"                            # A3
-# A3: without read-logging, only these classifications may be read by any role of the organization
-OPEN_CLASSIFICATIONS = ("public", "internal")
+OPEN_CLASSIFICATIONS = ("public", "internal")                  # A3: any role of the organization
+CONFIDENTIAL_CATEGORIES = ("personnel",)                       # A3: decisions on these are confidential
+
+# A3: roles that read confidential records (each read logged); the others are refused
+CONFIDENTIAL_READERS = ("secretary", "deputy_secretary", "confidential_secretary", "discipline",
+                        "org_department", "discipline_commission")
+CORRECTORS = ("confidential_secretary", "office", "secretary")            # A1 corrections
+SIGNERS = ("secretary", "office", "discipline")                           # A2 checkpoints
+EXPORTERS = ("secretary", "deputy_secretary", "confidential_secretary", "office", "discipline",
+             "org_department", "discipline_commission")                   # A2 export
+READ_LOG_READERS = ("secretary", "discipline", "discipline_commission")   # A3 read log
+SETTINGS_EDITORS = ("secretary", "office")                                # A2 hash algorithm
 
 # verify() reasons, in the order they are checked for each record
 SEQ_GAP = "seq_gap"                       # a record is missing (deleted) before this position
@@ -55,6 +85,9 @@ TRUNCATED = "truncated"                   # records at the end are missing (head
 HEAD_MISMATCH = "head_mismatch"           # the head disagrees with the last record
 ENVELOPE_FIELDS = ("seq", "org_id", "kind", "record_id", "source_event_id", "classification",
                    "created_at", "content", "corrects")
+OPTIONAL_ENVELOPE_FIELDS = ("reason", "recorded_by")      # hashed only when set (corrections)
+CHAIN_FIELDS = ("prev_hash", "hash", "algorithm")
+EXPORT_FIELDS = ENVELOPE_FIELDS + OPTIONAL_ENVELOPE_FIELDS + CHAIN_FIELDS
 
 
 class CanonicalizationError(ValueError):
@@ -64,22 +97,36 @@ class CanonicalizationError(ValueError):
 # ------------------------------------------------------------------ canonical JSON (RFC 8785)
 
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_ESCAPE = re.compile('["\\\\\x00-\x1f]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# the C encoder: sorted keys, no whitespace, literal UTF-8, JCS's escapes (made once, called
+# directly: JSONEncoder.encode would rebuild it on every call)
+_fast_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                                allow_nan=False, check_circular=False).encode
+
+
+def _refuse(value):
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+if json.encoder.c_make_encoder is not None and json.encoder.c_encode_basestring is not None:
+    _c_encoder = json.encoder.c_make_encoder(None, _refuse, json.encoder.c_encode_basestring, None,
+                                             ":", ",", True, False, False)
+
+    def _fast_encode(value):      # noqa: F811  (same output, without the per-call set-up)
+        return "".join(_c_encoder(value, 0))
+
+
+def _escape(match):
+    ch = match.group()
+    return _SHORT_ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
 
 
 def _string(value):
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif code < 0x20:
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise CanonicalizationError("a lone surrogate has no canonical JSON form (RFC 8785, I-JSON)")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    if _SURROGATE.search(value):
+        raise CanonicalizationError("a lone surrogate has no canonical JSON form (RFC 8785, I-JSON)")
+    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
 
 def _utf16_key(key):
@@ -153,16 +200,211 @@ def _serialize(value, out):
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
-def canonical_json(value):
-    """The RFC 8785 canonical form of ``value`` as text."""
+_LEAF_TYPES = frozenset((str, bool, type(None)))
+
+
+def _plain(value):
+    """True when ``value`` holds only types whose C-encoder output is already canonical.
+
+    Hot path of verification: containers whose members are all strings, booleans
+    or nulls are passed over with one C-level type scan; the keys of an object
+    are checked in one ``join`` (TypeError: a key is not a string).
+    """
+    t = type(value)
+    if t is not dict and t is not list:
+        return t in _LEAF_TYPES or (t is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container = pop()
+        if type(container) is dict:
+            try:
+                keys = "".join(container)
+            except TypeError:
+                return False
+            if not keys.isascii() and _ASTRAL.search(keys):
+                return False        # UTF-16 order differs from code-point order beyond U+FFFF
+            members = container.values()
+        else:
+            members = container
+        if _LEAF_TYPES.issuperset(map(type, members)):
+            continue
+        for member in members:
+            t = type(member)
+            if t is dict or t is list:
+                push(member)
+            elif t is int:
+                if not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
+                    return False
+            elif t not in _LEAF_TYPES:
+                return False        # floats, tuples, subclasses, anything else: the general path
+    return True
+
+
+def canonical_json_general(value):
+    """The general RFC 8785 serializer (every JSON value; the reference for the fast path)."""
     out = []
     _serialize(value, out)
     return "".join(out)
 
 
+def canonical_json(value):
+    """The RFC 8785 canonical form of ``value`` as text."""
+    if _plain(value):
+        text = _fast_encode(value)
+        if text.isascii() or not _SURROGATE.search(text):
+            return text
+    return canonical_json_general(value)      # also raises for what has no canonical form
+
+
 def canonical_bytes(value):
     """The RFC 8785 canonical form of ``value`` as UTF-8 bytes (what is hashed)."""
-    return canonical_json(value).encode("utf-8")
+    if _plain(value):
+        try:
+            return _fast_encode(value).encode("utf-8")
+        except UnicodeEncodeError:            # a lone surrogate: the general path refuses it
+            pass
+    return canonical_json_general(value).encode("utf-8")
+
+
+# ------------------------------------------------------------------ SM3 (GB/T 32905-2016)
+
+_SM3_IV = (0x7380166F, 0x4914B2B9, 0x172442D7, 0xDA8A0600, 0xA96F30BC, 0x163138AA, 0xE38DEE4D, 0xB0FB0E4E)
+_M32 = 0xFFFFFFFF
+
+
+def _rotl(x, n):
+    n &= 31
+    return ((x << n) | (x >> (32 - n))) & _M32
+
+
+# T_j <<< (j mod 32), precomputed (§4.2 constants, §5.3.3 compression)
+_SM3_T = tuple(_rotl(0x79CC4519 if j < 16 else 0x7A879D8A, j) for j in range(64))
+
+
+def _sm3_compress(v, block):
+    w = list(struct.unpack(">16I", block))
+    for j in range(16, 68):                                   # §5.3.2 message expansion
+        x = w[j - 16] ^ w[j - 9] ^ _rotl(w[j - 3], 15)
+        x ^= _rotl(x, 15) ^ _rotl(x, 23)                      # P1
+        w.append(x ^ _rotl(w[j - 13], 7) ^ w[j - 6])
+    a, b, c, d, e, f, g, h = v
+    for j in range(64):                                       # §5.3.3 compression
+        a12 = ((a << 12) | (a >> 20)) & _M32
+        ss1 = (a12 + e + _SM3_T[j]) & _M32
+        ss1 = ((ss1 << 7) | (ss1 >> 25)) & _M32
+        ss2 = ss1 ^ a12
+        if j < 16:
+            ff, gg = a ^ b ^ c, e ^ f ^ g
+        else:
+            ff, gg = (a & b) | (a & c) | (b & c), (e & f) | (~e & g)
+        tt1 = (ff + d + ss2 + (w[j] ^ w[j + 4])) & _M32
+        tt2 = (gg + h + ss1 + w[j]) & _M32
+        d, c, b, a = c, ((b << 9) | (b >> 23)) & _M32, a, tt1
+        h, g, f = g, ((f << 19) | (f >> 13)) & _M32, e
+        e = tt2 ^ (((tt2 << 9) | (tt2 >> 23)) & _M32) ^ (((tt2 << 17) | (tt2 >> 15)) & _M32)   # P0
+    return tuple(x ^ y for x, y in zip(v, (a, b, c, d, e, f, g, h)))
+
+
+def sm3_pure(data):
+    """SM3 digest (hex) of ``data`` in pure Python, from GB/T 32905-2016."""
+    data = bytes(data)
+    length = len(data) * 8
+    padded = data + b"\x80" + b"\x00" * ((55 - len(data)) % 64) + struct.pack(">Q", length)   # §5.2
+    v = _SM3_IV
+    for i in range(0, len(padded), 64):
+        v = _sm3_compress(v, padded[i:i + 64])
+    return "".join(f"{x:08x}" for x in v)
+
+
+def _sm3_native():
+    """The platform's SM3 (OpenSSL) when it has one and it agrees with the standard's vectors."""
+    try:
+        if hashlib.new("sm3", b"abc").hexdigest() == sm3_pure(b"abc"):
+            return lambda data: hashlib.new("sm3", data).hexdigest()
+    except ValueError:
+        pass
+    return None
+
+
+sm3 = _sm3_native() or sm3_pure          # same digests; the native one only faster
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+_DIGESTS = {"sha256": _sha256, "sm3": lambda data: sm3(data)}
+
+
+def digest(algorithm, data):
+    """A2: hex digest of ``data`` with one of HASH_ALGORITHMS."""
+    try:
+        return _DIGESTS[algorithm](data)
+    except KeyError:
+        raise ValueError(f"A2: unknown hash algorithm {algorithm!r}") from None
+
+
+def check_algorithm(algorithm):
+    if algorithm not in HASH_ALGORITHMS:
+        raise ValueError(f"A2: hash algorithm must be one of {', '.join(HASH_ALGORITHMS)}")
+    return algorithm
+
+
+# ------------------------------------------------------------------ what each event becomes (A1, A3)
+
+def classify_decision(data):
+    """A3: decisions are internal; personnel decisions are confidential."""
+    return "confidential" if data.get("category") in CONFIDENTIAL_CATEGORIES else "internal"
+
+
+@dataclass(frozen=True)
+class ArchivedEvent:
+    """How one consumed event type becomes a record (A1)."""
+    kind: str                      # record kind (RECORD_KINDS)
+    subject_field: str             # field of the data naming what the record is about
+    classification: object = DEFAULT_CLASSIFICATION    # A3: a classification, or data -> classification
+
+    def classify(self, data):
+        return self.classification(data) if callable(self.classification) else self.classification
+
+
+# (source service, event type) -> record; a new event type archived is one more line here,
+# one handler in service.py and its subscription in the topology
+ARCHIVED_EVENTS = {
+    ("voting", "result_decided"): ArchivedEvent("decision", "decision_id", classify_decision),
+    ("meetings", "meeting_noticed"): ArchivedEvent("notice", "meeting_id", "internal"),
+}
+
+
+def archived_event(source, event_type):
+    try:
+        return ARCHIVED_EVENTS[(source, event_type)]
+    except KeyError:
+        raise ValueError(f"A1: {source}.{event_type} is not archived") from None
+
+
+def meeting_of(content):
+    """The meeting a record belongs to (search index; not hashed apart from the content)."""
+    value = content.get("meeting_id") if isinstance(content, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def persons_of(content):
+    """Everyone a record names: members, recipients, chair (A1 search: "appears in members")."""
+    found = set()
+    if not isinstance(content, dict):
+        return found
+    for member in content.get("members") or ():
+        if isinstance(member, dict) and isinstance(member.get("person_id"), str):
+            found.add(member["person_id"])
+    for person in content.get("recipients") or ():
+        if isinstance(person, str):
+            found.add(person)
+    for key in ("chair_person_id", "person_id"):
+        if isinstance(content.get(key), str):
+            found.add(content[key])
+    return {p for p in found if 0 < len(p) <= 64}
 
 
 # ------------------------------------------------------------------ records and the chain (A1, A2)
@@ -189,12 +431,16 @@ def check_secrecy(data):
 
 def content_envelope(record):
     """The hashed part of a record (a dict with at least ENVELOPE_FIELDS)."""
-    return {name: record.get(name) for name in ENVELOPE_FIELDS}
+    envelope = {name: record.get(name) for name in ENVELOPE_FIELDS}
+    for name in OPTIONAL_ENVELOPE_FIELDS:
+        if record.get(name) is not None:
+            envelope[name] = record[name]
+    return envelope
 
 
-def record_hash(prev_hash, envelope):
-    """A2: sha256 over the previous hash, a newline, and the canonical content envelope."""
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_bytes(envelope)).hexdigest()
+def record_hash(prev_hash, envelope, algorithm=DEFAULT_ALGORITHM):
+    """A2: H over the previous hash, a newline, and the canonical content envelope."""
+    return digest(algorithm, prev_hash.encode("ascii") + b"\n" + canonical_bytes(envelope))
 
 
 def check_classification(classification):
@@ -204,34 +450,43 @@ def check_classification(classification):
 
 
 def new_record(head_seq, head_hash, *, org_id, kind, record_id, source_event_id, created_at, content,
-               classification=DEFAULT_CLASSIFICATION, corrects=None):
+               classification=DEFAULT_CLASSIFICATION, corrects=None, algorithm=DEFAULT_ALGORITHM,
+               reason=None, recorded_by=None):
     """A1/A2: the next record of an organization's chain, after the head (``head_seq``, ``head_hash``).
 
-    ``created_at`` is the ISO 8601 UTC text that is hashed.  Raises
-    ``CanonicalizationError`` when the content is not plain JSON.
+    ``created_at`` is the ISO 8601 UTC text that is hashed.  A correction names the
+    record it corrects (``corrects``), why (``reason``) and who recorded it
+    (``recorded_by``).  Raises ``CanonicalizationError`` when the content is not
+    plain JSON.
     """
     if kind not in RECORD_KINDS:
         raise ValueError(f"A1: unknown record kind {kind!r}")
     check_classification(classification)
+    check_algorithm(algorithm)
     if not isinstance(content, dict):
         raise CanonicalizationError("A1: record content must be a JSON object")
     record = {
         "seq": head_seq + 1, "org_id": org_id, "kind": kind, "record_id": record_id,
         "source_event_id": source_event_id, "classification": classification,
         "created_at": created_at, "content": content, "corrects": corrects,
+        "reason": reason, "recorded_by": recorded_by,
     }
     record["prev_hash"] = head_hash if head_seq else GENESIS_HASH
-    record["algorithm"] = ALGORITHM
-    record["hash"] = record_hash(record["prev_hash"], content_envelope(record))
+    record["algorithm"] = algorithm
+    record["hash"] = record_hash(record["prev_hash"], content_envelope(record), algorithm)
     return record
 
 
-def build_chain(org_id, entries, created_at="2026-01-01T00:00:00Z"):
-    """A whole chain from ``[(record_id, source_event_id, content), ...]`` (tests, exports)."""
+def build_chain(org_id, entries, created_at="2026-01-01T00:00:00Z", algorithm=DEFAULT_ALGORITHM):
+    """A whole chain from ``[(record_id, source_event_id, content), ...]`` (tests, exports, benchmarks).
+
+    ``algorithm`` is one name, or a function of the 0-based position (mixed chains).
+    """
     records, seq, last = [], 0, GENESIS_HASH
-    for record_id, source_event_id, content in entries:
+    for i, (record_id, source_event_id, content) in enumerate(entries):
         rec = new_record(seq, last, org_id=org_id, kind="decision", record_id=record_id,
-                         source_event_id=source_event_id, created_at=created_at, content=content)
+                         source_event_id=source_event_id, created_at=created_at, content=content,
+                         algorithm=algorithm(i) if callable(algorithm) else algorithm)
         records.append(rec)
         seq, last = rec["seq"], rec["hash"]
     return records
@@ -244,7 +499,8 @@ class ChainVerifier:
     when unknown.  Without a head a truncated chain (last records removed) cannot
     be told from a shorter one; with it, truncation and records appended behind
     the head's back are reported too.  Feed records with ``feed`` in seq order
-    (as stored), then call ``finish``.
+    (as stored), then call ``finish``.  Each record is checked with its own
+    algorithm, so a chain that changed algorithm (SHA-256, then SM3) verifies.
     """
 
     def __init__(self, head=None):
@@ -275,10 +531,11 @@ class ChainVerifier:
             return self._bad(seq, record_id, SEQ_DUPLICATE)
         if record.get("prev_hash") != self.last_hash:
             return self._bad(seq, record_id, PREV_LINK_BROKEN)
-        if record.get("algorithm") != ALGORITHM:
+        algorithm = record.get("algorithm")
+        if algorithm not in _DIGESTS:
             return self._bad(seq, record_id, UNKNOWN_ALGORITHM)
         try:
-            recomputed = record_hash(record["prev_hash"], content_envelope(record))
+            recomputed = record_hash(record["prev_hash"], content_envelope(record), algorithm)
         except CanonicalizationError:
             recomputed = None
         if recomputed != record.get("hash"):
@@ -316,17 +573,73 @@ def verify(records, head=None):
     return verifier.finish()
 
 
+# ------------------------------------------------------------------ corrections (A1)
+
+def check_correctable(record_row_corrected_by):
+    """A1: only the latest version is corrected (history stays a single line)."""
+    if record_row_corrected_by is not None:
+        raise RuleViolation(f"A1: this version was already corrected by record {record_row_corrected_by}; "
+                            "correct the latest version", field="record_id", rule="A1")
+
+
+# ------------------------------------------------------------------ checkpoints and export (A2)
+
+def checkpoint_payload(org_id, seq, head_hash, created_at):
+    """A2: the bytes an Ed25519 checkpoint signature covers (canonical JSON)."""
+    return canonical_bytes({"org_id": org_id, "seq": seq, "head_hash": head_hash, "created_at": created_at})
+
+
+def export_record(record):
+    """A2: one export line's object: every hashed field plus prev_hash, hash and algorithm."""
+    line = {name: record.get(name) for name in ENVELOPE_FIELDS + CHAIN_FIELDS}
+    for name in OPTIONAL_ENVELOPE_FIELDS:
+        if record.get(name) is not None:
+            line[name] = record[name]
+    return line
+
+
+def export_text(records, checkpoint):
+    """A2: JSON lines, one canonical record per line in seq order, then ``{"checkpoint": {...}}``."""
+    lines = [canonical_json(export_record(r)) for r in records]
+    lines.append(canonical_json({"checkpoint": checkpoint}))
+    return "\n".join(lines) + "\n"
+
+
+def proof(record, checkpoint):
+    """A2: what a reader needs to check one record's place in the chain.
+
+    The record's hash is recomputed from ``prev_hash`` and ``canonical_envelope``;
+    the signed checkpoint pins the head; when it ``covers`` the record, the export
+    (records seq+1 .. checkpoint seq) links the two.
+    """
+    envelope = content_envelope(record)
+    return {
+        "algorithm": record["algorithm"], "prev_hash": record["prev_hash"], "hash": record["hash"],
+        "canonical_envelope": canonical_json(envelope),
+        "checkpoint": checkpoint,
+        "covered": bool(checkpoint) and checkpoint["seq"] >= record["seq"],
+    }
+
+
 # ------------------------------------------------------------------ reading (A3)
 
-def may_read_content(classification):
-    """A3: any role of the organization reads public and internal records.
+def may_read_content(classification, actor=None):
+    """A3: any role of the organization reads public and internal records; confidential
+    records only the CONFIDENTIAL_READERS (and every such read is logged)."""
+    if classification in OPEN_CLASSIFICATIONS:
+        return True
+    return actor is not None and actor.has(*CONFIDENTIAL_READERS)
 
-    Confidential records need every read logged (who, when, what); until the
-    archive logs reads their content is not handed out at all.
-    """
-    return classification in OPEN_CLASSIFICATIONS
+
+def read_refusal(classification, actor=None):
+    """A3: None when ``actor`` may read a record of ``classification``, else the Forbidden error."""
+    if may_read_content(classification, actor):
+        return None
+    return Forbidden("A3: a confidential record is read only by the secretary, deputy secretary, "
+                        "confidential secretary or discipline inspectors", field="record_id", rule="A3")
 
 
-def check_read(classification):
-    if not may_read_content(classification):
-        raise Forbidden("A3: reading a confidential record needs a logged read", field="record_id", rule="A3")
+def check_read(classification, actor=None):
+    refusal = read_refusal(classification, actor)
+    if refusal is not None:
+        raise refusal

@@ -1,96 +1,233 @@
 """Archive service: thin nameko entrypoints over ``domain`` and ``chain``.
 
-Consumes ``voting.result_decided`` into each organization's hash chain (A1, A2)
-and answers reads and verification (A2, A3).
+Consumes ``voting.result_decided`` and ``meetings.meeting_noticed`` into each
+organization's hash chain (A1, A2), appends corrections (A1), signs checkpoints
+and exports chains (A2), and answers reads by role and organization, logging
+every read of a confidential record (A3).
 """
+import os
 import uuid
 from pathlib import Path
 
-from services.archive import chain, domain, models, schemas
+from nameko.extensions import DependencyProvider
+
+from services.archive import chain, domain, models, schemas, signing
 from shared.actor import Actor
 from shared.clock import utcnow
-from shared.errors import DomainError, Forbidden, NotFound
+from shared.errors import DomainError, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
 from shared.validation import load
 
 HANDLER = "archive.on_result_decided"
 
 
+class ArchiveSettings(DependencyProvider):
+    """A2 settings, checked when the service starts (a bad key or algorithm stops it).
+
+    ``ARCHIVE_HASH_ALGORITHM`` (sha256 | sm3) is the default of organizations that
+    chose none; ``ARCHIVE_SIGNING_KEY`` is the Ed25519 private key (base64 of the
+    raw 32 bytes).  Both are read from the service configuration, else the
+    environment.
+    """
+
+    def setup(self):
+        config = self.container.config
+
+        def setting(name):
+            return config.get(name) or os.environ.get(name) or None
+
+        self.algorithm = domain.check_algorithm(setting("ARCHIVE_HASH_ALGORITHM") or domain.DEFAULT_ALGORITHM)
+        key = setting("ARCHIVE_SIGNING_KEY")
+        self.private_key = signing.load_private_key(key) if key else None
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def _generated_key():
+    private = signing.generate_private_key()
+    return private, signing.public_key_of(signing.load_private_key(private))
+
+
 class ArchiveService(HealthMixin):
     name = "archive"
     db = Database(models, Path(__file__).parent / "migrations")
+    settings = ArchiveSettings()
 
     # ------------------------------------------------------------ events in (A1, A2)
 
     @durable_event_handler("voting", "result_decided")
     def on_result_decided(self, envelope):
         """A1: keep the decision (tally, members, reserved opinions) for ever, once per event."""
+        self._archive(envelope, "voting", "result_decided", schemas.ResultDecidedData(), HANDLER)
+
+    @durable_event_handler("meetings", "meeting_noticed")
+    def on_meeting_noticed(self, envelope):
+        """A1: keep the notice with its agenda, once per event."""
+        self._archive(envelope, "meetings", "meeting_noticed", schemas.MeetingNoticedData(),
+                      "archive.on_meeting_noticed")
+
+    def _archive(self, envelope, source, event_type, schema, handler):
+        spec = domain.archived_event(source, event_type)
         org_id = envelope.get("org_id")
         data = envelope["data"]
         try:
             if not isinstance(org_id, str) or not org_id:
-                raise PoisonMessage("A2: a decision without org_id has no chain to join")
-            load(schemas.ResultDecidedData(), data, rule="A1")
+                raise PoisonMessage(f"A2: a {event_type} event without org_id has no chain to join")
+            load(schema, data, rule="A1")
             domain.check_secrecy(data)                      # V8
-            domain.canonical_json(data)                     # A2: hashable, or refused now
+            domain.canonical_bytes(data)                    # A2: hashable, or refused now
         except (DomainError, domain.CanonicalizationError) as exc:
             raise PoisonMessage(str(exc)) from None
         now = utcnow()
         with self.db.uow() as uow:
-            if not uow.first_time(envelope["event_id"], HANDLER):
+            if not uow.first_time(envelope["event_id"], handler):
                 return                                       # duplicate delivery: already archived
-            rec = chain.append(uow.session, org_id=org_id, kind="decision", subject_id=data["decision_id"],
+            rec = chain.append(uow.session, org_id=org_id, kind=spec.kind, subject_id=data[spec.subject_field],
                                source_event_id=str(envelope["event_id"]), content=data,
-                               record_id=str(uuid.uuid4()), now=now)
-            uow.emit("record_archived", org_id, {
-                "record_id": rec["record_id"], "seq": rec["seq"], "kind": rec["kind"],
-                "classification": rec["classification"], "source_event_id": rec["source_event_id"],
-                "subject_id": data["decision_id"], "hash": rec["hash"], "algorithm": rec["algorithm"],
-            })
+                               record_id=str(uuid.uuid4()), now=now, classification=spec.classify(data),
+                               algorithm=self._algorithm(uow.session, org_id))
+            _emit_archived(uow, rec, data[spec.subject_field])
+
+    def _algorithm(self, session, org_id):
+        """A2: the organization's algorithm, else the configured default."""
+        return chain.org_algorithm(session, org_id) or self.settings.algorithm
+
+    # ------------------------------------------------------------ corrections (A1)
+
+    @rpc
+    def correct_record(self, actor, record_id, data):
+        """A1: append a corrected version of ``record_id`` (the old one stays); returns the new record."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.RecordIdIn(), {"record_id": record_id})
+        if not isinstance(data, dict):
+            raise ValidationFailed("data: must be an object {content, reason}", field="data", rule="A1")
+        data = load(schemas.CorrectionIn(), data, rule="A1")
+        try:
+            domain.canonical_bytes(data["content"])
+        except domain.CanonicalizationError as exc:
+            raise RuleViolation(f"content: {exc}", field="content", rule="A2") from None
+        now = utcnow()
+        refusal = None
+        with self.db.uow() as uow:
+            s = uow.session
+            old = chain.get(s, args["record_id"])
+            if old is None or not _same_org(actor, old.org_id):
+                raise NotFound("record_id: no such record", field="record_id")
+            actor.require(*domain.CORRECTORS, rule="A1", action="correcting a record")
+            classification = data["classification"] or old.classification
+            confidential = "confidential" in (old.classification, classification)
+            # A3: who may not read a confidential record may not rewrite it either (the attempt is logged)
+            refusal = domain.read_refusal("confidential" if confidential else classification, actor)
+            if confidential:
+                chain.log_read(s, actor, old.org_id, old.id, "correct_record", refusal is None, now)
+            if refusal is None:
+                newer = chain.corrected_by(s, old.id)
+                domain.check_correctable(newer.id if newer else None)
+                rec = chain.append(s, org_id=old.org_id, kind=old.kind, subject_id=old.subject_id,
+                                   source_event_id=str(uuid.uuid4()), content=data["content"],
+                                   record_id=str(uuid.uuid4()), now=now, classification=classification,
+                                   corrects=old.id, algorithm=self._algorithm(s, old.org_id),
+                                   reason=data["reason"], recorded_by=actor.person_id)
+                _emit_archived(uow, rec, old.subject_id or old.id)
+                result = self._detail(s, chain.get(s, rec["record_id"]))
+        if refusal is not None:
+            raise refusal                   # after the commit: the refusal stays in the read log
+        return result
 
     # ------------------------------------------------------------ reads (A3)
 
     @rpc
-    def list_records(self, actor, org_id, limit=50, offset=0):
-        """An organization's records in chain order; content only where A3 allows it."""
+    def list_records(self, actor, org_id, limit=50, offset=0, kind=None, meeting_id=None, date_from=None,
+                     date_to=None, person_id=None):
+        """An organization's records in chain order, filtered (A1); content only where A3 allows it.
+
+        ``{"items": [record view], "total"}``; each confidential content handed out is logged.
+        """
         actor = Actor.from_dict(actor)
-        args = load(schemas.ListIn(), {"org_id": org_id, "limit": limit, "offset": offset})
+        args = load(schemas.ListIn(), {"org_id": org_id, "limit": limit, "offset": offset, "kind": kind,
+                                       "meeting_id": meeting_id, "date_from": date_from, "date_to": date_to,
+                                       "person_id": person_id})
         actor.require_org(args["org_id"], cross_org_read=True)
-        with self.db.read() as s:
-            total = chain.count(s, args["org_id"])
-            rows = chain.page(s, args["org_id"], args["limit"], args["offset"])
-            items = [chain.view(r, with_content=domain.may_read_content(r.classification)) for r in rows]
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            total, rows = chain.search(s, **args)
+            items = []
+            for row in rows:
+                readable = domain.may_read_content(row.classification, actor)
+                if readable and row.classification == "confidential":
+                    chain.log_read(s, actor, row.org_id, row.id, "list_records", True, now)
+                items.append(chain.view(row, with_content=readable))
         return {"items": items, "total": total}
 
     @rpc
     def get_record(self, actor, record_id):
+        """A record with its ``versions`` (A1) and ``proof`` (A2); confidential reads logged (A3)."""
         actor = Actor.from_dict(actor)
         args = load(schemas.RecordIdIn(), {"record_id": record_id})
-        with self.db.read() as s:
-            row = _readable(actor, chain.get(s, args["record_id"]), "record_id", "no such record")
-            return chain.view(row)
+        return self._read_one(actor, "get_record", lambda s: chain.get(s, args["record_id"]),
+                              "record_id", "no such record")
 
     @rpc
     def find_by_source(self, actor, source_event_id):
         """The record made from one event (e.g. a ``result_decided`` event id)."""
         actor = Actor.from_dict(actor)
         args = load(schemas.SourceIn(), {"source_event_id": source_event_id})
-        with self.db.read() as s:
-            row = _readable(actor, chain.by_source(s, args["source_event_id"]), "source_event_id",
-                            "no record from this event")
-            return chain.view(row)
+        return self._read_one(actor, "find_by_source", lambda s: chain.by_source(s, args["source_event_id"]),
+                              "source_event_id", "no record from this event")
 
     @rpc
     def record_for_decision(self, actor, decision_id):
-        """A1: the archived decision (tally, members, reserved opinions)."""
+        """A1: the archived decision's latest version (tally, members, reserved opinions)."""
         actor = Actor.from_dict(actor)
         args = load(schemas.DecisionIdIn(), {"decision_id": decision_id})
-        with self.db.read() as s:
-            row = _readable(actor, chain.latest_for_subject(s, "decision", args["decision_id"]), "decision_id",
-                            "no archived record for this decision")
-            return chain.view(row)
+        return self._read_one(actor, "record_for_decision",
+                              lambda s: chain.latest_for_subject(s, "decision", args["decision_id"]),
+                              "decision_id", "no archived record for this decision")
 
-    # ------------------------------------------------------------ verification (A2)
+    def _read_one(self, actor, action, find, field, message):
+        """Another organization's record is not revealed to exist (AUTH); A3 guards the content
+        and every attempt on a confidential record, granted or refused, is logged."""
+        refusal = None
+        with self.db.uow() as uow:
+            s = uow.session
+            row = find(s)
+            if row is None:
+                refusal = NotFound(f"{field}: {message}", field=field)
+            else:
+                if not _same_org(actor, row.org_id, cross_org_read=True):
+                    refusal = NotFound(f"{field}: {message}", field=field)
+                else:
+                    refusal = domain.read_refusal(row.classification, actor)
+                if row.classification == "confidential":
+                    chain.log_read(s, actor, row.org_id, row.id, action, refusal is None, utcnow())
+                if refusal is None:
+                    result = self._detail(s, row)
+        if refusal is not None:
+            raise refusal                   # after the commit: the refusal stays in the read log
+        return result
+
+    def _detail(self, s, row):
+        detail = chain.view(row)
+        detail["versions"] = [chain.version_view(v) for v in chain.versions(s, row)]
+        detail["latest_record_id"] = detail["versions"][-1]["record_id"]
+        detail["proof"] = domain.proof(chain.as_record(row),
+                                       chain.checkpoint_view(chain.latest_checkpoint(s, row.org_id)))
+        return detail
+
+    @rpc
+    def read_log(self, actor, org_id, limit=50, offset=0):
+        """A3: who read (or tried to read) the organization's confidential records, newest first."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.PageIn(), {"org_id": org_id, "limit": limit, "offset": offset})
+        actor.require_org(args["org_id"], cross_org_read=True)
+        actor.require(*domain.READ_LOG_READERS, rule="A3", action="reading the read log")
+        with self.db.read() as s:
+            total, items = chain.read_log_page(s, args["org_id"], args["limit"], args["offset"])
+        return {"items": items, "total": total}
+
+    # ------------------------------------------------------------ verification, checkpoints, export (A2)
 
     @rpc
     def verify(self, actor, org_id):
@@ -101,14 +238,128 @@ class ArchiveService(HealthMixin):
         with self.db.read() as s:
             return chain.verify_org(s, args["org_id"])
 
+    @rpc
+    def public_key(self):
+        """A2: the key that signs checkpoints: ``{"algorithm": "ed25519", "public_key": base64}``."""
+        return {"algorithm": domain.SIGNATURE_ALGORITHM, "public_key": signing.public_key_of(self._signing_key())}
 
-def _readable(actor, row, field, message):
-    """Another organization's record is not revealed to exist (AUTH); A3 guards the content."""
-    if row is None:
-        raise NotFound(f"{field}: {message}", field=field)
+    def _signing_key(self):
+        """The configured key, else the stored one (generated on first use, in its own transaction:
+        call before opening another, SQLite has one connection)."""
+        if self.settings.private_key is not None:
+            return self.settings.private_key
+        with self.db.uow() as uow:
+            return signing.load_private_key(chain.stored_signing_key(uow.session, utcnow(), _generated_key))
+
+    @rpc
+    def sign_checkpoint(self, actor, org_id):
+        """A2: sign the organization's current head (after verifying the chain); returns the checkpoint
+        ``{"org_id", "seq", "head_hash", "created_at", "signature", "public_key", "algorithm"}``."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.OrgIn(), {"org_id": org_id})
+        actor.require_org(args["org_id"])
+        actor.require(*domain.SIGNERS, rule="A2", action="signing a checkpoint")
+        key = self._signing_key()
+        with self.db.uow() as uow:
+            return self._checkpoint(uow, actor, args["org_id"], key)
+
+    def _checkpoint(self, uow, actor, org_id, key):
+        """The signed checkpoint of the current head: the existing one, else a new one (event)."""
+        s = uow.session
+        chain.begin_snapshot(s)          # one snapshot: the head signed is the head verified
+        seq, head_hash = chain.head(s, org_id)
+        existing = chain.checkpoint_at(s, org_id, seq)
+        if existing is not None:
+            if existing.head_hash != head_hash:
+                raise RuleViolation(f"A2: the chain head at seq {seq} differs from the one signed there; "
+                                    "run verify", field="org_id", rule="A2")
+            return chain.checkpoint_view(existing)
+        result = chain.verify_org(s, org_id, snapshot=False)
+        if not result["ok"]:
+            bad = result["first_bad"]
+            raise RuleViolation(f"A2: the chain is broken at seq {bad['seq']} ({bad['reason']}); "
+                                "a broken chain is not signed", field="org_id", rule="A2")
+        now = utcnow()
+        created_at = domain.timestamp(now)
+        row = chain.add_checkpoint(
+            s, org_id=org_id, seq=seq, head_hash=head_hash, created_at=now,
+            signature=signing.sign(key, domain.checkpoint_payload(org_id, seq, head_hash, created_at)),
+            public_key=signing.public_key_of(key), algorithm=domain.SIGNATURE_ALGORITHM,
+            signed_by=actor.person_id)
+        view = chain.checkpoint_view(row)
+        uow.emit("checkpoint_signed", org_id, {
+            "org_id": org_id, "seq": seq, "head_hash": head_hash, "created_at": view["created_at"],
+            "signature": view["signature"], "public_key": view["public_key"], "algorithm": view["algorithm"],
+        })
+        return view
+
+    @rpc
+    def export(self, actor, org_id):
+        """A2: the organization's chain as JSON lines (one canonical record per line, then a signed
+        ``{"checkpoint": {...}}`` line), verifiable offline; confidential records exported are logged (A3)."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.OrgIn(), {"org_id": org_id})
+        actor.require_org(args["org_id"], cross_org_read=True)
+        actor.require(*domain.EXPORTERS, rule="A2", action="exporting the archive")
+        refusal = None
+        key = self._signing_key()
+        with self.db.uow() as uow:
+            s = uow.session
+            checkpoint = self._checkpoint(uow, actor, args["org_id"], key)
+            now = utcnow()
+            records = []
+            may_read_confidential = domain.may_read_content("confidential", actor)
+            for row in chain.records_upto(s, args["org_id"], checkpoint["seq"]):
+                if row.classification == "confidential":
+                    chain.log_read(s, actor, row.org_id, row.id, "export", may_read_confidential, now)
+                    if not may_read_confidential and refusal is None:
+                        refusal = Forbidden("A3: the chain holds confidential records: exporting it needs a role "
+                                            "that reads them", field="org_id", rule="A3")
+                if refusal is None:
+                    records.append(chain.as_record(row))
+            text = None if refusal else domain.export_text(records, checkpoint)
+        if refusal is not None:
+            raise refusal
+        return text
+
+    # ------------------------------------------------------------ settings (A2)
+
+    @rpc
+    def hash_algorithm(self, actor, org_id):
+        """A2: ``{"org_id", "algorithm", "configured": bool}`` (False: the service default applies)."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.OrgIn(), {"org_id": org_id})
+        actor.require_org(args["org_id"], cross_org_read=True)
+        with self.db.read() as s:
+            chosen = chain.org_algorithm(s, args["org_id"])
+        return {"org_id": args["org_id"], "algorithm": chosen or self.settings.algorithm,
+                "configured": chosen is not None}
+
+    @rpc
+    def set_hash_algorithm(self, actor, org_id, algorithm):
+        """A2: hash the organization's next records with ``algorithm`` (sha256 | sm3); earlier
+        records keep theirs (verify handles mixed chains)."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.AlgorithmIn(), {"org_id": org_id, "algorithm": algorithm}, rule="A2")
+        actor.require_org(args["org_id"])
+        actor.require(*domain.SETTINGS_EDITORS, rule="A2", action="choosing the hash algorithm")
+        with self.db.uow() as uow:
+            chain.set_org_algorithm(uow.session, args["org_id"], args["algorithm"], actor.person_id, utcnow())
+        return {"org_id": args["org_id"], "algorithm": args["algorithm"], "configured": True}
+
+
+def _same_org(actor, org_id, cross_org_read=False):
     try:
-        actor.require_org(row.org_id, cross_org_read=True)
+        actor.require_org(org_id, cross_org_read=cross_org_read)
+        return True
     except Forbidden:
-        raise NotFound(f"{field}: {message}", field=field) from None
-    domain.check_read(row.classification)
-    return row
+        return False
+
+
+def _emit_archived(uow, rec, subject_id):
+    uow.emit("record_archived", rec["org_id"], {
+        "record_id": rec["record_id"], "seq": rec["seq"], "kind": rec["kind"],
+        "classification": rec["classification"], "source_event_id": rec["source_event_id"],
+        "subject_id": subject_id, "hash": rec["hash"], "algorithm": rec["algorithm"],
+        "corrects": rec["corrects"],
+    })

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from services.gateway.auth import MIN_PASSWORD_LENGTH
 from services.accountability import schemas as accountability
+from services.archive import schemas as archive
 from services.meetings import schemas as meetings
 from services.notifications import schemas as notifications
 from services.voting import schemas as voting
@@ -48,7 +49,13 @@ class PageQuery(Schema):
 
 
 class RecordsQuery(PageQuery):
-    org_id = fields.String(load_default=None, validate=ID)   # cross-org readers only
+    """Search of the archive (A1); ``org_id`` other than one's own for cross-org readers only."""
+    org_id = fields.String(load_default=None, validate=ID)
+    kind = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    meeting_id = fields.String(load_default=None, validate=ID)
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+    person_id = fields.String(load_default=None, validate=ID)
 
 
 class VerifyQuery(Schema):
@@ -220,3 +227,12 @@ class MonthQuery(OrgQuery):
 
 class MeetingRef(Schema):
     meeting_id = fields.String(required=True, validate=ID)
+
+
+# ---------------------------------------------------------------- archive (A1–A3)
+
+CorrectionIn = archive.CorrectionIn
+
+
+class AlgorithmBody(Schema):
+    algorithm = fields.String(required=True, validate=validate.OneOf(archive.HASH_ALGORITHMS))

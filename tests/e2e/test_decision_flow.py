@@ -1,7 +1,10 @@
 """One decision flows end to end through every service, each a real process,
 driven over HTTP through the gateway (the README's walk-through, automated)."""
 import datetime as dt
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ from tests.support.asyncapi import validate_event
 
 pytestmark = pytest.mark.e2e
 VOTERS = ["secretary", "deputy", "member1", "member2", "member3", "member4", "member5"]
+ROOT = Path(__file__).resolve().parents[2]
 FLOW = {}   # what the first test decided, for the tests that follow it in this module
 
 
@@ -146,6 +150,29 @@ def test_implementation_and_an_accountability_case_on_the_decision(suite):
         "outcomes": {pid["secretary"]: "criticism_education"}, "note": "批评教育"})
     assert r.status_code == 200 and r.json()["status"] == "concluded", r.text
     assert inspector.get("/api/v1/alerts").status_code == 200
+
+
+def test_archive_export_verifies_offline_and_a_flipped_byte_is_named(suite, tmp_path):
+    """A2: the export downloaded through the gateway is verified by the standalone script with the
+    archive's public key; one altered byte is reported at its line."""
+    sec = FLOW["clients"]["secretary"]
+    r = sec.get("/api/v1/records/export")
+    assert r.status_code == 200, r.text
+    lines = r.content.decode("utf-8").splitlines()
+    assert len(lines) >= 2 and '"checkpoint"' in lines[-1]
+    key = sec.get("/api/v1/archive/public-key").json()["public_key"]
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(r.content)
+    script = ROOT / "tools" / "verify_export.py"
+    ok = subprocess.run([sys.executable, str(script), str(export), "--public-key", key],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (at,) = [i for i, line in enumerate(lines) if '"yes":5' in line]    # the decision's record
+    lines[at] = lines[at].replace('"yes":5', '"yes":6')
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = subprocess.run([sys.executable, str(script), str(export), "--public-key", key],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and f"line {at + 1}" in bad.stdout + bad.stderr, bad.stdout + bad.stderr
 
 
 def test_every_event_emitted_matches_the_catalogue(suite):

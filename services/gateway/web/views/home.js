@@ -66,7 +66,7 @@ async function meetingsCard(navigate) {
   const card = h("section", { "aria-labelledby": "meetings-title" }, h("h2", { id: "meetings-title" }, t("meetings.title")));
   let rows;
   try {
-    const listed = await api("/meetings", { query: { limit: 50 } });
+    const listed = await api("/meetings");
     rows = listed.items || listed.meetings || [];
   } catch (err) {
     if (!err.unavailable) { card.append(errorBox(err)); return card; }
@@ -90,18 +90,9 @@ async function meetingsCard(navigate) {
 
 async function ballotsCard(inbox, navigate) {
   const card = h("section", { "aria-labelledby": "ballots-title", id: "my-ballots" }, h("h2", { id: "ballots-title" }, t("ballot.mine")));
-  let open = null;
-  try {
-    const listed = await api("/ballots", { query: { status: "open" } });
-    open = (listed.items || listed.ballots || []).map((b) => ({ id: b.ballot_id, title: b.title }));
-  } catch (err) {
-    if (!err.unavailable) card.append(errorBox(err));
-  }
-  if (open === null) {
-    card.append(h("p", { class: "notice", role: "note" }, t("ballot.listNote")));
-    const items = inbox instanceof Error ? [] : inbox.items.filter((n) => n.kind === "ballot_opened");
-    open = items.map((n) => ({ id: n.ref_id, title: n.title }));
-  }
+  // ballots reach a member as "ballot opened" notifications (N1); they are listed from the inbox
+  const items = inbox instanceof Error ? [] : inbox.items.filter((n) => n.kind === "ballot_opened");
+  const open = items.map((n) => ({ id: n.ref_id, title: n.title }));
   card.append(open.length
     ? h("ul", { class: "ballot-links" }, open.map((b) => h("li", {}, link(`#/ballot/${b.id}`, b.title, { class: "ballot-link" }))))
     : h("p", {}, t("ballot.noneOpen")));

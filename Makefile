@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test test-unit test-integration test-e2e definitions clean
+.PHONY: venv run test test-unit test-integration test-e2e test-browser bench definitions clean
 
 venv: $(VENV)/.installed
 
@@ -21,9 +21,13 @@ run: venv
 	$(BIN)/python -m shared.runner
 	DEMO_SEED=$${DEMO_SEED:-1} $(BIN)/honcho -f deploy/Procfile -d $(CURDIR) start
 
-## make test: the whole suite (unit, integration, e2e, browser).
+## make test: the whole suite (unit, integration, e2e, then browser).
+## The browser tests run in a process of their own: Playwright's synchronous API keeps an
+## asyncio loop alive in the test process, which other asyncio users (the SMTP test server)
+## cannot share.
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser --durations=15
+	$(BIN)/python -m pytest tests/browser
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
@@ -33,6 +37,14 @@ test-integration: venv
 
 test-e2e: venv
 	$(BIN)/python -m pytest tests/e2e
+
+test-browser: venv
+	$(BIN)/python -m pytest tests/browser
+
+## make bench: every benchmark, then a summary (RabbitMQ with management, and PostgreSQL);
+## BENCH_ARGS=--quick for a smoke run, BENCH_ARGS=--full adds the city-scale lifetime query
+bench: venv
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 ## regenerate the RabbitMQ definitions loaded by deploy/ from shared/topology.py
 definitions: venv

@@ -1,0 +1,98 @@
+"""Each service alone: time from process start to "<name> ready" in its log and to
+answering its ``health`` RPC, and resident memory (VmRSS) once ready.
+
+The services are started one after another, each on an otherwise idle suite vhost
+with a fresh SQLite folder (migrations run on this first start), so the figures
+are not the contention of six interpreters starting at once on a small machine
+(bench/gateway_load.py reports that case).  ``--repeat`` starts each that many
+times and prints medians.
+
+    python -m bench.service_footprint [--repeat 3]
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, median, rss_mb, start_with_timing  # noqa: E402
+from tests.support.infra import Broker  # noqa: E402
+from tests.support.processes import SERVICES, free_port  # noqa: E402
+
+TARGET_RSS_MB = 120
+TARGET_READY_S = 3.0
+
+
+def measure(repeat=3, log=print):
+    broker = Broker()
+    out = {name: {"ready_s": [], "health_s": [], "rss_mb": []} for name in SERVICES}
+    try:
+        for r in range(repeat):
+            vhost = f"bench-start-{uuid.uuid4().hex[:10]}"
+            uri = broker.create_vhost(vhost)
+            tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
+            env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+            env.update({"AMQP_URI": uri, "DATA_DIR": str(tmp / "data"), "GATEWAY_PORT": str(free_port()),
+                        "GATEWAY_HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+            try:
+                for name in SERVICES:
+                    logpath = tmp / f"{name}.log"
+
+                    def start(n, logpath=logpath):
+                        return subprocess.Popen([sys.executable, "-m", f"services.{n}"], cwd=ROOT, env=env,
+                                                stdout=open(logpath, "ab"), stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+
+                    def log_of(n, logpath=logpath):
+                        return logpath.read_text(errors="replace") if logpath.exists() else ""
+                    timing = start_with_timing([name], start, uri, log_of,
+                                               http_ports={"gateway": int(env["GATEWAY_PORT"])})[name]
+                    pid = timing["pid"]
+                    out[name]["ready_s"].append(timing["ready_s"])
+                    out[name]["health_s"].append(timing["health_s"])
+                    out[name]["rss_mb"].append(rss_mb(pid))
+                    os.killpg(pid, signal.SIGTERM)
+                    try:
+                        os.waitpid(pid, 0)
+                    except ChildProcessError:
+                        pass
+            finally:
+                broker.delete_vhost(vhost)
+                shutil.rmtree(tmp, ignore_errors=True)
+            log(f"  start-up round {r + 1}/{repeat} done")
+    finally:
+        broker.vhosts.clear()
+    return {name: {k: median(v) for k, v in d.items()} for name, d in out.items()}
+
+
+def print_footprint(out):
+    print(f"\neach service started alone (medians): {'service':15s} {'ready s':>8s} {'health s':>13s} "
+          f"{'RSS MB':>7s}")
+    for name, d in out.items():
+        print(f"{'':38s} {name:15s} {d['ready_s']:8.2f} {d['health_s']:13.2f} {d['rss_mb']:7.1f}")
+    print(f"{'':38s} (health: its health RPC; for the gateway, an answer of GET /openapi.json)")
+    worst_ready = max(d["ready_s"] for d in out.values())
+    worst_rss = max(d["rss_mb"] for d in out.values())
+    print(f"target < {TARGET_READY_S:g} s to ready: {'met' if worst_ready < TARGET_READY_S else 'NOT met'} "
+          f"(slowest {worst_ready:.2f} s)")
+    print(f"target < {TARGET_RSS_MB} MB RSS after start: {'met' if worst_rss < TARGET_RSS_MB else 'NOT met'} "
+          f"(largest {worst_rss:.1f} MB)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    out = measure(args.repeat)
+    print_footprint(out)
+    return out
+
+
+if __name__ == "__main__":
+    main()

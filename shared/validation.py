@@ -35,3 +35,15 @@ def load(schema, data, rule=None):
         else:
             text = message
         raise ValidationFailed(text, field=field, rule=rule) from None
+
+
+MAX_OFFSET = 2 ** 31 - 1   # what every database stores as an integer
+
+
+def check_page(limit, offset, max_limit=200):
+    """Paging arguments of a query (RPC callers other than the gateway included):
+    1 ≤ limit ≤ max_limit, 0 ≤ offset ≤ MAX_OFFSET."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        raise ValidationFailed(f"limit: must be an integer from 1 to {max_limit}", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed(f"offset: must be an integer from 0 to {MAX_OFFSET}", field="offset")

@@ -139,13 +139,6 @@ def record_scope(actor, person_id):
                     field="actor.roles", rule="C2")
 
 
-def check_page(limit, offset, max_limit=200):
-    """Paging arguments of a query: 1 ≤ limit ≤ max_limit, offset ≥ 0."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
-        raise ValidationFailed(f"limit: must be an integer from 1 to {max_limit}", field="limit")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValidationFailed("offset: must be an integer of at least 0", field="offset")
-
 
 # ================================================================== time
 

@@ -21,7 +21,7 @@ from shared.actor import Actor
 from shared.clock import as_utc, iso, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
-from shared.validation import load
+from shared.validation import check_page, load
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class AccountabilityService(HealthMixin):
         actor = Actor.from_dict(actor)
         if not isinstance(person_id, str) or not person_id:
             raise ValidationFailed("C2: person_id: required", field="person_id", rule="C2")
-        domain.check_page(limit, offset)
+        check_page(limit, offset)
         after = _decode_cursor(cursor, offset)
         org_scope = domain.record_scope(actor, person_id)
         with self.db.read() as s:

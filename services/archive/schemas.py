@@ -70,7 +70,7 @@ class OrgIn(Schema):
 class PageIn(Schema):
     org_id = fields.String(required=True, validate=ID)
     limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=2 ** 31 - 1))
 
 
 class ListIn(PageIn):

@@ -98,6 +98,86 @@ def record_success(store, account_id, new_hash=None):
         uow.session.execute(sa.update(models.Account).where(models.Account.id == account_id).values(**values))
 
 
+def revoke_token(store, jti, expires_at, now=None):
+    """Put a token on the revoked list until it expires (idempotent); drop entries already expired."""
+    now = now or utcnow()
+    with store.uow() as uow:
+        uow.session.execute(sa.delete(models.RevokedToken).where(models.RevokedToken.expires_at < now))
+        if uow.session.get(models.RevokedToken, jti) is None:
+            uow.session.add(models.RevokedToken(jti=jti, expires_at=expires_at))
+
+
+def token_refused(store, claims):
+    """Why a correctly signed, unexpired token is refused anyway (None when it is good)."""
+    jti = claims.get("jti")
+    with store.read() as s:
+        if jti is None or s.get(models.RevokedToken, jti) is not None:
+            return "this session has been logged out or revoked"
+        if claims.get("account_id"):
+            valid_after = s.execute(sa.select(models.Account.sessions_valid_after)
+                                    .where(models.Account.id == claims["account_id"])).scalar_one_or_none()
+            iat = claims.get("iat")
+            if valid_after is not None and (not isinstance(iat, (int, float)) or iat < valid_after.timestamp()):
+                return "the password was changed after this session began: log in again"
+    return None
+
+
+def set_password(store, account_id, password_hash, now=None):
+    """Store a new password hash; sessions begun before now stop working."""
+    now = now or utcnow()
+    with store.uow() as uow:
+        uow.session.execute(sa.update(models.Account).where(models.Account.id == account_id).values(
+            password_hash=password_hash, sessions_valid_after=now, failed_attempts=0, locked_until=None))
+    return now
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def create_api_token(store, token_id, name, org_id, roles, created_by, expires_at, jti, now=None):
+    row = models.ApiToken(id=token_id, jti=jti, name=name, org_id=org_id, roles=",".join(sorted(roles)),
+                          created_by=created_by, created_at=now or utcnow(), expires_at=expires_at,
+                          revoked_at=None)
+    with store.uow() as uow:
+        uow.session.add(row)
+    return get_api_token(store, token_id)
+
+
+def list_api_tokens(store, org_id=None):
+    with store.read() as s:
+        query = sa.select(models.ApiToken).order_by(models.ApiToken.created_at)
+        if org_id is not None:
+            query = query.where(models.ApiToken.org_id == org_id)
+        rows = list(s.execute(query).scalars())
+        for row in rows:
+            s.expunge(row)
+        return rows
+
+
+def get_api_token(store, token_id):
+    with store.read() as s:
+        return _detached(s, s.get(models.ApiToken, token_id))
+
+
+def revoke_api_token(store, token_id, now=None):
+    """Mark an API token revoked and put its jti on the revoked list; returns the row."""
+    now = now or utcnow()
+    with store.uow() as uow:
+        row = uow.session.get(models.ApiToken, token_id)
+        if row.revoked_at is None:
+            row.revoked_at = now
+        if uow.session.get(models.RevokedToken, row.jti) is None:
+            uow.session.add(models.RevokedToken(jti=row.jti, expires_at=row.expires_at))
+    return get_api_token(store, token_id)
+
+
+def api_token_view(row):
+    return {"api_token_id": row.id, "name": row.name, "org_id": row.org_id,
+            "roles": [r for r in row.roles.split(",") if r], "scope": "read", "created_by": row.created_by,
+            "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at}
+
+
 def account_view(account):
     return {"account_id": account.id, "username": account.username, "person_id": account.person_id,
             "org_id": account.org_id, "is_admin": account.is_admin, "created_at": account.created_at}

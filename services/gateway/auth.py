@@ -1,7 +1,9 @@
 """Sessions and passwords, in plain Python (no nameko, no HTTP).
 
 - ``TokenSigner``: a session token is ``base64url(JSON claims) "." base64url(HMAC-SHA256)``;
-  claims are ``account_id, person_id, org_id, roles, exp``.
+  claims are ``account_id, person_id, org_id, roles, iat, exp`` and a random ``jti`` (the
+  id a logout or a revocation puts on the revoked list); an integrator's API token adds
+  ``api_token_id`` and ``scope: "read"``.
 - ``hash_password`` / ``verify_password``: argon2id (argon2-cffi).
 - ``Lockout``: after ``LOCK_AFTER`` consecutive failures an account is locked for a delay
   that doubles with every further failure (capped).
@@ -51,6 +53,10 @@ def new_secret():
     return secrets.token_urlsafe(48)
 
 
+def new_jti():
+    return secrets.token_urlsafe(16)
+
+
 def _auth_error(message):
     return Unauthorized(message, field="Authorization", rule="AUTH")
 
@@ -68,11 +74,13 @@ class TokenSigner:
     def _sign(self, payload):
         return hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest()
 
-    def issue(self, account_id, person_id, org_id, roles):
+    def issue(self, account_id, person_id, org_id, roles, ttl=None, jti=None, **extra):
         """Return ``(token, expires_at)`` (an aware UTC datetime)."""
-        exp = int(self._clock()) + self.ttl
-        claims = {"account_id": account_id, "person_id": person_id, "org_id": org_id,
-                  "roles": sorted(set(roles)), "exp": exp}
+        now = self._clock()
+        iat = math.ceil(now * 1000) / 1000 if isinstance(now, float) else now   # ms: a password change cuts there
+        exp = int(now) + int(ttl or self.ttl)
+        claims = dict(extra, account_id=account_id, person_id=person_id, org_id=org_id,
+                      roles=sorted(set(roles)), iat=iat, exp=exp, jti=jti or new_jti())
         payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         token = f"{payload}.{_b64(self._sign(payload))}"
         return token, dt.datetime.fromtimestamp(exp, dt.timezone.utc)

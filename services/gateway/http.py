@@ -200,7 +200,7 @@ def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), r
         ROUTES.append(spec)
 
         def endpoint(self, request, **path_values):
-            actor = self.sessions.actor_from(request.headers.get("Authorization")) if auth else None
+            actor = self.sessions.actor_from(request.headers.get("Authorization"), request.method) if auth else None
             if roles:
                 actor.require(*roles, rule=rule, action=summary)
             kwargs = dict(path_values)

@@ -23,6 +23,8 @@ class Account(Base):
     failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # tokens issued before this instant are refused (set when the password changes)
+    sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Setting(Base):
@@ -33,3 +35,24 @@ class Setting(Base):
 
 # The gateway publishes no events; the tables exist because every service's Store has them.
 outbox, inbox = messaging_tables(Base.metadata)
+
+
+class RevokedToken(Base):
+    """A token refused before it expires (logout, password change, API token revoked); kept until ``expires_at``."""
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ApiToken(Base):
+    """A long-lived, read-only token for an integrator, bound to one organization."""
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    jti: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    roles: Mapped[str] = mapped_column(sa.String(200))
+    created_by: Mapped[str] = mapped_column(sa.String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

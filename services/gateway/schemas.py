@@ -236,3 +236,34 @@ CorrectionIn = archive.CorrectionIn
 
 class AlgorithmBody(Schema):
     algorithm = fields.String(required=True, validate=validate.OneOf(archive.HASH_ALGORITHMS))
+
+
+# ---------------------------------------------------------------- sessions and integrators' tokens
+
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
+
+
+API_TOKEN_ROLES = ("observer", "office")
+
+
+class ApiTokenIn(Schema):
+    """An integrator's read-only token; ``org_id`` defaults to the caller's organization."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    org_id = fields.String(load_default=None, validate=ID)
+    roles = fields.List(fields.String(validate=validate.OneOf(API_TOKEN_ROLES)), load_default=lambda: ["observer"],
+                        validate=validate.Length(min=1, max=len(API_TOKEN_ROLES)))
+    days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=730))
+
+
+class ApiTokenListQuery(Schema):
+    org_id = fields.String(load_default=None, validate=ID)
+
+
+# ---------------------------------------------------------------- bounds found by fuzzing
+
+# An offset beyond a 64-bit integer reached a service's database and failed there (5xx):
+# every page query (they all share PageQuery's field) refuses it with a 400 naming ``offset``.
+MAX_OFFSET = 2 ** 31 - 1
+PageQuery._declared_fields["offset"].validators.append(validate.Range(max=MAX_OFFSET))

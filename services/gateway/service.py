@@ -29,7 +29,7 @@ from services.gateway.routes.notifications import NotificationsRoutes
 from services.gateway.routes.voting import VotingRoutes
 from shared.actor import Actor
 from shared.clock import iso, utcnow
-from shared.errors import NotFound, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from shared.nameko_ext import Database, ServiceRpc
 
 log = logging.getLogger(__name__)
@@ -41,23 +41,39 @@ HEALTH_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class Session(Actor):
-    """The authenticated caller: an actor plus the account and expiry of its token."""
+    """The authenticated caller: an actor plus the account (or API token), id and expiry of its token."""
     account_id: str | None = None
     exp: int | None = None
+    jti: str | None = None
+    api_token_id: str | None = None
+    scope: str | None = None
 
 
 class SessionsApi:
-    def __init__(self, signer):
+    def __init__(self, signer, store):
         self.signer = signer
+        self.store = store
 
-    def actor_from(self, authorization):
+    def actor_from(self, authorization, method=None):
+        """The caller of a request; 401 when the token is bad, expired or revoked, 403 when a
+        read-only API token is used for anything but GET."""
         claims = self.signer.verify(auth.bearer_token(authorization))
+        refused = accounts.token_refused(self.store, claims)
+        if refused:
+            raise Unauthorized(refused, field="Authorization", rule="AUTH")
+        if claims.get("scope") == "read" and method not in (None, "GET", "HEAD"):
+            raise Forbidden("AUTH: an API token only reads (GET)", field="Authorization", rule="AUTH")
         actor = as_actor(claims)
         return Session(actor.person_id, actor.org_id, actor.roles,
-                       account_id=claims.get("account_id"), exp=claims["exp"])
+                       account_id=claims.get("account_id"), exp=claims["exp"], jti=claims.get("jti"),
+                       api_token_id=claims.get("api_token_id"), scope=claims.get("scope"))
 
     def issue(self, account, roles):
         return self.signer.issue(account.id, account.person_id, account.org_id, roles)
+
+    def issue_api_token(self, token_id, org_id, roles, days, jti):
+        return self.signer.issue(None, f"api-token-{token_id}", org_id, roles, ttl=days * 86400, jti=jti,
+                                 api_token_id=token_id, scope="read")
 
 
 class Sessions(DependencyProvider):
@@ -66,16 +82,17 @@ class Sessions(DependencyProvider):
     def __init__(self, database):
         self.database = database
         self.signer = None
+        self.store = None
 
     def start(self):
         config = self.container.config
-        store = next(d.store for d in self.container.dependencies if d.attr_name == self.database)
+        store = self.store = next(d.store for d in self.container.dependencies if d.attr_name == self.database)
         secret = accounts.session_secret(store, config.get("SESSION_SECRET"))
         ttl = int(config.get("SESSION_TTL_SECONDS") or auth.DEFAULT_TTL_SECONDS)
         self.signer = auth.TokenSigner(secret, ttl)
 
     def get_dependency(self, worker_ctx):
-        return SessionsApi(self.signer)
+        return SessionsApi(self.signer, self.store)
 
 
 class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, AccountabilityRoutes,
@@ -164,8 +181,79 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
             roles.append("admin")
         return sorted(set(roles))
 
+    @route("POST", "/api/v1/auth/logout", summary="log out: this session's token stops working", tag="auth")
+    def logout(self, actor):
+        accounts.revoke_token(self.db, actor.jti, dt.datetime.fromtimestamp(actor.exp, dt.timezone.utc))
+        return {"logged_out": True}
+
+    @route("POST", "/api/v1/auth/password", body=schemas.PasswordChangeIn,
+           summary="change the caller's password (every earlier session ends; a new token is returned)", tag="auth")
+    def change_password(self, actor, body):
+        account = accounts.get_account(self.db, actor.account_id) if actor.account_id else None
+        if account is None:
+            raise Forbidden("AUTH: only an account's own session changes its password", field="Authorization",
+                            rule="AUTH")
+        now = utcnow()
+        auth.Lockout.check(account.locked_until, now)
+        if not tpool.execute(auth.verify_password, account.password_hash, body["current_password"]):
+            locked_until = accounts.record_failure(self.db, account.id, now)
+            auth.Lockout.check(locked_until, now)
+            raise ValidationFailed("current_password: wrong password", field="current_password", rule="AUTH")
+        if body["new_password"] == body["current_password"]:
+            raise ValidationFailed("new_password: must differ from the current password", field="new_password",
+                                   rule="AUTH")
+        new_hash = tpool.execute(auth.hash_password, body["new_password"])
+        accounts.set_password(self.db, account.id, new_hash)       # sessions begun earlier end
+        accounts.revoke_token(self.db, actor.jti, dt.datetime.fromtimestamp(actor.exp, dt.timezone.utc))
+        token, expires_at = self.sessions.issue(account, list(actor.roles))
+        return {"token": token, "expires_at": iso(expires_at)}
+
+    # ------------------------------------------------------------ integrators' API tokens
+
+    @route("POST", "/api/v1/api-tokens", roles=("admin", "office"), body=schemas.ApiTokenIn, status=201,
+           summary="a long-lived read-only (GET) token for an integrator, bound to one organization", tag="auth")
+    def create_api_token(self, actor, body):
+        org_id = body["org_id"] or actor.org_id
+        if not org_id:
+            raise ValidationFailed("org_id: required for an account without an organization", field="org_id")
+        if "admin" not in actor.roles:
+            actor.require_org(org_id)            # the office issues tokens for its own organization only
+        self.meetings.get_organization(Actor.system().to_dict(), org_id)       # 404 field org_id
+        # no escalation: a token carries at most the caller's own roles, plus observer
+        granted = set(body["roles"])
+        if granted - set(actor.roles) - {"observer"}:
+            raise Forbidden(f"AUTH: a token may carry only your own roles or observer, not "
+                            f"{', '.join(sorted(granted - set(actor.roles) - {'observer'}))}",
+                            field="roles", rule="AUTH")
+        jti, token_id = auth.new_jti(), accounts.new_id()
+        token, expires_at = self.sessions.issue_api_token(token_id, org_id, sorted(granted), body["days"], jti)
+        row = accounts.create_api_token(self.db, token_id, body["name"], org_id, granted,
+                                        actor.account_id or actor.person_id, expires_at, jti)
+        return dict(accounts.api_token_view(row), token=token)
+
+    @route("GET", "/api/v1/api-tokens", roles=("admin", "office"), query=schemas.ApiTokenListQuery,
+           summary="integrators' API tokens (never the token itself)", tag="auth")
+    def list_api_tokens(self, actor, query):
+        org_id = query["org_id"]
+        if "admin" not in actor.roles:
+            org_id = org_id or actor.org_id
+            actor.require_org(org_id)
+        return {"items": [accounts.api_token_view(r) for r in accounts.list_api_tokens(self.db, org_id)]}
+
+    @route("DELETE", "/api/v1/api-tokens/<api_token_id>", roles=("admin", "office"),
+           summary="revoke an integrator's API token", tag="auth")
+    def revoke_api_token(self, actor, api_token_id):
+        row = accounts.get_api_token(self.db, api_token_id)
+        if row is None or ("admin" not in actor.roles and row.org_id != actor.org_id):
+            raise NotFound("api_token_id: no such API token", field="api_token_id")
+        return accounts.api_token_view(accounts.revoke_api_token(self.db, api_token_id))
+
     @route("GET", "/api/v1/me", summary="the logged-in caller", tag="auth")
     def me(self, actor):
+        if actor.api_token_id:
+            row = accounts.get_api_token(self.db, actor.api_token_id)
+            return {"api_token": accounts.api_token_view(row) if row else None, "actor": actor.to_dict(),
+                    "expires_at": iso(dt.datetime.fromtimestamp(actor.exp, dt.timezone.utc))}
         account = accounts.get_account(self.db, actor.account_id) if actor.account_id else None
         if account is None:
             raise Unauthorized("the account of this session no longer exists", field="Authorization", rule="AUTH")

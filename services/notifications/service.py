@@ -23,7 +23,7 @@ from shared.actor import Actor
 from shared.clock import as_utc, iso, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
-from shared.validation import load
+from shared.validation import check_page, load
 
 
 class ConfigTimer(Timer):
@@ -177,7 +177,7 @@ class NotificationsService(HealthMixin):
         actor = Actor.from_dict(actor)
         if not isinstance(unread_only, bool):
             raise ValidationFailed("unread_only: must be true or false", field="unread_only")
-        domain.check_page(limit, offset)
+        check_page(limit, offset)
         N = models.Notification
         mine = [N.person_id == actor.person_id, N.org_id == actor.org_id, N.channel == domain.INBOX]
         with self.db.read() as s:
@@ -324,7 +324,7 @@ class NotificationsService(HealthMixin):
         its status and every attempt, newest first."""
         actor = Actor.from_dict(actor)
         f = load(schemas.DeliveriesQuery(), filters or {}, rule="N2")
-        domain.check_page(limit, offset)
+        check_page(limit, offset)
         org_id = domain.check_webhook_rights(actor, f["org_id"] or actor.org_id)
         D, A = models.Delivery, models.DeliveryAttempt
         query = sa.select(D).where(D.org_id == org_id)

@@ -49,9 +49,19 @@ class Suite:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
 
-    def stop_all(self):
-        for name in list(self.procs):
-            self.stop(name)
+    def stop_all(self, timeout=10):
+        """SIGTERM to every service at once, then SIGKILL to any still running after ``timeout``."""
+        procs, self.procs = self.procs, {}
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
 
     def log(self, name):
         path = self.log_dir / f"{name}.log"

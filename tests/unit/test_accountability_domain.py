@@ -162,8 +162,10 @@ def test_c2_record_scope():
 
 
 @pytest.mark.parametrize("limit,offset,field", [(0, 0, "limit"), (201, 0, "limit"), ("5", 0, "limit"),
-                                                (True, 0, "limit"), (10, -1, "offset"), (10, 1.5, "offset")])
+                                                (True, 0, "limit"), (10, -1, "offset"), (10, 1.5, "offset"),
+                                                (10, 2 ** 31, "offset")])
 def test_paging_is_checked(limit, offset, field):
+    from shared.validation import check_page
     with pytest.raises(ValidationFailed) as err:
-        domain.check_page(limit, offset)
+        check_page(limit, offset)
     assert err.value.field == field

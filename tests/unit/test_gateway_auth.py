@@ -32,8 +32,10 @@ def test_token_round_trip_carries_the_actor_and_expiry():
     s = signer()
     token, expires_at = s.issue("acc-1", "p-1", "org-1", ["member", "secretary", "member"])
     claims = s.verify(token)
+    jti = claims.pop("jti")
     assert claims == {"account_id": "acc-1", "person_id": "p-1", "org_id": "org-1",
-                      "roles": ["member", "secretary"], "exp": NOW + 3600}
+                      "roles": ["member", "secretary"], "iat": NOW, "exp": NOW + 3600}
+    assert len(jti) >= 20 and s.verify(s.issue("acc-1", "p-1", "org-1", [])[0])["jti"] != jti
     assert expires_at == dt.datetime.fromtimestamp(NOW + 3600, dt.timezone.utc)
 
 
@@ -186,3 +188,84 @@ def test_create_admin_command_reads_the_password_from_stdin(tmp_path):
         assert auth.verify_password(row.password_hash, "a-long-password")
     finally:
         s.dispose()
+
+
+# ---------------------------------------------------------------- revocation, password change, API tokens
+
+def test_a_revoked_token_is_refused_and_expired_entries_are_dropped(store):
+    s = signer(clock=Clock(float(NOW)))
+    claims = s.verify(s.issue("acc-1", "p-1", "org-1", ["member"])[0])
+    assert accounts.token_refused(store, claims) is None
+    exp = dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc)
+    accounts.revoke_token(store, claims["jti"], exp)
+    accounts.revoke_token(store, claims["jti"], exp)                 # idempotent
+    assert "logged out" in accounts.token_refused(store, claims)
+    assert accounts.token_refused(store, dict(claims, jti=None))      # a token without an id is refused
+    accounts.revoke_token(store, "other", exp, now=exp + dt.timedelta(seconds=1))   # purges the expired entry
+    assert accounts.token_refused(store, claims) is None
+
+
+def test_a_password_change_ends_the_sessions_begun_before_it(store):
+    acc = accounts.create_account(store, "carol", auth.hash_password("long-password-1"), "p-carol", "org-1")
+    clock = Clock(float(NOW))
+    s = signer(clock=clock)
+    before = s.verify(s.issue(acc.id, "p-carol", "org-1", [])[0])
+    changed_at = dt.datetime.fromtimestamp(NOW + 0.0005, dt.timezone.utc)
+    accounts.set_password(store, acc.id, auth.hash_password("new-password-22"), now=changed_at)
+    assert "password was changed" in accounts.token_refused(store, before)
+    clock.t = NOW + 0.0006
+    after = s.verify(s.issue(acc.id, "p-carol", "org-1", [])[0])
+    assert after["iat"] >= NOW + 0.001 and accounts.token_refused(store, after) is None
+    row = accounts.find_by_username(store, "carol")
+    assert auth.verify_password(row.password_hash, "new-password-22")
+
+
+def test_api_tokens_are_listed_by_organization_and_revoked_with_their_id(store):
+    exp = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    row = accounts.create_api_token(store, accounts.new_id(), "报表", "org-1", {"observer"}, "acc-1", exp, "jti-1")
+    accounts.create_api_token(store, accounts.new_id(), "other", "org-2", {"office"}, "acc-2", exp, "jti-2")
+    assert [r.id for r in accounts.list_api_tokens(store, "org-1")] == [row.id]
+    assert len(accounts.list_api_tokens(store)) == 2
+    view = accounts.api_token_view(row)
+    assert view["roles"] == ["observer"] and view["scope"] == "read" and view["revoked_at"] is None
+    claims = {"jti": "jti-1", "api_token_id": row.id, "iat": NOW, "exp": int(exp.timestamp())}
+    assert accounts.token_refused(store, claims) is None
+    revoked = accounts.revoke_api_token(store, row.id)
+    assert revoked.revoked_at is not None
+    assert accounts.token_refused(store, claims)
+    assert accounts.revoke_api_token(store, row.id).revoked_at == revoked.revoked_at
+
+
+def test_api_token_claims_carry_the_read_scope_and_a_longer_life():
+    s = signer(ttl=3600)
+    token, expires_at = s.issue(None, "api-token-1", "org-1", ["observer"], ttl=30 * 86400, jti="fixed",
+                                api_token_id="1", scope="read")
+    claims = s.verify(token)
+    assert claims["scope"] == "read" and claims["jti"] == "fixed" and claims["api_token_id"] == "1"
+    assert claims["exp"] == NOW + 30 * 86400
+
+
+def test_migration_0002_upgrades_and_downgrades(tmp_path):
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'mig.sqlite3'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(accounts.__file__).parent / "migrations"))
+    cfg.attributes["version_table"] = "alembic_version_gateway"
+
+    def run(fn, target):
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, target)
+
+    run(command.upgrade, "head")
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"revoked_tokens", "api_tokens"} <= tables
+    assert "sessions_valid_after" in {c["name"] for c in sa.inspect(engine).get_columns("accounts")}
+    run(command.downgrade, "0001")
+    assert not {"revoked_tokens", "api_tokens"} & set(sa.inspect(engine).get_table_names())
+    assert "sessions_valid_after" not in {c["name"] for c in sa.inspect(engine).get_columns("accounts")}
+    run(command.upgrade, "head")
+    engine.dispose()

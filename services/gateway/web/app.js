@@ -1,7 +1,7 @@
 // The shell: header (navigation, language switch, log-out) and a hash router.
 // Each view is one module in views/ exporting {route, nav?, public?, render(root, params)};
 // views/registry.js lists them, so adding a view is one module plus one line there.
-import { session, setUnauthorizedHandler } from "./api.js";
+import { api, session, setUnauthorizedHandler } from "./api.js";
 import { applyLang, getLang, onLangChange, setLang, t } from "./i18n.js";
 import { errorBox, h, unavailableBox } from "./ui.js";
 import { VIEWS } from "./views/registry.js";
@@ -79,7 +79,9 @@ function renderNav(current) {
   nav.replaceChildren(list);
 }
 
-function logout() {
+async function logout() {
+  // revoke the token on the server first; the session ends in this browser whatever the answer
+  try { await api("/auth/logout", { method: "POST" }); } catch (err) { /* already expired or revoked */ }
   session.clear();
   navigate("login");
 }

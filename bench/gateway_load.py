@@ -192,7 +192,14 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ballots", type=int, default=700, help="open ballots prepared for the vote load")
     parser.add_argument("--paced-rate", type=float, default=50.0, help="req/s of the open-loop latency runs")
+    parser.add_argument("--login-burst-only", action="store_true", help="only the burst of simultaneous log-ins")
     args = parser.parse_args(argv)
+    if args.login_burst_only:
+        with Environment(baseline=False) as env:
+            Org.demo(env.port)                  # waits for the demo seed
+            burst = login_burst(env)
+            print_login_burst(burst)
+        return burst
     with Environment(baseline=True) as env:
         before = env.memory()
         org = Org.demo(env.port)

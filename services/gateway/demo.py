@@ -18,11 +18,10 @@ import logging
 import time
 
 import eventlet
-from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.gateway import accounts, auth
+from services.gateway import accounts, auth, cpu
 from shared.actor import Actor
 from shared.errors import DomainError, ValidationFailed
 
@@ -113,7 +112,7 @@ class DemoSeed(DependencyProvider):
                 with ClusterRpcProxy(config, timeout=10) as rpc:
                     rpc.meetings.health()
                     created = seed(store, rpc.meetings,
-                                   hash_password=lambda pw: tpool.execute(auth.hash_password, pw))
+                                   hash_password=lambda pw: cpu.run(auth.hash_password, pw))
                 log.info("demo seed: organization %s and %d accounts created", DEMO_ORG_ID, created)
                 return
             except DomainError as exc:

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import eventlet
-from eventlet import tpool
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.gateway import accounts, auth, models, schemas
+from services.gateway import accounts, auth, cpu, models, schemas
 from services.gateway.demo import DemoSeed
 from services.gateway.http import as_actor, route
 from services.gateway.openapi import build_spec
@@ -153,16 +152,16 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
         now = utcnow()
         account = accounts.find_by_username(self.db, body["username"])
         if account is None:
-            tpool.execute(auth.burn_verify, body["password"])
+            cpu.run(auth.burn_verify, body["password"])
             raise Unauthorized("wrong username or password", field=None, rule="AUTH")
         auth.Lockout.check(account.locked_until, now)
-        if not tpool.execute(auth.verify_password, account.password_hash, body["password"]):
+        if not cpu.run(auth.verify_password, account.password_hash, body["password"]):
             locked_until = accounts.record_failure(self.db, account.id, now)
             auth.Lockout.check(locked_until, now)
             raise Unauthorized("wrong username or password", field=None, rule="AUTH")
         new_hash = None
         if auth.needs_rehash(account.password_hash):
-            new_hash = tpool.execute(auth.hash_password, body["password"])
+            new_hash = cpu.run(auth.hash_password, body["password"])
         accounts.record_success(self.db, account.id, new_hash)
         roles = self._roles_of(account)
         token, expires_at = self.sessions.issue(account, roles)
@@ -195,14 +194,14 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
                             rule="AUTH")
         now = utcnow()
         auth.Lockout.check(account.locked_until, now)
-        if not tpool.execute(auth.verify_password, account.password_hash, body["current_password"]):
+        if not cpu.run(auth.verify_password, account.password_hash, body["current_password"]):
             locked_until = accounts.record_failure(self.db, account.id, now)
             auth.Lockout.check(locked_until, now)
             raise ValidationFailed("current_password: wrong password", field="current_password", rule="AUTH")
         if body["new_password"] == body["current_password"]:
             raise ValidationFailed("new_password: must differ from the current password", field="new_password",
                                    rule="AUTH")
-        new_hash = tpool.execute(auth.hash_password, body["new_password"])
+        new_hash = cpu.run(auth.hash_password, body["new_password"])
         accounts.set_password(self.db, account.id, new_hash)       # sessions begun earlier end
         accounts.revoke_token(self.db, actor.jti, dt.datetime.fromtimestamp(actor.exp, dt.timezone.utc))
         token, expires_at = self.sessions.issue(account, list(actor.roles))
@@ -294,7 +293,7 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
     def create_account(self, actor, body):
         if body["org_id"]:
             self.meetings.get_organization(Actor.system().to_dict(), body["org_id"])   # 404 field org_id
-        password_hash = tpool.execute(auth.hash_password, body["password"])
+        password_hash = cpu.run(auth.hash_password, body["password"])
         account = accounts.create_account(self.db, body["username"], password_hash, body["person_id"],
                                           org_id=body["org_id"], is_admin=body["is_admin"])
         return accounts.account_view(account)

@@ -11,36 +11,20 @@ from kombu import Connection, Queue
 
 from services.accountability import models
 from services.accountability.service import AccountabilityService
-from shared.amqp import EventPublisher
 from shared.db import make_engine
 from shared.envelope import make_envelope
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.topology import declare_all, event_exchange, queue_name
+from shared.topology import event_exchange, queue_name
+from tests.support import events
+from tests.support.events import wait_for
 from tests.support.roster import actor
 
 pytestmark = pytest.mark.integration
 HANDLER_QUEUE = queue_name("voting", "result_decided", "accountability", "on_result_decided")
 
 
-def wait_for(predicate, timeout=10, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        eventlet.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 def publish(amqp_uri, *envelopes):
-    with Connection(amqp_uri) as conn:
-        declare_all(conn)
-    publisher = EventPublisher(amqp_uri, "voting")
-    try:
-        for envelope in envelopes:
-            publisher.publish(envelope)
-    finally:
-        publisher.close()
+    events.publish(amqp_uri, "voting", *envelopes)
 
 
 def member(pid, presence="present", stance=None, reserved=None, written=None, voted=None):

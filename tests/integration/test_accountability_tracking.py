@@ -12,12 +12,12 @@ from kombu import Connection, Queue
 
 from services.accountability.service import AccountabilityService
 from shared.actor import Actor
-from shared.amqp import EventPublisher
 from shared.clock import utcnow
 from shared.db import make_engine
 from shared.envelope import make_envelope
 from shared.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
-from shared.topology import declare_all, event_exchange
+from shared.topology import event_exchange
+from tests.support.events import publish, wait_for
 from tests.support.roster import actor
 
 pytestmark = pytest.mark.integration
@@ -27,27 +27,6 @@ SECRETARY = actor("sec", ORG, "secretary")
 OFFICE = actor("off", ORG, "office")
 LEADER = actor("y1", ORG, "member")
 INSPECTOR = actor("ins", ORG, "discipline")
-
-
-def wait_for(predicate, timeout=10, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        eventlet.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def publish(amqp_uri, source, *envelopes):
-    with Connection(amqp_uri) as conn:
-        declare_all(conn)
-    publisher = EventPublisher(amqp_uri, source)
-    try:
-        for envelope in envelopes:
-            publisher.publish(envelope)
-    finally:
-        publisher.close()
 
 
 def member(pid, presence="present", stance=None, reserved=None, voted=None):

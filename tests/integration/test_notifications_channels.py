@@ -5,21 +5,18 @@ loopback receives the webhooks and checks their signatures; the service is
 killed between receiving an event and sending it, and run as two replicas.
 """
 import datetime as dt
-import time
 import uuid
 
 import eventlet
 import pytest
 import sqlalchemy as sa
-from kombu import Connection
 
 from services.notifications.service import NotificationsService
-from shared.amqp import EventPublisher
 from shared.clock import iso, utcnow
 from shared.db import make_engine
 from shared.envelope import make_envelope
 from shared.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
-from shared.topology import declare_all
+from tests.support.events import publish, wait_for
 from tests.support.roster import ADMIN, actor
 from tests.support.smtp_sink import SmtpSink
 from tests.support.webhook_receiver import WebhookReceiver
@@ -28,27 +25,6 @@ pytestmark = pytest.mark.integration
 ORG = "org-a"
 OFFICE = actor("o1", ORG, "office")
 SENDER = "党组通知 <notify@example.org>"
-
-
-def wait_for(predicate, timeout=15, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        eventlet.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def publish(amqp_uri, source, *envelopes):
-    with Connection(amqp_uri) as conn:
-        declare_all(conn)
-    publisher = EventPublisher(amqp_uri, source)
-    try:
-        for envelope in envelopes:
-            publisher.publish(envelope)
-    finally:
-        publisher.close()
 
 
 def meeting_noticed(recipients, title="党组会议", **extra):

@@ -1,7 +1,6 @@
 """Notifications over a real RabbitMQ, on SQLite and PostgreSQL: a meeting notice
 reaches every recipient's inbox and nobody else's (N1), once per recipient and
 channel even when delivered twice (N2)."""
-import time
 import uuid
 from pathlib import Path
 
@@ -12,36 +11,20 @@ from kombu import Connection
 
 from services.notifications import models
 from services.notifications.service import NotificationsService
-from shared.amqp import EventPublisher
 from shared.db import make_engine
 from shared.envelope import make_envelope
 from shared.errors import NotFound, ValidationFailed
-from shared.topology import declare_all, queue_name
+from shared.topology import queue_name
+from tests.support import events
+from tests.support.events import wait_for
 from tests.support.roster import actor
 
 pytestmark = pytest.mark.integration
 HANDLER_QUEUE = queue_name("meetings", "meeting_noticed", "notifications", "on_meeting_noticed")
 
 
-def wait_for(predicate, timeout=10, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        eventlet.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 def publish(amqp_uri, *envelopes):
-    with Connection(amqp_uri) as conn:
-        declare_all(conn)
-    publisher = EventPublisher(amqp_uri, "meetings")
-    try:
-        for envelope in envelopes:
-            publisher.publish(envelope)
-    finally:
-        publisher.close()
+    events.publish(amqp_uri, "meetings", *envelopes)
 
 
 def meeting_noticed(org_id, recipients, title="党组会议", **extra):

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import suite  # noqa: F401  (module-scoped: every service as a process)
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import login
+
+# The e2e suite (every service as a process, demo seed), started once for every browser test module.
+suite = pytest.fixture(scope="session", name="suite")(e2e.suite.__wrapped__)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -40,3 +44,40 @@ def screenshots():
     def shoot(page, name):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     return shoot
+
+
+@pytest.fixture(scope="session")
+def base(suite):
+    login(suite.base, "secretary")          # waits for the demo seed of the fresh suite
+    return suite.base
+
+
+class Pages:
+    """Browser contexts of one test (one per user), each page checked for script errors."""
+
+    def __init__(self, browser, base):
+        self.browser, self.base, self.contexts, self.errors = browser, base, [], []
+
+    def new(self, width=1024, height=1366):
+        context = self.browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        context.set_default_timeout(15000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        # an HTTP error answer is logged by the browser as "Failed to load resource": the views show those
+        page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                and self.errors.append(msg.text))
+        page.goto(self.base + "/")
+        return page
+
+    def close(self):
+        for c in self.contexts:
+            c.close()
+
+
+@pytest.fixture
+def pages(browser, base):
+    p = Pages(browser, base)
+    yield p
+    p.close()
+    assert not p.errors, f"script errors in the page: {p.errors}"

@@ -2,12 +2,11 @@
 meeting to lifetime record in Chinese and in English, keyboard-only log-in, and an API
 rule violation (M8) shown with its rule."""
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login
+from tests.browser.support import reload_until, ui_login
 
 pytestmark = pytest.mark.browser
 
@@ -15,64 +14,6 @@ PRESENT = ["demo-secretary", "demo-deputy", "demo-member1", "demo-member2", "dem
            "demo-member5"]
 RESERVED = "资金来源需进一步论证"
 GREEN = "rgb(31, 122, 58)"
-
-
-@pytest.fixture(scope="module")
-def base(suite):
-    login(suite.base, "secretary")          # waits for the demo seed of the fresh suite
-    return suite.base
-
-
-class Pages:
-    """Browser contexts of one test (one per user), each page checked for script errors."""
-
-    def __init__(self, browser, base):
-        self.browser, self.base, self.contexts, self.errors = browser, base, [], []
-
-    def new(self):
-        context = self.browser.new_context(viewport={"width": 1024, "height": 1366}, accept_downloads=True)
-        context.set_default_timeout(15000)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        # an HTTP error answer is logged by the browser as "Failed to load resource": the views show those
-        page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                and self.errors.append(msg.text))
-        page.goto(self.base + "/")
-        return page
-
-    def close(self):
-        for c in self.contexts:
-            c.close()
-
-
-@pytest.fixture
-def pages(browser, base):
-    p = Pages(browser, base)
-    yield p
-    p.close()
-    assert not p.errors, f"script errors in the page: {p.errors}"
-
-
-def ui_login(page, username, lang="zh-CN"):
-    labels = {"zh-CN": ("用户名", "密码", "登录"), "en": ("Username", "Password", "Log in")}[lang]
-    page.get_by_label(labels[0]).fill(username)
-    page.get_by_label(labels[1]).fill("demo-password-2026")
-    page.get_by_role("button", name=labels[2], exact=True).click()
-    expect(page.locator("#unread-count")).to_be_visible()
-
-
-def reload_until(page, locator, timeout=30):
-    """Reload the page until the locator is visible (events reach other services asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            expect(locator).to_be_visible(timeout=1500)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            page.reload()
 
 
 def create_and_open_meeting(sec, title, topic, texts):

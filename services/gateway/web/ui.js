@@ -134,3 +134,27 @@ export function link(href, text, attrs = {}) {
 export function loading() {
   return h("p", { class: "loading", role: "status" }, t("common.loading"));
 }
+
+/** An implementation task's C5 status: the colour and the word (never the colour alone). */
+export function taskBadge(status) {
+  return h("span", { class: `badge-status status-${status}`, dataset: { status } }, t(`tstatus.${status}`));
+}
+
+/** A polite live region that announces what an action just did. */
+export function liveStatus(id) {
+  return h("p", { class: "live-status", id, role: "status", "aria-live": "polite" });
+}
+
+/** A form with a heading, fields, a submit button and an assertive error slot. */
+export function form({ id, title, fields, submitLabel, onsubmit, headingLevel = "h3" }) {
+  const submit = h("button", { type: "submit" }, submitLabel);
+  const errors = h("div", { "aria-live": "assertive", class: "form-errors" });
+  const titleId = id ? `${id}-title` : null;
+  const el = h("form", { id, "aria-labelledby": titleId }, title ? h(headingLevel, { id: titleId }, title) : null,
+    fields, submit, errors);
+  el.addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(submit, errors, () => onsubmit(el));
+  });
+  return el;
+}

@@ -1,8 +1,8 @@
 // A decision: the tally as an inline SVG bar chart with the V3 threshold line, the explanation,
 // each member's stance, and links to its responsibility, timeline and archive record.
-import { api, nameMap } from "../api.js";
+import { api, nameMap, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { dataTable, h, heading, link } from "../ui.js";
+import { dataTable, field, form, h, heading, link, liveStatus } from "../ui.js";
 
 export default {
   route: "decision/:id",
@@ -19,7 +19,10 @@ export default {
       h("p", {}, t("decision.decidedAt", { when: formatTime(decision.decided_at), method: label("method", decision.method) })),
       h("p", { class: "actions" },
         link(`#/decision/${decision.decision_id}/responsibility`, t("decision.links"), { id: "responsibility-link" }),
-        link(`#/decision/${decision.decision_id}/timeline`, t("decision.timeline"), { id: "timeline-link" })));
+        link(`#/decision/${decision.decision_id}/timeline`, t("decision.timeline"), { id: "timeline-link" }),
+        session.hasRole("discipline") ? link(`#/cases?decision=${decision.decision_id}`, t("decision.openCase"), { id: "open-case-link" }) : null,
+        session.hasRole("secretary", "office") && decision.outcome === "passed"
+          ? link(`#/tasks?decision=${decision.decision_id}`, t("decision.assign"), { id: "assign-link" }) : null));
     root.append(summary);
     root.append(h("section", { "aria-labelledby": "members-title" }, h("h2", { id: "members-title" }, t("decision.members")),
       dataTable({
@@ -33,6 +36,7 @@ export default {
           { key: "written", label: t("col.written"), value: (m) => m.written_opinion },
         ],
       })));
+    if (session.hasRole(...GROUP) && decision.outcome !== "deferred") root.append(reserveForm(decision, names));
     const archive = h("section", { "aria-labelledby": "archive-title" }, h("h2", { id: "archive-title" }, t("decision.archive")));
     root.append(archive);
     try {
@@ -44,6 +48,27 @@ export default {
     }
   },
 };
+
+const GROUP = ["secretary", "deputy_secretary", "member"];
+
+/** V6: a group member present at the ballot keeps a reserved opinion on its decision, once. */
+function reserveForm(decision, names) {
+  const mine = (decision.members || []).find((m) => m.person_id === session.actor?.person_id);
+  const section = h("section", { class: "reserve" });
+  if (mine?.reserved_opinion) return section;
+  const text = h("textarea", { name: "reserved_text", required: true, maxlength: 5000, rows: 3 });
+  const done = liveStatus("reserve-status");
+  section.append(form({
+    id: "reserve-form", title: t("decision.reserve"), headingLevel: "h2", submitLabel: t("decision.reserveSubmit"),
+    fields: [h("p", { class: "hint" }, t("decision.reserveHint")), field(t("decision.reserve"), text)],
+    onsubmit: async (el) => {
+      await api(`/decisions/${decision.decision_id}/reserved-opinions`, { method: "POST", body: { text: text.value.trim() } });
+      el.remove();
+      done.textContent = t("decision.reserved");
+    },
+  }), done);
+  return section;
+}
 
 /** Horizontal bars for yes / no / abstain on a scale of N, with a dashed line at the V3 threshold. */
 export function tallyChart(d) {

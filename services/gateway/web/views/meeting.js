@@ -27,7 +27,9 @@ export default {
         h("dt", {}, t("meeting.kind")), h("dd", {}, label("kind", meeting.kind)),
         h("dt", {}, t("meeting.status")), h("dd", { id: "meeting-status", dataset: { status: meeting.status } }, label("status", meeting.status)),
         h("dt", {}, t("meeting.when")), h("dd", {}, `${formatTime(meeting.scheduled_at, tz)} (${tz})`),
-        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "meeting-id" }, meeting.meeting_id)));
+        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "meeting-id" }, meeting.meeting_id)),
+      h("p", { class: "actions" }, link(`#/meeting/${id}/leave`, t("leave.title"), { id: "leave-page-link" }),
+        link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" })));
 
     root.append(topicsSection(meeting, chair, refresh));
     root.append(noticeSection(meeting, tz, refresh));

@@ -10,5 +10,14 @@ import ballot from "./ballot.js";
 import decision from "./decision.js";
 import responsibility from "./responsibility.js";
 import timeline from "./timeline.js";
+import meetings from "./meetings.js";
+import meetingLeave from "./meeting-leave.js";
+import minutes from "./minutes.js";
+import tasks from "./tasks.js";
+import task from "./task.js";
+import alerts from "./alerts.js";
+import cases from "./cases.js";
+import caseView from "./case.js";
 
-export const VIEWS = [login, home, dashboard, inbox, myRecord, records, meeting, ballot, decision, responsibility, timeline];
+export const VIEWS = [login, home, meetings, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+  minutes, ballot, decision, responsibility, timeline, task, caseView];

@@ -10,12 +10,16 @@ export default {
   route: "decision/:id/timeline",
   async render(root, { id }) {
     const decision = await api(`/decisions/${encodeURIComponent(id)}`);
-    const [meeting, ballot, record, resp] = await Promise.all([
+    const [meeting, ballot, record, resp, tasks, cases] = await Promise.all([
       quiet(api(`/meetings/${encodeURIComponent(decision.meeting_id)}`)),
       quiet(api(`/ballots/${encodeURIComponent(decision.ballot_id)}`)),
       quiet(api(`/decisions/${encodeURIComponent(id)}/record`)),
       quiet(api(`/decisions/${encodeURIComponent(id)}/responsibility`)),
+      quiet(api("/tasks", { query: { org_id: decision.org_id } })),       // C5: readers of tasks only
+      quiet(api("/cases", { query: { org_id: decision.org_id } })),       // C4: readers of cases only
     ]);
+    const myTasks = (tasks?.items || []).filter((x) => x.decision_id === id);
+    const myCases = (cases?.items || []).filter((c) => c.decision_id === id);
     const tz = meeting?.timezone || "Asia/Shanghai";
     const topic = meeting?.topics?.find((tp) => tp.topic_id === decision.agenda_item_id);
     const links = resp?.links || [];
@@ -34,6 +38,20 @@ export default {
       { key: "accountability", done: links.length > 0, at: null,
         detail: links.length ? t("timeline.linksCount", { n: links.length, p: links.filter((l) => l.participant).length }) : "" },
     ];
+    if (tasks) {
+      steps.push({ key: "implementation", done: myTasks.length > 0, at: myTasks[0]?.assigned_at,
+        detail: myTasks.length ? t("timeline.tasksDetail", { n: myTasks.length,
+          statuses: myTasks.map((x) => t(`tstatus.${x.status}`)).join(", ") }) : "",
+        links: myTasks.map((x) => [`#/task/${x.task_id}`, `${t("task.title")} · ${t(`tstatus.${x.status}`)}`]) });
+    }
+    if (cases) {
+      for (const c of myCases.length ? myCases : [null]) {
+        steps.push({ key: "case", done: Boolean(c), at: c?.opened_at,
+          detail: c ? t("timeline.caseDetail", { trigger: `${c.trigger.code}. ${label("trigger", c.trigger.code)}`,
+            status: label("cstatus", c.status) }) : "",
+          links: c ? [[`#/case/${c.case_id}`, `${t("case.title")}: ${c.summary}`]] : [] });
+      }
+    }
     root.append(heading(`${t("timeline.title")} · ${decision.title}`),
       h("p", { class: "actions" }, link(`#/decision/${id}`, t("decision.title")), link(`#/decision/${id}/responsibility`, t("decision.links"))),
       h("section", {}, h("ol", { class: "timeline", id: "timeline" }, steps.map((s) => h("li", {
@@ -41,6 +59,7 @@ export default {
       h("span", { class: "step" }, t(`timeline.${s.key}`)),
       s.at ? h("time", { datetime: s.at }, (s.from ? `${formatTime(s.from, tz)} – ` : "") + formatTime(s.at, tz)) : null,
       !s.done ? h("span", { class: "when" }, t("timeline.pending")) : null,
-      s.detail ? h("p", { class: "detail" }, s.detail) : null)))));
+      s.detail ? h("p", { class: "detail" }, s.detail) : null,
+      (s.links || []).map(([href, text]) => h("p", {}, link(href, text, { class: `timeline-link-${s.key}` }))))))));
   },
 };

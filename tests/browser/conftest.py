@@ -13,8 +13,17 @@ from playwright.sync_api import sync_playwright
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import login
 
-# The e2e suite (every service as a process, demo seed), started once for every browser test module.
-suite = pytest.fixture(scope="session", name="suite")(e2e.suite.__wrapped__)
+# How often the accountability service's compliance timer sweeps (C5, C6, C7) in the browser
+# suite: every few seconds, so that an overdue report raises its alert while a test waits.
+COMPLIANCE_SWEEP_SECONDS = "2"
+
+
+@pytest.fixture(scope="session")
+def suite(broker, tmp_path_factory):
+    """The e2e suite (every service as a process, demo seed), started once for every browser test module."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("COMPLIANCE_SWEEP_SECONDS", COMPLIANCE_SWEEP_SECONDS)
+        yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

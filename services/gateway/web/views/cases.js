@@ -12,7 +12,9 @@ export default {
   route: "cases",
   nav: { label: "nav.cases", roles: CASE_ROLES },
   async render(root, _params, { navigate }) {
-    const wanted = new URLSearchParams(location.hash.split("?")[1] || "").get("decision");
+    // linked from a decision, or from an alert on a decision or on a member's overdue report (C6)
+    const params = new URLSearchParams(location.hash.split("?")[1] || "");
+    const wanted = { decision: params.get("decision"), person: params.get("person") };
     const [cases, decisions, names] = await Promise.all([
       api("/cases"), api("/decisions", { query: { limit: 100 } }).catch(() => ({ items: [] })), nameMap()]);
     const titles = new Map((decisions.items || []).map((d) => [d.decision_id, d.title]));
@@ -38,11 +40,13 @@ export default {
 async function openForm(decisions, wanted, navigate) {
   const members = (await roster().catch(() => ({ members: [] }))).members;
   const secretary = members.find((m) => m.role === "secretary");
-  const onDecision = h("input", { type: "radio", name: "subject_kind", value: "decision", id: "subject-decision", checked: true });
-  const onMember = h("input", { type: "radio", name: "subject_kind", value: "person", id: "subject-person" });
+  const personWanted = !wanted.decision && members.some((m) => m.person_id === wanted.person);
+  const onDecision = h("input", { type: "radio", name: "subject_kind", value: "decision", id: "subject-decision", checked: !personWanted });
+  const onMember = h("input", { type: "radio", name: "subject_kind", value: "person", id: "subject-person", checked: personWanted });
   const decision = select("decision_id", decisions.map((d) => [d.decision_id, `${d.title} · ${label("outcome", d.outcome)} · ${formatTime(d.decided_at)}`]),
-    decisions.some((d) => d.decision_id === wanted) ? wanted : decisions[0]?.decision_id);
-  const person = select("person_id", members.map((m) => [m.person_id, `${m.name}（${label("role", m.role)}）`]), members[0]?.person_id);
+    decisions.some((d) => d.decision_id === wanted.decision) ? wanted.decision : decisions[0]?.decision_id);
+  const person = select("person_id", members.map((m) => [m.person_id, `${m.name}（${label("role", m.role)}）`]),
+    personWanted ? wanted.person : members[0]?.person_id);
   const trigger = select("trigger", TRIGGERS.map((c) => [String(c), `${c}. ${label("trigger", c)}`]), "2");
   const summary = h("textarea", { name: "summary", required: true, maxlength: 5000, rows: 3 });
   const major = h("input", { type: "checkbox", name: "major_error", id: "major-error" });

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test test-unit test-integration test-e2e test-browser bench definitions clean
+.PHONY: venv run test test-unit test-integration test-e2e test-browser bench chaos definitions clean
 
 venv: $(VENV)/.installed
 
@@ -45,6 +45,12 @@ test-browser: venv
 ## BENCH_ARGS=--quick for a smoke run, BENCH_ARGS=--full adds the city-scale lifetime query
 bench: venv
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
+## make chaos: crashes, broker restarts, duplicates, poison, bad input and security checks on a
+## RabbitMQ node and databases of its own, then the figures (docs/reliability.md); not part of
+## make test. CHAOS_ARGS=--quick for a smoke run, CHAOS_ARGS=--write-doc records the figures
+chaos: venv
+	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
 
 ## regenerate the RabbitMQ definitions loaded by deploy/ from shared/topology.py
 definitions: venv

@@ -5,7 +5,8 @@
 - ``durable_event_handler``: an event handler that loses nothing: quorum queue
   with a delivery limit, a dead-letter queue of its own, requeue on error with
   back-off for transient faults, malformed messages dead-lettered at once.
-- ``rpc``: nameko's rpc entrypoint that treats domain errors as expected.
+- ``rpc``: nameko's rpc entrypoint that treats domain errors as expected, and
+  survives a broker outage while a worker runs (its reply is dropped, the caller times out).
 - ``ServiceRpc``: an RPC proxy whose calls time out (``RPC_TIMEOUT``) and
   whose domain errors come back as the same typed exception.
 """
@@ -13,7 +14,9 @@ import logging
 import random
 from pathlib import Path
 
+import amqp.exceptions
 import eventlet
+import kombu.exceptions
 import sqlalchemy.exc
 from eventlet.event import Event
 from kombu.messaging import Consumer as KombuConsumer
@@ -22,8 +25,7 @@ from nameko.events import EventHandler
 from nameko.exceptions import RemoteError, get_module_path, registry
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import RpcProxy
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Rpc, RpcProxy
 
 from shared import errors
 from shared.amqp import EventPublisher, connect
@@ -39,11 +41,29 @@ for _cls in errors.ALL_ERRORS:
     registry[get_module_path(_cls)] = _cls
 
 
+BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError)
+
+
+class ResilientRpc(Rpc):
+    """nameko's rpc entrypoint, except that a reply that cannot be sent (the broker went
+    away while the worker ran) is logged and dropped.  nameko would kill the whole
+    service; instead it keeps running and reconnects when the broker is back.  The caller
+    gets no answer and times out (``RPC_TIMEOUT``).  The request was never acknowledged:
+    the broker hands it out again, exactly as it would had the process died."""
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_ERRORS as exc:
+            log.warning("reply of %s not sent, the broker is unreachable: %r", worker_ctx.call_id, exc)
+            return result, exc_info
+
+
 def rpc(fn=None, **kwargs):
     kwargs.setdefault("expected_exceptions", errors.DomainError)
     if fn is None:
-        return nameko_rpc(**kwargs)
-    return nameko_rpc(**kwargs)(fn)
+        return ResilientRpc.decorator(**kwargs)
+    return ResilientRpc.decorator(**kwargs)(fn)
 
 
 # --------------------------------------------------------------------------- storage

@@ -124,6 +124,9 @@ class ApiEntrypoint(HttpRequestHandler):
         if request.content_length is not None and request.content_length > self.max_body:
             return response_for_exception(PayloadTooLarge(
                 f"the request body is larger than {self.max_body} bytes", field="body", rule=None))
+        nul = nul_in_url(request)
+        if nul:
+            return response_for_exception(ValidationFailed("a NUL character is not allowed", field=nul, rule=None))
         return super().handle_request(request)
 
     def response_from_result(self, result):
@@ -152,7 +155,20 @@ def read_json_object(request, limit=MAX_BODY_BYTES):
         raise ValidationFailed(f"the request body is not valid JSON: {exc}", field="body") from None
     if not isinstance(value, dict):
         raise ValidationFailed("the request body must be a JSON object", field="body")
+    if b"\\u0000" in data:
+        # no text column (PostgreSQL) can hold it: refused here, not a 5xx later
+        raise ValidationFailed("a NUL character is not allowed", field="body")
     return value
+
+
+def nul_in_url(request):
+    """The path or query parameter holding a NUL character (``%00``), else None."""
+    if "\x00" in request.path:
+        return "path"
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
 
 
 @dataclass

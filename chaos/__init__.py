@@ -1,0 +1,1 @@
+"""`make chaos`: fault injection against the whole suite, with figures (docs/reliability.md)."""

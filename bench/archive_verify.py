@@ -8,7 +8,8 @@ then prints the median of ``--runs`` runs, in records per second, of:
 
 - canonicalization (RFC 8785) of the records' envelopes: the fast path in use
   and the general serializer (what every record took before the fast path);
-- verification in memory (``domain.verify``);
+- verification in memory (``domain.verify``), the records' content as the archive
+  receives it (parsed from key-sorted JSON), and again with objects in insertion order;
 - verification from an SQLite file (``chain.verify_org``: read, decode, verify),
   the schema made by the archive's own migrations.
 
@@ -16,6 +17,7 @@ Target: at least 50,000 records/s for in-memory verification with SHA-256.
 """
 import argparse
 import datetime as dt
+import json
 import os
 import statistics
 import sys
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from services.archive import chain, domain, models  # noqa: E402
 from shared.db import make_engine, migrate  # noqa: E402
+from shared.envelope import dumps  # noqa: E402
 
 ORG = "org-bench"
 CREATED = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
@@ -52,13 +55,17 @@ def decision(i):
     }
 
 
-def build(n, algorithm):
+def build(n, algorithm, as_received=True):
+    """The chain; each record's content as the archive receives it (parsed from the event's
+    key-sorted JSON, ``shared.envelope.dumps``), or with ``as_received=False`` as built here
+    (objects in insertion order: verification then sorts every object)."""
     records, seq, last = [], 0, domain.GENESIS_HASH
     created = domain.timestamp(CREATED)
     for i in range(1, n + 1):
+        content = json.loads(dumps(decision(i))) if as_received else decision(i)
         rec = domain.new_record(seq, last, org_id=ORG, kind="decision", record_id=str(uuid.UUID(int=i)),
                                 source_event_id=str(uuid.UUID(int=10 ** 12 + i)), created_at=created,
-                                content=decision(i), algorithm=algorithm)
+                                content=content, algorithm=algorithm)
         records.append(rec)
         seq, last = rec["seq"], rec["hash"]
     return records
@@ -128,6 +135,16 @@ def main(argv=None):
         assert result["ok"] and result["records"] == n, result
     memory = median_rate(n, verify_memory, runs)
     print(f"verify in memory                : {memory}")
+
+    unsorted = build(n, args.algorithm, as_received=False)
+    assert [r["hash"] for r in unsorted[:10]] == [r["hash"] for r in records[:10]]
+
+    def verify_memory_unsorted():
+        result = domain.verify(unsorted, head)
+        assert result["ok"] and result["records"] == n, result
+    memory_unsorted = median_rate(n, verify_memory_unsorted, runs)
+    del unsorted
+    print(f"verify in memory, objects in insertion order: {memory_unsorted}")
 
     with tempfile.TemporaryDirectory() as folder:
         engine = fill_sqlite(os.path.join(folder, "archive.sqlite3"), records)

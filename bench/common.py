@@ -303,10 +303,11 @@ def start_with_timing(names, start_fn, amqp_uri, log_of, timeout=90, http_ports=
     """Start processes with ``start_fn(name) -> Popen``; measure, per service, the
     seconds from process start to "<name> ready" in its log and to answering its
     ``health`` RPC (for a name in ``http_ports``: an answer of ``GET /openapi.json`` on that
-    port, which needs no other service).  Returns {name: {"pid", "ready_s", "health_s"}}."""
+    port, which needs no other service), and the CPU seconds it used until ready (what to
+    compare on a busy machine).  Returns {name: {"pid", "ready_s", "health_s", "cpu_s"}}."""
     http_ports = http_ports or {}
     probe = RpcProbe(amqp_uri)
-    started, procs = {}, {}
+    started, procs, cpu = {}, {}, {}
     for name in names:
         started[name] = time.monotonic()
         procs[name] = start_fn(name)
@@ -319,6 +320,7 @@ def start_with_timing(names, start_fn, amqp_uri, log_of, timeout=90, http_ports=
                     raise RuntimeError(f"{name} exited with {procs[name].returncode}:\n{log_of(name)[-3000:]}")
                 if name not in ready and f"{rpc_name(name)} ready" in log_of(name):
                     ready[name] = time.monotonic()
+                    cpu[name] = cpu_seconds(procs[name].pid)
                 if rpc_name(name) in probe.answers:
                     continue
                 if name in http_ports:
@@ -334,8 +336,19 @@ def start_with_timing(names, start_fn, amqp_uri, log_of, timeout=90, http_ports=
         answered = probe.answers.get(rpc_name(name))
         out[name] = {"pid": procs[name].pid,
                      "ready_s": ready[name] - started[name] if name in ready else float("nan"),
-                     "health_s": answered - started[name] if answered else float("nan")}
+                     "health_s": answered - started[name] if answered else float("nan"),
+                     "cpu_s": cpu.get(name, float("nan"))}
     return out
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) a process has used so far, from /proc (nan where unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def rpc_name(name):

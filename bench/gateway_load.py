@@ -115,13 +115,25 @@ def measure(env, org, clients=20, duration=15.0, rounds=3, ballots=700, paced_ra
              ("topic", env.port, work.topic)]
     per_round = duration / rounds
     runs = {k: [] for k, _, _ in kinds}
+    # CPU time each process spends per request of a kind (asynchronous consumers that are still
+    # busy when a round ends are counted in the next round: an approximation, same for every kind)
+    from bench.common import cpu_seconds
+    pids = env.pids()
+    cpu = {k: {name: 0.0 for name in pids} for k, _, _ in kinds}
+
+    def snapshot():
+        return {name: cpu_seconds(pid) for name, pid in pids.items()}
     # warm-up: a second of each (imports, connection pools, JIT-free but lazy paths)
     for kind, port, fn in kinds:
         if kind != "vote":
             closed_loop(kind, port, fn, clients=clients, duration=1.0)
     for r in range(rounds):
         for kind, port, fn in kinds:
+            before = snapshot()
             res = closed_loop(kind, port, fn, clients=clients, duration=per_round)
+            after = snapshot()
+            for name in pids:
+                cpu[kind][name] += after[name] - before[name]
             runs[kind].append(res)
             log(f"  {label}round {r + 1} {kind:5s}: {res.rate:7.1f} req/s  p50 {fmt_ms(res.p(50))} ms  "
                 f"p99 {fmt_ms(res.p(99))} ms  errors {len(res.errors)}" + ("  (ballots used up)" if res.exhausted else ""))
@@ -141,6 +153,9 @@ def measure(env, org, clients=20, duration=15.0, rounds=3, ballots=700, paced_ra
         out[kind] = {"rate": median([res.rate for res in results]), "p50": percentile(lat, 50),
                      "p99": percentile(lat, 99), "count": len(lat), "errors": sum(len(res.errors) for res in results),
                      "exhausted": any(res.exhausted for res in results)}
+    for kind, _, _ in kinds:
+        n = sum(len(res.latencies) + len(res.errors) for res in runs[kind])
+        out[kind]["cpu_ms"] = {name: 1000 * used / n for name, used in cpu[kind].items()} if n else {}
     for kind in ("read", "vote", "topic"):
         out[kind]["ratio_rate"] = out[kind]["rate"] / out["bare"]["rate"]
         out[kind]["ratio_p99"] = out[kind]["p99"] / out["bare"]["p99"]
@@ -161,6 +176,11 @@ def print_load(out, title="gateway load"):
         ratio = f"{s['ratio_rate']:9.2f} {s['ratio_p99']:9.2f}" if "ratio_rate" in s else f"{'1.00':>9s} {'1.00':>9s}"
         print(f"{'':{len(title) + 1}s} {kind:6s} {s['rate']:8.1f} {fmt_ms(s['p50']):>8s} {fmt_ms(s['p99']):>8s} "
               f"{s['count']:6d} {s['errors']:4d} {ratio}" + ("  ballots used up" if s.get("exhausted") else ""))
+    names = list(out["bare"].get("cpu_ms", {}))
+    if names:
+        print(f"\nCPU ms per request: {'kind':6s} " + " ".join(f"{n.replace('bare_', ''):>14s}" for n in names))
+        for kind in ("bare", "read", "vote", "topic"):
+            print(f"{'':19s} {kind:6s} " + " ".join(f"{out[kind]['cpu_ms'][n]:14.2f}" for n in names))
     paced_read = out[f"read@{out['paced_rate']:g}/s"]
     print(f"target read p99 < 50 ms at {out['paced_rate']:g} req/s: "
           f"{'met' if paced_read['p99'] < READ_TARGET_P99 else 'NOT met'} ({fmt_ms(paced_read['p99'])} ms); "

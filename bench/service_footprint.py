@@ -4,10 +4,11 @@ answering its ``health`` RPC, and resident memory (VmRSS) once ready.
 The services are started one after another, each on an otherwise idle suite vhost
 with a fresh SQLite folder (migrations run on this first start), so the figures
 are not the contention of six interpreters starting at once on a small machine
-(bench/gateway_load.py reports that case).  ``--repeat`` starts each that many
-times and prints medians.
+(bench/gateway_load.py reports that case too).  Then all six are started at once,
+first on a fresh folder and again (a restart) on the same one.  ``--repeat`` starts
+each that many times and prints medians.
 
-    python -m bench.service_footprint [--repeat 3]
+    python -m bench.service_footprint [--repeat 3] [--together-only]
 """
 import argparse
 import os
@@ -71,6 +72,69 @@ def measure(repeat=3, log=print):
     return {name: {k: median(v) for k, v in d.items()} for name, d in out.items()}
 
 
+def measure_together(repeat=3, log=print):
+    """All six started at once, as a deployment does: a first start (fresh SQLite folder,
+    migrations run) and a restart on the same folder (already at head).  Returns
+    {"first": {name: ready_s}, "restart": {name: ready_s}, "first_cpu": {name: cpu_s},
+    "restart_cpu": {...}}, medians over ``repeat`` rounds (CPU: seconds the process used until ready)."""
+    broker = Broker()
+    out = {kind: {name: [] for name in SERVICES} for kind in ("first", "restart", "first_cpu", "restart_cpu")}
+    try:
+        for r in range(repeat):
+            vhost = f"bench-start-{uuid.uuid4().hex[:10]}"
+            uri = broker.create_vhost(vhost)
+            tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
+            env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+            env.update({"AMQP_URI": uri, "DATA_DIR": str(tmp / "data"), "GATEWAY_PORT": str(free_port()),
+                        "GATEWAY_HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+            try:
+                for kind in ("first", "restart"):
+                    logs = {name: tmp / f"{name}-{kind}.log" for name in SERVICES}
+
+                    def start(n):
+                        return subprocess.Popen([sys.executable, "-m", f"services.{n}"], cwd=ROOT, env=env,
+                                                stdout=open(logs[n], "ab"), stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+
+                    def log_of(n):
+                        return logs[n].read_text(errors="replace") if logs[n].exists() else ""
+                    timing = start_with_timing(list(SERVICES), start, uri, log_of,
+                                               http_ports={"gateway": int(env["GATEWAY_PORT"])})
+                    for name, t in timing.items():
+                        out[kind][name].append(t["ready_s"])
+                        out[kind + "_cpu"][name].append(t["cpu_s"])
+                    for t in timing.values():
+                        os.killpg(t["pid"], signal.SIGTERM)
+                    for t in timing.values():
+                        try:
+                            os.waitpid(t["pid"], 0)
+                        except ChildProcessError:
+                            pass
+            finally:
+                broker.delete_vhost(vhost)
+                shutil.rmtree(tmp, ignore_errors=True)
+            log(f"  together round {r + 1}/{repeat} done")
+    finally:
+        broker.vhosts.clear()
+    return {kind: {name: median(v) for name, v in d.items()} for kind, d in out.items()}
+
+
+def print_together(out):
+    print(f"\nall six started at once (medians): {'service':15s} {'first start: s':>14s} {'CPU s':>6s} "
+          f"{'restart: s':>10s} {'CPU s':>6s}")
+    for name in out["first"]:
+        print(f"{'':35s} {name:15s} {out['first'][name]:14.2f} {out['first_cpu'][name]:6.2f} "
+              f"{out['restart'][name]:10.2f} {out['restart_cpu'][name]:6.2f}")
+    print(f"{'':35s} (s: process start to '<name> ready'; CPU s: CPU time the process used until then;")
+    print(f"{'':35s}  first start: fresh data folder, migrations run; restart: same folder, at head)")
+    for kind in ("first", "restart"):
+        print(f"CPU of all six until ready, {kind}: {sum(out[kind + '_cpu'].values()):.2f} s")
+    for kind in ("first", "restart"):
+        worst = max(out[kind].values())
+        print(f"target < {TARGET_READY_S:g} s to ready, all at once, {kind}: "
+              f"{'met' if worst < TARGET_READY_S else 'NOT met'} (slowest {worst:.2f} s)")
+
+
 def print_footprint(out):
     print(f"\neach service started alone (medians): {'service':15s} {'ready s':>8s} {'health s':>13s} "
           f"{'RSS MB':>7s}")
@@ -88,10 +152,15 @@ def print_footprint(out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--together-only", action="store_true",
+                        help="only the six services started at once (first start and restart)")
     args = parser.parse_args(argv)
-    out = measure(args.repeat)
-    print_footprint(out)
-    return out
+    if not args.together_only:
+        out = measure(args.repeat)
+        print_footprint(out)
+    together = measure_together(args.repeat)
+    print_together(together)
+    return together if args.together_only else {**out, "together": together}
 
 
 if __name__ == "__main__":

@@ -111,6 +111,12 @@ def ad_hoc_topic(fact):
     return Alert("M4", "topic", fact["topic_id"], f"M4: topic raised at the meeting: {why}")
 
 
+def topic_may_raise_alert(data):
+    """Whether ``ad_hoc_topic`` can fire for a ``topic_accepted`` event's data, whatever the
+    meeting's kind: only for a topic raised at the meeting (M4)."""
+    return bool(data.get("raised_at_meeting"))
+
+
 def bundled_personnel_vote(fact):
     """V4 §三(六): each candidate of a personnel item gets a ballot of their own (refused
     upstream; recorded only when a ballot event reports several candidates)."""

@@ -129,6 +129,10 @@ class AccountabilityService(HealthMixin):
     def on_topic_accepted(self, envelope):
         """C7/M4: a topic raised at the meeting when the rules forbid it (refused upstream)."""
         data = _event_data(envelope, schemas.TopicAcceptedIn(), "M4")
+        if not compliance.topic_may_raise_alert(data):
+            # nearly every topic: placed on an agenda before the meeting; M4 cannot fire, nothing is
+            # written (not even the inbox row: a redelivery finds nothing to do either)
+            return
         with self.db.uow() as uow:
             if not uow.first_time(envelope["event_id"], "accountability.on_topic_accepted"):
                 return

@@ -1,4 +1,9 @@
-import eventlet
+import os
+# eventlet's green DNS resolver (dnspython) costs about half a second of CPU at every start; the
+# suite resolves names only when it connects (broker, database, SMTP), where the platform's
+# resolver is as good.  EVENTLET_NO_GREENDNS=no brings it back (docs/performance.md).
+os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
+import eventlet  # noqa: E402
 eventlet.monkey_patch()  # noqa: E702  (first: before anything opens a socket)
 
 from services.archive.service import ArchiveService  # noqa: E402

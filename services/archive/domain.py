@@ -38,6 +38,11 @@ the previous record's hash (64 zeros for seq 1).  The chain head (last seq and l
 hash, kept apart from the records) lets a verifier notice a truncated chain.  A
 signed checkpoint (Ed25519 over ``{org_id, seq, head_hash, created_at}``) lets a
 third party trust a head it receives with an export.
+
+Verification recomputes every record's hash from its stored content; it first hashes the C
+encoder's text of the envelope without the fast path's type scan, and falls back to the
+strict canonical form only when that hash differs (see ``_verify_hash`` for why an equal
+hash proves the same content).
 """
 import hashlib
 import json
@@ -116,6 +121,16 @@ if json.encoder.c_make_encoder is not None and json.encoder.c_encode_basestring 
 
     def _fast_encode(value):      # noqa: F811  (same output, without the per-call set-up)
         return "".join(_c_encoder(value, 0))
+
+    # the same without sorting: objects in their own order (verification's first try, see _verify_hash)
+    _c_encoder_as_is = json.encoder.c_make_encoder(None, _refuse, json.encoder.c_encode_basestring, None,
+                                                   ":", ",", False, False, False)
+
+    def _encode_as_is(value):
+        return "".join(_c_encoder_as_is(value, 0))
+else:                             # pragma: no cover (CPython always has the C encoder)
+    _encode_as_is = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False,
+                                     allow_nan=False, check_circular=False).encode
 
 
 def _escape(match):
@@ -429,18 +444,60 @@ def check_secrecy(data):
                                 field="members.stance", rule="V8")
 
 
+_ENVELOPE_ORDER = tuple(sorted(ENVELOPE_FIELDS + OPTIONAL_ENVELOPE_FIELDS))   # canonical order (ASCII names)
+_OPTIONAL_FIELDS = frozenset(OPTIONAL_ENVELOPE_FIELDS)
+
+
 def content_envelope(record):
-    """The hashed part of a record (a dict with at least ENVELOPE_FIELDS)."""
-    envelope = {name: record.get(name) for name in ENVELOPE_FIELDS}
-    for name in OPTIONAL_ENVELOPE_FIELDS:
-        if record.get(name) is not None:
-            envelope[name] = record[name]
+    """The hashed part of a record (a dict with at least ENVELOPE_FIELDS), its keys in canonical
+    order (``_ENVELOPE_ORDER``; written out: this runs once per record verified)."""
+    get = record.get
+    envelope = {"classification": get("classification"), "content": get("content"), "corrects": get("corrects"),
+                "created_at": get("created_at"), "kind": get("kind"), "org_id": get("org_id")}
+    reason = get("reason")
+    if reason is not None:
+        envelope["reason"] = reason
+    envelope["record_id"] = get("record_id")
+    recorded_by = get("recorded_by")
+    if recorded_by is not None:
+        envelope["recorded_by"] = recorded_by
+    envelope["seq"] = get("seq")
+    envelope["source_event_id"] = get("source_event_id")
     return envelope
 
 
 def record_hash(prev_hash, envelope, algorithm=DEFAULT_ALGORITHM):
     """A2: H over the previous hash, a newline, and the canonical content envelope."""
     return digest(algorithm, prev_hash.encode("ascii") + b"\n" + canonical_bytes(envelope))
+
+
+def _verify_hash(prev_hash, envelope, algorithm, sort_keys=True):
+    """A2 verification's quick path: the hash over the C encoder's output, without ``_plain``'s scan.
+
+    Sound without the scan: the C encoder writes a faithful JSON text of the envelope
+    (it raises on what it cannot write), so when ``H(prev_hash + "\\n" + text)`` equals the
+    stored hash, ``text`` is, by collision resistance, the canonical form that was hashed when
+    the record was made, and the stored content is that same JSON value.  The encoder
+    departs from RFC 8785 only where a value has no canonical form at all (refused when the
+    record was made, so such text was never hashed) or where it writes a number differently
+    (``1e+16`` for JCS's ``10000000000000000``): the hashes then differ and the caller
+    recomputes on the strict path (``record_hash``) before reporting the record as altered.
+    (In memory only, a non-string key is written as a string: the same JSON text, so the
+    same JSON value; stored content, parsed from JSON, has string keys.)
+
+    ``sort_keys=False`` writes objects in their own key order, which skips the sorting when
+    they are already in canonical order (content parsed from the key-sorted JSON the suite
+    stores and sends, see ``shared.envelope.dumps``); the same argument holds — a text in
+    another order is simply not the hashed one.  None when the encoder refuses the value.
+    """
+    try:
+        data = (_fast_encode if sort_keys else _encode_as_is)(envelope).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):     # includes UnicodeEncodeError (lone surrogate)
+        return None
+    data = prev_hash.encode("ascii") + b"\n" + data
+    if algorithm == "sha256":
+        return hashlib.sha256(data).hexdigest()
+    return _DIGESTS[algorithm](data)
 
 
 def check_classification(classification):
@@ -510,6 +567,7 @@ class ChainVerifier:
         self.last_hash = GENESIS_HASH
         self.last_record_id = None
         self.first_bad = None
+        self._as_is = True              # try objects in their own key order first (see feed)
 
     @property
     def ok(self):
@@ -534,12 +592,24 @@ class ChainVerifier:
         algorithm = record.get("algorithm")
         if algorithm not in _DIGESTS:
             return self._bad(seq, record_id, UNKNOWN_ALGORITHM)
-        try:
-            recomputed = record_hash(record["prev_hash"], content_envelope(record), algorithm)
-        except CanonicalizationError:
-            recomputed = None
-        if recomputed != record.get("hash"):
-            return self._bad(seq, record_id, CONTENT_ALTERED)
+        envelope = content_envelope(record)
+        stored = record.get("hash")
+        # quick paths first (see _verify_hash): objects in their own order while that matches
+        # (content parsed from stored, key-sorted JSON), else sorted by the C encoder
+        prev_hash = record["prev_hash"]
+        good = False
+        if self._as_is:
+            good = _verify_hash(prev_hash, envelope, algorithm, sort_keys=False) == stored
+            self._as_is = good          # not in canonical order: sort from here on
+        if not good and _verify_hash(prev_hash, envelope, algorithm) != stored:
+            # the strict path: the content has no canonical form, or the quick serialization
+            # differs from it (a float such as 1e16, which only the strict path writes as JCS does)
+            try:
+                recomputed = record_hash(prev_hash, envelope, algorithm)
+            except CanonicalizationError:
+                recomputed = None
+            if recomputed != stored:
+                return self._bad(seq, record_id, CONTENT_ALTERED)
         if self.head is not None and seq > self.head[0]:
             return self._bad(seq, record_id, HEAD_MISMATCH)      # appended without moving the head
         self.count += 1

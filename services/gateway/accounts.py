@@ -107,18 +107,28 @@ def revoke_token(store, jti, expires_at, now=None):
             uow.session.add(models.RevokedToken(jti=jti, expires_at=expires_at))
 
 
+# checked on every request: one statement (built once, so its compiled form is cached) on a plain
+# connection, not an ORM session with two look-ups (a fifth of the gateway's CPU per request)
+_REFUSAL = sa.select(
+    sa.exists().where(models.RevokedToken.jti == sa.bindparam("jti")).label("revoked"),
+    sa.select(models.Account.sessions_valid_after).where(models.Account.id == sa.bindparam("account_id"))
+    .scalar_subquery().label("valid_after"))
+
+
 def token_refused(store, claims):
     """Why a correctly signed, unexpired token is refused anyway (None when it is good)."""
     jti = claims.get("jti")
-    with store.read() as s:
-        if jti is None or s.get(models.RevokedToken, jti) is not None:
-            return "this session has been logged out or revoked"
-        if claims.get("account_id"):
-            valid_after = s.execute(sa.select(models.Account.sessions_valid_after)
-                                    .where(models.Account.id == claims["account_id"])).scalar_one_or_none()
-            iat = claims.get("iat")
-            if valid_after is not None and (not isinstance(iat, (int, float)) or iat < valid_after.timestamp()):
-                return "the password was changed after this session began: log in again"
+    if not isinstance(jti, str):
+        return "this session has been logged out or revoked"
+    account_id = claims.get("account_id") or None
+    with store.engine.connect() as conn:
+        revoked, valid_after = conn.execute(_REFUSAL, {"jti": jti, "account_id": account_id}).one()
+    if revoked:
+        return "this session has been logged out or revoked"
+    if account_id is not None and valid_after is not None:
+        iat = claims.get("iat")
+        if not isinstance(iat, (int, float)) or iat < valid_after.timestamp():
+            return "the password was changed after this session began: log in again"
     return None
 
 

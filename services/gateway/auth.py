@@ -4,7 +4,8 @@
   claims are ``account_id, person_id, org_id, roles, iat, exp`` and a random ``jti`` (the
   id a logout or a revocation puts on the revoked list); an integrator's API token adds
   ``api_token_id`` and ``scope: "read"``.
-- ``hash_password`` / ``verify_password``: argon2id (argon2-cffi).
+- ``hash_password`` / ``verify_password``: argon2id (argon2-cffi), m=19 MiB, t=2, p=1;
+  ``needs_rehash`` tells a stored hash made with other parameters.
 - ``Lockout``: after ``LOCK_AFTER`` consecutive failures an account is locked for a delay
   that doubles with every further failure (capped).
 """
@@ -123,7 +124,15 @@ def bearer_token(header):
 
 # ---------------------------------------------------------------- passwords
 
-_hasher = PasswordHasher()
+# argon2id with the OWASP Password Storage Cheat Sheet's first configuration: 19 MiB, two passes,
+# one lane.  argon2-cffi's default (64 MiB, three passes, four lanes) costs about five times the
+# work and 64 MiB per hash in flight (docs/performance.md).  Stored hashes made with other
+# parameters are re-hashed with these at the next successful log-in (``needs_rehash``).
+PASSWORD_TIME_COST = 2
+PASSWORD_MEMORY_KIB = 19 * 1024
+PASSWORD_PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=PASSWORD_TIME_COST, memory_cost=PASSWORD_MEMORY_KIB,
+                         parallelism=PASSWORD_PARALLELISM)
 _dummy_hash = None
 
 

@@ -364,6 +364,26 @@ def test_c7_alerts_from_meeting_and_voting_events_kept_once(service, amqp_uri, d
         service.list_alerts(actor("sec-b", "org-b", "secretary"), ORG)
 
 
+def test_c7_m4_only_a_topic_raised_at_the_meeting_is_checked_and_kept(service, amqp_uri, database_url):
+    opened = make_envelope("meetings", "meeting_scheduled", ORG, {
+        "meeting_id": "m-topics", "kind": "regular", "title": "月度会议", "scheduled_at": "2026-03-10T02:00:00Z"})
+    placed = make_envelope("meetings", "topic_accepted", ORG, {
+        "meeting_id": "m-topics", "topic_id": "t-placed", "category": "personnel", "raised_at_meeting": False})
+    raised = make_envelope("meetings", "topic_accepted", ORG, {
+        "meeting_id": "m-topics", "topic_id": "t-raised", "category": "work_plan", "raised_at_meeting": True})
+    publish(amqp_uri, "meetings", opened)
+    wait_for(lambda: rows(database_url,
+                          "SELECT 1 FROM meeting_facts WHERE meeting_id = 'm-topics' AND kind = 'regular'"))
+    publish(amqp_uri, "meetings", placed, placed, raised, raised)
+    wait_for(lambda: service.list_alerts(SECRETARY, ORG)["items"] or None)
+    # the raised topic at a regular meeting: one M4 alert, whatever the redelivery
+    assert [(a["rule"], a["subject_id"]) for a in service.list_alerts(SECRETARY, ORG)["items"]] == \
+        [("M4", "t-raised")]
+    # the placed topic (the common case) was consumed without a transaction: no inbox row, no alert
+    handled = rows(database_url, "SELECT event_id FROM inbox WHERE handler = 'accountability.on_topic_accepted'")
+    assert [r[0] for r in handled] == [raised["event_id"]]
+
+
 def test_c7_month_without_meeting_and_year_without_democratic_life_from_the_checks(service, amqp_uri, database_url):
     scheduled = [make_envelope("meetings", "meeting_scheduled", ORG, {
         "meeting_id": mid, "kind": kind, "title": "会议", "scheduled_at": when, "chair_person_id": "sec",

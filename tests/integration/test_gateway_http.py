@@ -111,6 +111,27 @@ def test_repeated_failures_lock_the_account_with_retry_after(gateway):
     login(gateway, "member6")    # other accounts are not affected
 
 
+def test_a_password_hashed_with_the_former_argon2_parameters_is_rehashed_at_log_in(gateway, database_url):
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher, extract_parameters
+
+    from shared.db import make_engine
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:      # as stored before the change: argon2-cffi's default, 64 MiB
+            conn.execute(sa.text("UPDATE accounts SET password_hash = :h WHERE username = 'member5'"),
+                         {"h": PasswordHasher().hash(DEMO_PASSWORD)})
+        login(gateway, "member5")
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT password_hash FROM accounts WHERE username = 'member5'")).scalar()
+    finally:
+        engine.dispose()
+    params = extract_parameters(stored)
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19 * 1024, 2, 1)
+    login(gateway, "member5")           # the new hash verifies
+    error_of(requests.post(gateway + "/api/v1/auth/login", json={"username": "member5", "password": "x"}), 401)
+
+
 # ---------------------------------------------------------------- public routes
 
 def test_health_openapi_page_and_unknown_routes(gateway):

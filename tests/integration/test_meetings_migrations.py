@@ -62,3 +62,59 @@ def test_0002_keeps_existing_topics_and_marks_personnel_as_prepared_by_hr(databa
             ("t1", "m", "accepted", "office", False), ("t2", "m", "accepted", "hr", False)]
     finally:
         engine.dispose()
+
+
+def test_a_start_at_head_skips_alembic_and_an_older_database_is_still_upgraded(database_url, monkeypatch):
+    from shared import db
+
+    assert db.script_head(MIGRATIONS) == "0002"
+    engine = make_engine(database_url)
+    try:
+        upgrade_to(engine, "0001")                    # a database one migration behind
+        assert db.stored_revisions(engine, VERSION_TABLE) == {"0001"}
+        migrate(engine, MIGRATIONS, VERSION_TABLE)    # upgraded by Alembic
+        assert db.stored_revisions(engine, VERSION_TABLE) == {"0002"}
+        assert "materials" in sa.inspect(engine).get_table_names()     # made by 0002
+
+        import alembic.command
+        calls = []
+        monkeypatch.setattr(alembic.command, "upgrade", lambda *a, **k: calls.append(a))
+        migrate(engine, MIGRATIONS, VERSION_TABLE)    # at head: nothing to do, Alembic not asked
+        assert calls == []
+    finally:
+        engine.dispose()
+
+
+def test_script_head_gives_up_on_what_it_cannot_read_simply(tmp_path):
+    from shared.db import script_head
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    assert script_head(tmp_path) == "b"
+    (versions / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')       # two heads (a branch)
+    assert script_head(tmp_path) is None
+    (versions / "c.py").write_text('revision = "c"\ndown_revision = ("a", "b")\n')   # a merge
+    assert script_head(tmp_path) is None
+
+
+def test_sqlite_runs_in_wal_mode_with_the_configured_synchronous_level(tmp_path, monkeypatch):
+    from shared.db import sqlite_synchronous
+
+    levels = {}
+    for setting, expected in ((None, 1), ("full", 2)):
+        if setting is None:
+            monkeypatch.delenv("SQLITE_SYNCHRONOUS", raising=False)
+        else:
+            monkeypatch.setenv("SQLITE_SYNCHRONOUS", setting)
+        engine = make_engine(f"sqlite:///{tmp_path}/{setting}.sqlite3")
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                levels[setting] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        finally:
+            engine.dispose()
+    assert levels == {None: 1, "full": 2}           # NORMAL by default, FULL when asked
+    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS"):
+        sqlite_synchronous({"SQLITE_SYNCHRONOUS": "OFF"})

@@ -1,6 +1,8 @@
 """C7 compliance engine: every rule raised by one fact and not raised by another."""
 import datetime as dt
 
+import pytest
+
 from services.accountability import compliance, domain
 
 
@@ -198,3 +200,13 @@ def test_sweep_tags_each_alert_with_its_organization():
                              [duty(dt.date(2026, 1, 31))], dt.date(2026, 3, 2), domain.local_date)
     assert sorted((org, a.rule, a.subject_id) for org, a in found) == [
         ("org-a", "C5", "t-1@2026-01-20"), ("org-a", "C6", "du-1"), ("org-a", "M2", "2026-02")]
+
+
+@pytest.mark.parametrize("category", ["personnel", "major_decision", "work_plan"])
+@pytest.mark.parametrize("kind", ["regular", "emergency", None])
+def test_m4_a_topic_not_raised_at_the_meeting_can_never_raise_an_alert(category, kind):
+    # the accountability service skips such events without a transaction: this is what makes that safe
+    data = {"topic_id": "t-1", "meeting_id": "m-1", "category": category, "raised_at_meeting": False}
+    assert compliance.topic_may_raise_alert(data) is False
+    assert compliance.evaluate("topic_accepted", compliance.fact_topic_accepted(data, kind)) == []
+    assert compliance.topic_may_raise_alert({**data, "raised_at_meeting": True}) is True

@@ -211,6 +211,58 @@ def test_a2_unknown_algorithm_and_unhashable_content_are_reported():
     assert verify(records)["first_bad"] == {"seq": 1, "record_id": "r1", "reason": CONTENT_ALTERED}
 
 
+def key_sorted(value):
+    """Content as the archive receives and stores it: parsed from key-sorted JSON."""
+    return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def test_a2_verification_quick_paths_agree_with_the_strict_path_and_still_find_tampering():
+    # content in insertion order (sorted by the encoder) and key-sorted (written as it is), the latter
+    # the way records come from events and storage; tampering is found either way (A2)
+    for build in (decision, lambda i: key_sorted(decision(i))):
+        records = build_chain(ORG, [(f"r{i}", f"e{i}", build(i)) for i in range(1, 7)])
+        assert verify(records, head_of(records)) == {"ok": True, "records": 6, "first_bad": None}
+        tampered = copy.deepcopy(records)
+        tampered[3]["content"]["members"][0]["stance"] = "yes"
+        assert verify(tampered, head_of(records))["first_bad"] == {"seq": 4, "record_id": "r4",
+                                                                   "reason": CONTENT_ALTERED}
+        tampered = copy.deepcopy(records)
+        tampered[0]["content"]["yes"] = 6
+        assert verify(tampered, head_of(records))["first_bad"]["seq"] == 1
+    # a key-sorted chain with one record whose objects are in another order (same values) verifies
+    records = build_chain(ORG, [(f"r{i}", f"e{i}", key_sorted(decision(i))) for i in range(1, 5)])
+    records[1]["content"] = dict(reversed(list(records[1]["content"].items())))
+    assert verify(records, head_of(records))["ok"] is True
+
+
+def test_a2_the_envelope_holds_exactly_the_hashed_fields_in_canonical_order():
+    record = chain(1)[0]
+    envelope = domain.content_envelope(record)
+    assert list(envelope) == sorted(domain.ENVELOPE_FIELDS)
+    corrected = dict(record, reason="笔误更正", recorded_by="p-office")
+    envelope = domain.content_envelope(corrected)
+    assert list(envelope) == sorted(domain.ENVELOPE_FIELDS + domain.OPTIONAL_ENVELOPE_FIELDS)
+    # with key-sorted content (as received) the text written as it is ordered is the canonical one
+    envelope = domain.content_envelope(dict(corrected, content=key_sorted(record["content"])))
+    assert domain.canonical_json(envelope) == domain._encode_as_is(envelope)
+
+
+def test_a2_numbers_the_c_encoder_writes_otherwise_verify_and_their_tampering_is_found():
+    # 1e16 is "1e+16" to Python's encoder but "10000000000000000" in RFC 8785; 1.0 is "1"; the
+    # quick path misses, the strict path recomputes the canonical form
+    records = build_chain(ORG, [("r1", "e1", decision(1, amount=1e16, ratio=1.0, tiny=0.000001)),
+                                ("r2", "e2", decision(2, amount=4.5))])
+    assert verify(records, head_of(records)) == {"ok": True, "records": 2, "first_bad": None}
+    records[0]["content"]["amount"] = 1e17
+    assert verify(records, head_of(records))["first_bad"] == {"seq": 1, "record_id": "r1",
+                                                              "reason": CONTENT_ALTERED}
+    # values with no canonical form are still reported, whichever path they reach
+    for bad in (2 ** 60, "\ud800", float("nan"), {1, 2}):
+        records = chain(2)
+        records[1]["content"]["yes"] = bad
+        assert verify(records)["first_bad"] == {"seq": 2, "record_id": "r2", "reason": CONTENT_ALTERED}
+
+
 def test_a1_new_record_refuses_unknown_kind_classification_and_non_object_content():
     with pytest.raises(ValueError):
         domain.new_record(0, GENESIS_HASH, org_id=ORG, kind="gossip", record_id="r", source_event_id="e",

@@ -9,6 +9,7 @@ its user can log in and use the vhost.
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -204,3 +205,48 @@ def test_the_documented_replay_moves_dead_letters_back_to_their_own_queue_only(b
         assert replayed.properties["delivery_mode"] == 2
         # the event's other consumer got no second copy
         assert channel.queue_declare(accountability_q, passive=True).message_count == 1
+
+
+def test_the_documented_replay_moves_each_dead_letter_once_even_if_it_fails_again(broker, amqp_uri):
+    """A message that is still failing comes straight back to the dead-letter queue; the
+    replay moves only what the queue held when it started, instead of going round forever."""
+    import threading
+
+    vhost = vhost_of(amqp_uri)
+    import_into(broker, vhost)
+    archive_q = queue_name("voting", "result_decided", "archive", "on_result_decided")
+    stop = threading.Event()
+
+    def still_failing_consumer():
+        # the handler is not fixed yet: everything it gets is dead-lettered again at once
+        with Connection(amqp_uri) as conn:
+            channel = conn.channel()
+            channel.basic_consume(archive_q, no_ack=False,
+                                  callback=lambda message: channel.basic_reject(message.delivery_tag, requeue=False))
+            while not stop.is_set():
+                try:
+                    conn.drain_events(timeout=0.05)
+                except socket.timeout:
+                    pass
+
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.channel())
+        for _ in range(20):
+            event_id = str(uuid.uuid4())
+            producer.publish(json.dumps({"event_id": event_id}), exchange="voting.events",
+                             routing_key="result_decided", content_type="application/json",
+                             delivery_mode=2, headers={"event_id": event_id})
+    consumer = threading.Thread(target=still_failing_consumer, daemon=True)
+    consumer.start()
+    try:
+        wait_for(lambda: (queue_info(broker, vhost, archive_q + ".dlq") or {}).get("messages") == 20)
+        result = subprocess.run([sys.executable, "-", archive_q], input=documented_replay_script(),
+                                env=dict(os.environ, AMQP_URI=amqp_uri), capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert f"replayed 20 message(s) to {archive_q}" in result.stdout
+        # all came back to the dead-letter queue, where they wait for the real fix
+        wait_for(lambda: (queue_info(broker, vhost, archive_q + ".dlq") or {}).get("messages") == 20)
+    finally:
+        stop.set()
+        consumer.join(10)

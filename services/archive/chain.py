@@ -5,6 +5,7 @@ There is deliberately no function that updates or deletes a record (A1).
 """
 import datetime as _dt
 import json
+import math
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -278,10 +279,26 @@ class _Unreadable:
     """Stands for stored content that is not even JSON: it canonicalizes to nothing."""
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value in (math.inf, -math.inf):            # 1e400: no canonical form either
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+# made once: json.loads with options would build a decoder per record
+_STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def _verifiable(row):
     """A stored row as the domain verifier sees it, tolerating rows mangled by hand."""
     try:
-        content = json.loads(row.content)
+        # NaN and Infinity have no canonical form (never hashed): such content was altered
+        content = _STRICT_JSON.decode(row.content)
     except (TypeError, ValueError):
         content = _Unreadable()
     created_at = row.created_at
@@ -326,7 +343,7 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
                        sa.type_coerce(Record.content, sa.Text).label("content"), Record.corrects,
                        Record.reason, Record.recorded_by, Record.prev_hash, Record.hash, Record.algorithm)
              .where(Record.org_id == org_id).order_by(Record.seq).execution_options(yield_per=batch))
-    verifier = domain.ChainVerifier(head)
+    verifier = domain.ChainVerifier(head, finite=True)      # _verifiable refuses NaN and Infinity
     total = head[0] if progress is not None else 0
     for row in session.execute(query):
         if not verifier.feed(_verifiable(row)):

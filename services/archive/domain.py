@@ -115,6 +115,12 @@ def _refuse(value):
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
+try:                              # verification's quickest encoder, for values parsed from JSON text
+    import orjson
+except ImportError:               # pragma: no cover (a dependency; the C encoder below does the same)
+    orjson = None
+
+
 if json.encoder.c_make_encoder is not None and json.encoder.c_encode_basestring is not None:
     _c_encoder = json.encoder.c_make_encoder(None, _refuse, json.encoder.c_encode_basestring, None,
                                              ":", ",", True, False, False)
@@ -471,7 +477,7 @@ def record_hash(prev_hash, envelope, algorithm=DEFAULT_ALGORITHM):
     return digest(algorithm, prev_hash.encode("ascii") + b"\n" + canonical_bytes(envelope))
 
 
-def _verify_hash(prev_hash, envelope, algorithm, sort_keys=True):
+def _verify_hash(prev_hash, envelope, algorithm, sort_keys=True, finite=False):
     """A2 verification's quick path: the hash over the C encoder's output, without ``_plain``'s scan.
 
     Sound without the scan: the C encoder writes a faithful JSON text of the envelope
@@ -489,9 +495,21 @@ def _verify_hash(prev_hash, envelope, algorithm, sort_keys=True):
     they are already in canonical order (content parsed from the key-sorted JSON the suite
     stores and sends, see ``shared.envelope.dumps``); the same argument holds — a text in
     another order is simply not the hashed one.  None when the encoder refuses the value.
+
+    ``finite=True`` (every value parsed from JSON text that refused NaN and Infinity, as
+    ``chain.verify_org`` reads the store) uses orjson, about four times quicker: the same
+    faithful text, except that it writes NaN and Infinity as ``null`` — which is why it is
+    used only where they cannot occur (a tampered ``NaN`` would otherwise pass for ``null``).
+    It refuses integers beyond 64 bits; they take the C encoder's path.
     """
     try:
-        data = (_fast_encode if sort_keys else _encode_as_is)(envelope).encode("utf-8")
+        if finite and orjson is not None:
+            try:
+                data = orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+            except TypeError:                            # orjson.JSONEncodeError: e.g. a 65-bit integer
+                data = (_fast_encode if sort_keys else _encode_as_is)(envelope).encode("utf-8")
+        else:
+            data = (_fast_encode if sort_keys else _encode_as_is)(envelope).encode("utf-8")
     except (TypeError, ValueError, RecursionError):     # includes UnicodeEncodeError (lone surrogate)
         return None
     data = prev_hash.encode("ascii") + b"\n" + data
@@ -560,8 +578,9 @@ class ChainVerifier:
     algorithm, so a chain that changed algorithm (SHA-256, then SM3) verifies.
     """
 
-    def __init__(self, head=None):
+    def __init__(self, head=None, finite=False):
         self.head = head
+        self.finite = finite            # content parsed without NaN/Infinity (see _verify_hash)
         self.count = 0
         self.expected_seq = 1
         self.last_hash = GENESIS_HASH
@@ -599,9 +618,9 @@ class ChainVerifier:
         prev_hash = record["prev_hash"]
         good = False
         if self._as_is:
-            good = _verify_hash(prev_hash, envelope, algorithm, sort_keys=False) == stored
+            good = _verify_hash(prev_hash, envelope, algorithm, sort_keys=False, finite=self.finite) == stored
             self._as_is = good          # not in canonical order: sort from here on
-        if not good and _verify_hash(prev_hash, envelope, algorithm) != stored:
+        if not good and _verify_hash(prev_hash, envelope, algorithm, finite=self.finite) != stored:
             # the strict path: the content has no canonical form, or the quick serialization
             # differs from it (a float such as 1e16, which only the strict path writes as JCS does)
             try:
@@ -630,13 +649,13 @@ class ChainVerifier:
         return {"ok": self.first_bad is None, "records": self.count, "first_bad": self.first_bad}
 
 
-def verify(records, head=None):
+def verify(records, head=None, finite=False):
     """A2: verify a chain given as a list of records (any order; walked by seq).
 
     Returns ``{"ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``;
     ``records`` counts the records found good before the first bad one (all of them when ok).
     """
-    verifier = ChainVerifier(head)
+    verifier = ChainVerifier(head, finite)
     for record in sorted(records, key=lambda r: (r.get("seq") if isinstance(r.get("seq"), int) else -1)):
         if not verifier.feed(record):
             break

@@ -249,6 +249,25 @@ def append_directly(database_url, org_id, n):
         store.dispose()
 
 
+@pytest.mark.parametrize("forged", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a2_a_null_edited_into_a_value_json_has_no_form_for_is_content_altered(database_url, db, forged):
+    # verification's quickest encoder writes NaN and Infinity as null: the store is read with
+    # them refused, so `null` → `NaN` in the database cannot pass for the hashed `null`
+    append_directly(database_url, ORG_A, 3)
+    from sqlalchemy.orm import Session
+    with db.connect() as conn:
+        second = conn.execute(sa.text("SELECT id, content FROM records WHERE org_id = :o AND seq = 2"),
+                              {"o": ORG_A}).one()
+    assert '"superseded_decision_id":null' in second.content
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE records SET content = :c WHERE id = :i"), {
+            "i": second.id,
+            "c": second.content.replace('"superseded_decision_id":null', f'"superseded_decision_id":{forged}')})
+    with Session(db) as s:
+        assert chain.verify_org(s, ORG_A) == {"org_id": ORG_A, "ok": False, "records": 1, "first_bad": {
+            "seq": 2, "record_id": second.id, "reason": "content_altered"}}
+
+
 def run_cli(database_url, *args):
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env["ARCHIVE_DATABASE_URL"] = database_url

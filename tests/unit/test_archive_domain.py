@@ -216,19 +216,20 @@ def key_sorted(value):
     return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
-def test_a2_verification_quick_paths_agree_with_the_strict_path_and_still_find_tampering():
+@pytest.mark.parametrize("finite", [False, True], ids=["c-encoder", "as-read-from-the-store"])
+def test_a2_verification_quick_paths_agree_with_the_strict_path_and_still_find_tampering(finite):
     # content in insertion order (sorted by the encoder) and key-sorted (written as it is), the latter
     # the way records come from events and storage; tampering is found either way (A2)
     for build in (decision, lambda i: key_sorted(decision(i))):
         records = build_chain(ORG, [(f"r{i}", f"e{i}", build(i)) for i in range(1, 7)])
-        assert verify(records, head_of(records)) == {"ok": True, "records": 6, "first_bad": None}
+        assert verify(records, head_of(records), finite) == {"ok": True, "records": 6, "first_bad": None}
         tampered = copy.deepcopy(records)
         tampered[3]["content"]["members"][0]["stance"] = "yes"
-        assert verify(tampered, head_of(records))["first_bad"] == {"seq": 4, "record_id": "r4",
-                                                                   "reason": CONTENT_ALTERED}
+        assert verify(tampered, head_of(records), finite)["first_bad"] == {"seq": 4, "record_id": "r4",
+                                                                           "reason": CONTENT_ALTERED}
         tampered = copy.deepcopy(records)
         tampered[0]["content"]["yes"] = 6
-        assert verify(tampered, head_of(records))["first_bad"]["seq"] == 1
+        assert verify(tampered, head_of(records), finite)["first_bad"]["seq"] == 1
     # a key-sorted chain with one record whose objects are in another order (same values) verifies
     records = build_chain(ORG, [(f"r{i}", f"e{i}", key_sorted(decision(i))) for i in range(1, 5)])
     records[1]["content"] = dict(reversed(list(records[1]["content"].items())))
@@ -257,10 +258,17 @@ def test_a2_numbers_the_c_encoder_writes_otherwise_verify_and_their_tampering_is
     assert verify(records, head_of(records))["first_bad"] == {"seq": 1, "record_id": "r1",
                                                               "reason": CONTENT_ALTERED}
     # values with no canonical form are still reported, whichever path they reach
-    for bad in (2 ** 60, "\ud800", float("nan"), {1, 2}):
+    for bad in (2 ** 60, 2 ** 70, "\ud800", float("nan"), {1, 2}):
         records = chain(2)
         records[1]["content"]["yes"] = bad
         assert verify(records)["first_bad"] == {"seq": 2, "record_id": "r2", "reason": CONTENT_ALTERED}
+    # as read from the store (finite): the same numbers verify, their tampering is found
+    records = build_chain(ORG, [("r1", "e1", key_sorted(decision(1, amount=1e16, ratio=1.0, big=2 ** 53 - 1)))])
+    assert verify(records, head_of(records), finite=True)["ok"] is True
+    for bad in (2 ** 53, 2 ** 70, 1e17):          # 2 ** 70: beyond what the quickest encoder writes
+        tampered = copy.deepcopy(records)
+        tampered[0]["content"]["big"] = bad
+        assert verify(tampered, head_of(records), finite=True)["first_bad"]["reason"] == CONTENT_ALTERED
 
 
 def test_a1_new_record_refuses_unknown_kind_classification_and_non_object_content():

@@ -214,6 +214,10 @@ def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), r
                          auth=auth, roles=tuple(roles), rule=rule, body=body, query=query,
                          content_type=content_type)
         ROUTES.append(spec)
+        # made once: a marshmallow schema holds no per-request state, and building one per
+        # request was a measurable share of the gateway's CPU (docs/performance.md)
+        body_schema = body() if body is not None else None
+        query_schema = query() if query is not None else None
 
         def endpoint(self, request, **path_values):
             actor = self.sessions.actor_from(request.headers.get("Authorization"), request.method) if auth else None
@@ -221,12 +225,10 @@ def route(method, url, *, summary, tag="api", status=200, auth=True, roles=(), r
                 actor.require(*roles, rule=rule, action=summary)
             kwargs = dict(path_values)
             # validated, with defaults, and dumped back to plain JSON values for the RPC
-            if body is not None:
-                schema = body()
-                kwargs["body"] = schema.dump(load(schema, read_json_object(request, max_body)))
-            if query is not None:
-                schema = query()
-                kwargs["query"] = schema.dump(load(schema, request.args.to_dict(flat=True)))
+            if body_schema is not None:
+                kwargs["body"] = body_schema.dump(load(body_schema, read_json_object(request, max_body)))
+            if query_schema is not None:
+                kwargs["query"] = query_schema.dump(load(query_schema, request.args.to_dict(flat=True)))
             result = fn(self, actor, **kwargs)
             if isinstance(result, Response):
                 return result

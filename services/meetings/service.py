@@ -977,8 +977,9 @@ class MeetingsService(HealthMixin):
     def get_meeting(self, actor, meeting_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
+            # one read transaction: the access check loads the meeting the view then uses
             _meeting_for(s, actor, meeting_id, cross_org_read=True)
-        return self._meeting_view(meeting_id)
+            return self._meeting_view(meeting_id, s)
 
     @rpc
     def list_meetings(self, actor, org_id, date_from=None, date_to=None, status=None):
@@ -1038,37 +1039,39 @@ class MeetingsService(HealthMixin):
                 "members": members,
             }
 
-    def _meeting_view(self, meeting_id):
-        with self.db.read() as s:
-            meeting = s.get(models.Meeting, meeting_id)
-            org = s.get(models.Organization, meeting.org_id)
-            attendance = s.execute(sa.select(models.Attendance)
-                                   .where(models.Attendance.meeting_id == meeting_id)).scalars().all()
-            observers = s.execute(sa.select(models.Observer).where(models.Observer.meeting_id == meeting_id)
-                                  .order_by(models.Observer.invited_at)).scalars().all()
-            tz = ZoneInfo(org.timezone)
-            deadline = meeting.scheduled_at - domain.OBJECTION_LEAD
-            return {
-                "meeting_id": meeting.id, "org_id": meeting.org_id, "kind": meeting.kind, "title": meeting.title,
-                "theme": meeting.theme,
-                "status": meeting.status, "scheduled_at": iso(meeting.scheduled_at),
-                "scheduled_at_local": meeting.scheduled_at.astimezone(tz).isoformat(), "timezone": org.timezone,
-                "chair_person_id": meeting.chair_person_id, "delegated_by": meeting.delegated_by,
-                "noticed_at": iso(meeting.noticed_at), "noticed_at_local": _local(meeting.noticed_at, tz),
-                "opened_at": iso(meeting.opened_at), "opened_at_local": _local(meeting.opened_at, tz),
-                "closed_at": iso(meeting.closed_at), "closed_at_local": _local(meeting.closed_at, tz),
-                "cancelled_at": iso(meeting.cancelled_at), "cancel_reason": meeting.cancel_reason,
-                "objection_deadline": iso(deadline), "objection_deadline_local": _local(deadline, tz),
-                "n": meeting.group_size,
-                "quorum": domain.quorum_required(meeting.group_size) if meeting.group_size is not None else None,
-                "topics": [_topic(t) for t in _topics(s, meeting_id)],
-                "attendance": [{"person_id": a.person_id, "status": a.status,
-                                "written_opinions": a.written_opinions,
-                                "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
-                               for a in attendance],
-                "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
-                              for o in observers],
-            }
+    def _meeting_view(self, meeting_id, s=None):
+        if s is None:
+            with self.db.read() as s:
+                return self._meeting_view(meeting_id, s)
+        meeting = s.get(models.Meeting, meeting_id)
+        org = s.get(models.Organization, meeting.org_id)
+        attendance = s.execute(sa.select(models.Attendance)
+                               .where(models.Attendance.meeting_id == meeting_id)).scalars().all()
+        observers = s.execute(sa.select(models.Observer).where(models.Observer.meeting_id == meeting_id)
+                              .order_by(models.Observer.invited_at)).scalars().all()
+        tz = ZoneInfo(org.timezone)
+        deadline = meeting.scheduled_at - domain.OBJECTION_LEAD
+        return {
+            "meeting_id": meeting.id, "org_id": meeting.org_id, "kind": meeting.kind, "title": meeting.title,
+            "theme": meeting.theme,
+            "status": meeting.status, "scheduled_at": iso(meeting.scheduled_at),
+            "scheduled_at_local": meeting.scheduled_at.astimezone(tz).isoformat(), "timezone": org.timezone,
+            "chair_person_id": meeting.chair_person_id, "delegated_by": meeting.delegated_by,
+            "noticed_at": iso(meeting.noticed_at), "noticed_at_local": _local(meeting.noticed_at, tz),
+            "opened_at": iso(meeting.opened_at), "opened_at_local": _local(meeting.opened_at, tz),
+            "closed_at": iso(meeting.closed_at), "closed_at_local": _local(meeting.closed_at, tz),
+            "cancelled_at": iso(meeting.cancelled_at), "cancel_reason": meeting.cancel_reason,
+            "objection_deadline": iso(deadline), "objection_deadline_local": _local(deadline, tz),
+            "n": meeting.group_size,
+            "quorum": domain.quorum_required(meeting.group_size) if meeting.group_size is not None else None,
+            "topics": [_topic(t) for t in _topics(s, meeting_id)],
+            "attendance": [{"person_id": a.person_id, "status": a.status,
+                            "written_opinions": a.written_opinions,
+                            "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
+                           for a in attendance],
+            "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
+                          for o in observers],
+        }
 
 
 # ---------------------------------------------------------------- helpers (queries)

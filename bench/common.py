@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 from kombu import Connection, Exchange, Producer, Queue  # noqa: E402
 
 from tests.support.infra import Broker  # noqa: E402
-from tests.support.processes import SERVICES, Suite, free_port  # noqa: E402
+from tests.support.processes import SERVICES, Suite, free_port, suite_env  # noqa: E402
 
 DEMO_PASSWORD = "demo-password-2026"
 ADMIN_PASSWORD = "bench-password-2026"
@@ -382,10 +382,7 @@ class Environment:
     def start(self):
         vhost = f"bench-{uuid.uuid4().hex[:10]}"
         self.amqp_uri = self.broker.create_vhost(vhost)
-        env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-        env.update({"AMQP_URI": self.amqp_uri, "DATA_DIR": str(self.tmp / "data"),
-                    "GATEWAY_PORT": str(free_port()), "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1",
-                    "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+        env = suite_env(self.amqp_uri, self.tmp)
         self.suite = Suite(env, self.tmp)
         self.port = self.suite.port
         self.timing.update(start_with_timing(list(SERVICES), self.suite.start, self.amqp_uri, self.suite.log,

@@ -235,7 +235,7 @@ def main(argv=None):
 def login_burst(env, clients=20, rounds=2):
     """``clients`` log-ins at once (argon2 in the gateway's thread pool), ``rounds`` times:
     login p50/p99 and the gateway's peak RSS during the burst (peak counter reset first)."""
-    from bench.common import DEMO_PASSWORD, GROUP, percentile, rss_mb
+    from bench.common import DEMO_PASSWORD, GROUP, rss_mb
     pid = env.suite.procs["gateway"].pid
     try:
         with open(f"/proc/{pid}/clear_refs", "w") as f:

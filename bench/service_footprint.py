@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, median, rss_mb, start_with_timing  # noqa: E402
 from tests.support.infra import Broker  # noqa: E402
-from tests.support.processes import SERVICES, free_port  # noqa: E402
+from tests.support.processes import SERVICES, suite_env  # noqa: E402
 
 TARGET_RSS_MB = 120
 TARGET_READY_S = 3.0
@@ -38,9 +38,7 @@ def measure(repeat=3, log=print):
             vhost = f"bench-start-{uuid.uuid4().hex[:10]}"
             uri = broker.create_vhost(vhost)
             tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
-            env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-            env.update({"AMQP_URI": uri, "DATA_DIR": str(tmp / "data"), "GATEWAY_PORT": str(free_port()),
-                        "GATEWAY_HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+            env = suite_env(uri, tmp, demo=False)
             try:
                 for name in SERVICES:
                     logpath = tmp / f"{name}.log"
@@ -84,9 +82,7 @@ def measure_together(repeat=3, log=print):
             vhost = f"bench-start-{uuid.uuid4().hex[:10]}"
             uri = broker.create_vhost(vhost)
             tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
-            env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-            env.update({"AMQP_URI": uri, "DATA_DIR": str(tmp / "data"), "GATEWAY_PORT": str(free_port()),
-                        "GATEWAY_HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+            env = suite_env(uri, tmp, demo=False)
             try:
                 for kind in ("first", "restart"):
                     logs = {name: tmp / f"{name}-{kind}.log" for name in SERVICES}

@@ -1,7 +1,6 @@
 """The chaos run's world: its own RabbitMQ node, a PostgreSQL database per service (as
 deployed), every service as a real process (demo seed), and a tap queue bound to every
 event exchange before anything publishes (the captured events of the run)."""
-import os
 import shutil
 import signal
 import tempfile
@@ -16,7 +15,7 @@ from chaos.broker import make_broker
 from shared.topology import SERVICES as EVENT_SOURCES
 from shared.topology import declare_all, event_exchange
 from tests.support.infra import Postgres
-from tests.support.processes import SERVICES, Suite, free_port
+from tests.support.processes import SERVICES, Suite, suite_env
 
 TAP_QUEUE = "chaos-tap"
 
@@ -60,10 +59,8 @@ class ChaosEnv:
             Queue(TAP_QUEUE, durable=True, auto_delete=False)(channel).declare()
             for source in EVENT_SOURCES:
                 channel.queue_bind(TAP_QUEUE, event_exchange(source).name, routing_key="#")
-        env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-        env.update({f"{name.upper()}_DATABASE_URL": url for name, url in self.db_urls.items()})
-        env.update({"AMQP_URI": self.amqp_uri, "DATA_DIR": str(self.tmp / "data"), "GATEWAY_PORT": str(free_port()),
-                    "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+        env = suite_env(self.amqp_uri, self.tmp,
+                        **{f"{name.upper()}_DATABASE_URL": url for name, url in self.db_urls.items()})
         self.suite = Suite(env, self.tmp)
         self.port = self.suite.port
         self.suite.start_all()

@@ -29,6 +29,21 @@ def prepare(env, org, decisions, log=print, title="混沌"):
     return [b for _, b in ballots]
 
 
+def close_all(env, token, ballots, stage):
+    """Close ``ballots`` one after the other over HTTP (no chaos meanwhile): their decision ids."""
+    client = Http(env.port, token)
+    ids = []
+    try:
+        for ballot in ballots:
+            status, body = client.post(f"/api/v1/ballots/{ballot}/close")
+            if status != 200:
+                raise RuntimeError(f"close during the {stage} stage: {status} {body!r}")
+            ids.append(body["decision_id"])
+    finally:
+        client.close()
+    return ids
+
+
 def plan(kills, broker_restarts, rng):
     """The chaos plan: (fraction of the closes done, action), in order.  Consumer kills hit
     archive, accountability, or both at once; broker restarts fall among them."""

@@ -17,7 +17,6 @@ import time
 
 from kombu import Connection
 
-from bench.common import Http
 from chaos import load
 from shared.envelope import make_envelope
 from shared.topology import DELIVERY_LIMIT, SUBSCRIPTIONS, dead_letter_queue_name, queue_name
@@ -54,18 +53,6 @@ def wait_counts(env, expected, timeout=90):
         time.sleep(0.5)
 
 
-def close(env, token, ballots):
-    client = Http(env.port, token)
-    ids = []
-    for ballot in ballots:
-        status, body = client.post(f"/api/v1/ballots/{ballot}/close")
-        if status != 200:
-            raise RuntimeError(f"close: {status} {body!r}")
-        ids.append(body["decision_id"])
-    client.close()
-    return ids
-
-
 def archived(env, ids):
     return env.scalar("archive", "SELECT count(*) FROM records WHERE subject_id = ANY(:ids)", ids=ids)
 
@@ -87,7 +74,7 @@ def run(env, org, log=print, failing=3):
         conn.exec_driver_sql("ALTER TABLE records RENAME TO records_hidden_by_chaos")
     try:
         t0 = time.monotonic()
-        ids = close(env, sec, ballots[:failing])
+        ids = load.close_all(env, sec, ballots[:failing], "poison")
         counts = wait_counts(env, {ARCHIVE_QUEUE: before[ARCHIVE_QUEUE] + failing})
         limit_dead = counts[ARCHIVE_QUEUE] - before[ARCHIVE_QUEUE]
         log(f"  {limit_dead}/{failing} decisions dead-lettered by the archive after the delivery limit "
@@ -125,7 +112,7 @@ def run(env, org, log=print, failing=3):
         + (f"; missing {short}" if short else ""))
 
     # the consumers keep working
-    ids = close(env, sec, ballots[failing:])
+    ids = load.close_all(env, sec, ballots[failing:], "poison")
     env.wait_quiet()
     consumers = env.handler_consumers()
     without = [q for q, c in consumers.items() if c < 1]

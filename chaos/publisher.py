@@ -9,7 +9,6 @@ must deliver every held event, and each decision must be archived and linked.
 """
 import time
 
-from bench.common import Http
 from chaos import load
 
 
@@ -23,14 +22,7 @@ def run(env, org, log=print, decisions=5):
     try:
         env.restart("voting")
         env.wait_healthy()
-        client = Http(env.port, sec)
-        decision_ids = []
-        for ballot in ballots:
-            status, body = client.post(f"/api/v1/ballots/{ballot}/close")
-            if status != 200:
-                raise RuntimeError(f"close during the publisher stage: {status} {body!r}")
-            decision_ids.append(body["decision_id"])
-        client.close()
+        decision_ids = load.close_all(env, sec, ballots, "publisher")
         time.sleep(3)            # the relay tries (and is refused) a few times
         pending = env.pending_outbox().get("voting", 0) - pending_before
         published_early = env.scalar("archive", "SELECT count(*) FROM records WHERE subject_id = ANY(:ids)",

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import meeting_ahead, ok, passed_decision, reload_until, ui_login
+from tests.browser.support import meeting_ahead, ok, passed_decision, ui_login
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,3 @@
-import os
 import time
 import uuid
 
@@ -8,7 +7,7 @@ from kombu import Connection, Queue
 
 from shared.topology import SERVICES, event_exchange
 
-from tests.support.processes import Suite, free_port
+from tests.support.processes import Suite, suite_env
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -19,9 +18,7 @@ def suite(broker, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("suite")
     vhost = f"e2e-{uuid.uuid4().hex[:10]}"
     amqp_uri = broker.create_vhost(vhost)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update({"AMQP_URI": amqp_uri, "DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(free_port()),
-                "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    env = suite_env(amqp_uri, tmp_path)
     s = Suite(env, tmp_path)
     s.amqp_uri = amqp_uri
     tap_every_exchange(amqp_uri)

@@ -7,7 +7,6 @@ The test drives the suite through the gateway with the e2e helpers; the consumer
 (declare, bind, get, validate) uses only pika, PyYAML and jsonschema."""
 import datetime as dt
 import json
-import os
 import re
 import time
 import uuid
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import login
-from tests.support.processes import Suite, free_port
+from tests.support.processes import Suite, suite_env
 
 pytestmark = pytest.mark.e2e
 
@@ -90,9 +89,7 @@ def contract_suite(broker, tmp_path_factory):
     amqp_uri = broker.create_vhost(vhost)
     exchanges = sorted({exchange for exchange, _ in channels(catalogue())})
     declare_subscriber(amqp_uri, exchanges)          # before any service exists
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update({"AMQP_URI": amqp_uri, "DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(free_port()),
-                "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    env = suite_env(amqp_uri, tmp_path)
     s = Suite(env, tmp_path)
     s.amqp_uri = amqp_uri
     s.start_all()

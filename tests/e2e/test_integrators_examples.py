@@ -29,7 +29,7 @@ import requests
 
 from tests.e2e.conftest import login
 from tests.e2e.test_integrators_contract import decide, wait_ok
-from tests.support.processes import SERVICES, Suite, free_port
+from tests.support.processes import SERVICES, Suite, suite_env
 
 pytestmark = pytest.mark.e2e
 
@@ -161,9 +161,7 @@ def suite_with_private_webhooks(broker, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("integrators-examples")
     vhost = f"e2e-ex-{uuid.uuid4().hex[:10]}"
     amqp_uri = broker.create_vhost(vhost)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update({"AMQP_URI": amqp_uri, "DATA_DIR": str(tmp_path / "data"), "GATEWAY_PORT": str(free_port()),
-                "GATEWAY_HOST": "127.0.0.1", "DEMO_SEED": "1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    env = suite_env(amqp_uri, tmp_path)
     s = Suite(env, tmp_path)
     s.amqp_uri = amqp_uri
     s.tmp_path = tmp_path

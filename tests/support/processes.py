@@ -19,6 +19,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def suite_env(amqp_uri, folder, demo=True, **extra):
+    """The environment of the suite started as processes: this process's own without any
+    ``*DATABASE_URL`` (SQLite under ``folder``/data unless ``extra`` names databases), the
+    given broker, a free gateway port, and the demo organization when ``demo``."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update({"AMQP_URI": amqp_uri, "DATA_DIR": str(Path(folder) / "data"), "GATEWAY_PORT": str(free_port()),
+                "GATEWAY_HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    if demo:
+        env["DEMO_SEED"] = "1"
+    env.update(extra)
+    return env
+
+
 class Suite:
     def __init__(self, env, log_dir):
         self.env = env

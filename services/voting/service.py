@@ -392,23 +392,24 @@ def _ballot_for(s, actor, ballot_id, lock=None, cross_org_read=False):
     """The ballot, or NotFound (also for another organization's ballot, which is not revealed)."""
     if not isinstance(ballot_id, str) or not ballot_id:
         raise NotFound("ballot_id: no such ballot", field="ballot_id")
-    query = sa.select(models.Ballot).where(models.Ballot.id == ballot_id)
-    if lock == "share":
-        query = query.with_for_update(read=True)
-    elif lock == "update":
-        query = query.with_for_update()
-    ballot = s.execute(query).scalar()
+    ballot = s.execute(_BALLOT_BY_ID[lock], {"ballot_id": ballot_id}).scalar()
     if ballot is None or not _may_see(actor, ballot.org_id, cross_org_read=cross_org_read):
         raise NotFound("ballot_id: no such ballot", field="ballot_id")
     return ballot
+
+
+# Statements of every vote, made once: building a select costs about as much as running it.
+_BY_ID = sa.select(models.Ballot).where(models.Ballot.id == sa.bindparam("ballot_id"))
+_BALLOT_BY_ID = {None: _BY_ID, "share": _BY_ID.with_for_update(read=True), "update": _BY_ID.with_for_update()}
+_ROLL_COUNT = (sa.select(sa.func.count()).select_from(models.Participation)
+               .where(models.Participation.ballot_id == sa.bindparam("ballot_id")))
 
 
 def _votes_cast(s, ballot):
     """Votes on the roll, or the recorded counts' total (V2)."""
     if ballot.count_yes is not None:
         return ballot.count_yes + ballot.count_no + ballot.count_abstain
-    return s.execute(sa.select(sa.func.count()).select_from(models.Participation)
-                     .where(models.Participation.ballot_id == ballot.id)).scalar_one()
+    return s.execute(_ROLL_COUNT, {"ballot_id": ballot.id}).scalar_one()
 
 
 def _tally(s, ballot):

@@ -204,6 +204,7 @@ class Store:
         self.outbox = outbox
         self.inbox = inbox
         self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.outbox_insert = outbox.insert()      # made once: every event's row goes in by it
         self._listeners = []
         self._lock = threading.Lock()
 
@@ -259,10 +260,10 @@ class UnitOfWork:
     def emit(self, event_type, org_id, data, schema_version=1):
         """Queue an event in the outbox, inside this transaction."""
         envelope = make_envelope(self.store.producer, event_type, org_id, data, schema_version)
-        self.session.execute(self.store.outbox.insert().values(
-            event_id=envelope["event_id"], event_type=event_type, org_id=org_id,
-            body=dumps(envelope), created_at=utcnow(), attempts=0, unroutable=False,
-        ))
+        self.session.execute(self.store.outbox_insert, {
+            "event_id": envelope["event_id"], "event_type": event_type, "org_id": org_id,
+            "body": dumps(envelope), "created_at": utcnow(), "attempts": 0, "unroutable": False,
+        })
         self.events.append(envelope)
         return envelope
 

@@ -1127,12 +1127,16 @@ def _place(s, topic, meeting):
 
 
 def _last_position(s, meeting_id, but=None):
-    """The position of the last accepted topic on a meeting's agenda (0 when it has none)."""
-    query = sa.select(sa.func.max(models.Topic.position)).where(
-        models.Topic.meeting_id == meeting_id, models.Topic.status == "accepted")
-    if but is not None:
-        query = query.where(models.Topic.id != but)
-    return s.execute(query).scalar() or 0
+    """The position of the last accepted topic on a meeting's agenda (0 when it has none),
+    ``but`` a topic already on it."""
+    if but is None:
+        return s.execute(_LAST_POSITION, {"meeting_id": meeting_id}).scalar() or 0
+    return s.execute(_LAST_POSITION_BUT, {"meeting_id": meeting_id, "but": but}).scalar() or 0
+
+
+_LAST_POSITION = sa.select(sa.func.max(models.Topic.position)).where(
+    models.Topic.meeting_id == sa.bindparam("meeting_id"), models.Topic.status == "accepted")
+_LAST_POSITION_BUT = _LAST_POSITION.where(models.Topic.id != sa.bindparam("but"))
 
 
 def _new_topics(s, org_id, data, person_id, status, now):

@@ -4,9 +4,8 @@ Plain SQLAlchemy (no nameko): used by the service and by the offline verify comm
 There is deliberately no function that updates or deletes a record (A1).
 """
 import datetime as _dt
-import json
-import math
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -279,26 +278,12 @@ class _Unreadable:
     """Stands for stored content that is not even JSON: it canonicalizes to nothing."""
 
 
-def _no_constant(name):
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite_float(text):
-    value = float(text)
-    if value in (math.inf, -math.inf):            # 1e400: no canonical form either
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-# made once: json.loads with options would build a decoder per record
-_STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
-
-
 def _verifiable(row):
     """A stored row as the domain verifier sees it, tolerating rows mangled by hand."""
     try:
-        # NaN and Infinity have no canonical form (never hashed): such content was altered
-        content = _STRICT_JSON.decode(row.content)
+        # orjson refuses NaN, Infinity, numbers beyond a double's range and lone surrogates:
+        # none has a canonical form (never hashed), so such content was altered
+        content = orjson.loads(row.content)
     except (TypeError, ValueError):
         content = _Unreadable()
     created_at = row.created_at

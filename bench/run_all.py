@@ -144,6 +144,7 @@ def main(argv=None):
     checks = [
         ("read throughput >= 0.5 x bare", load_small["read"]["ratio_rate"] >= 0.5, f"{load_small['read']['ratio_rate']:.2f}"),
         ("vote throughput >= 0.5 x bare", load_small["vote"]["ratio_rate"] >= 0.5, f"{load_small['vote']['ratio_rate']:.2f}"),
+        ("topic throughput >= 0.5 x bare", load_small["topic"]["ratio_rate"] >= 0.5, f"{load_small['topic']['ratio_rate']:.2f}"),
         (f"read p99 < 50 ms at {load_small['paced_rate']:g} req/s", paced["p99"] < 0.05, f"{fmt_ms(paced['p99'])} ms"),
         ("read p99 < 50 ms, 20 clients saturating", load_small["read"]["p99"] < 0.05,
          f"{fmt_ms(load_small['read']['p99'])} ms"),

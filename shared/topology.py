@@ -24,6 +24,7 @@ SUBSCRIPTIONS = (
     ("meetings", "topic_accepted", "accountability", "on_topic_accepted"),
     ("voting", "ballot_opened", "accountability", "on_ballot_opened"),
     ("meetings", "meeting_noticed", "archive", "on_meeting_noticed"),
+    ("meetings", "objection_raised", "notifications", "on_objection_raised"),
 )
 
 

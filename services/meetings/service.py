@@ -402,10 +402,16 @@ class MeetingsService(HealthMixin):
             s.add(row)
             _history(s, meeting, "objection_raised", actor, meeting.status, meeting.status, at=now,
                      data={"objection_id": row.id})
+            topic = s.get(models.Topic, row.topic_id) if row.topic_id is not None else None
+            person = s.get(models.Person, row.person_id)
             uow.emit("objection_raised", meeting.org_id, {
                 "objection_id": row.id, "meeting_id": meeting.id, "topic_id": row.topic_id,
                 "person_id": row.person_id, "text": row.text, "raised_at": now,
                 "chair_person_id": meeting.chair_person_id,
+                # so that the chair's notification can say what it is about (M5, N1)
+                "meeting_title": meeting.title, "scheduled_at": meeting.scheduled_at,
+                "topic_title": topic.title if topic is not None else None,
+                "person_name": person.name if person is not None else None,
             })
             return _objection(row, _tz(s, meeting))
 

@@ -2,8 +2,9 @@
 
 N1: each fact the suite publishes reaches the people it concerns: a meeting
     notice with its agenda goes to every attendee (M5), the objection deadline
-    is recalled before it passes, the eligible voters hear that a ballot has
-    opened, a decision goes to its scope (the members of the meeting).
+    is recalled before it passes, a member's objection reaches the chair (M5),
+    the eligible voters hear that a ballot has opened, a decision goes to its
+    scope (the members of the meeting).
 N2: channels are the in-app inbox, e-mail and webhooks; every delivery is
     tracked and a notification goes at most once per recipient, channel and
     source event.
@@ -35,6 +36,7 @@ MEETING_NOTICE = "meeting_notice"
 OBJECTION_REMINDER = "objection_reminder"
 BALLOT_OPENED = "ballot_opened"
 DECISION_DISTRIBUTED = "decision_distributed"
+OBJECTION_RECEIVED = "objection_received"
 
 # namespace of the ids derived from other ids (reminders): the same input always gives the same id
 DERIVED_IDS = uuid.UUID("6c1f3a52-2f0e-4e55-9a53-5b1d3c0f6e21")
@@ -70,6 +72,12 @@ MAPPINGS = {
         kind=DECISION_DISTRIBUTED, schema=schemas.ResultDecidedIn, recipients_field="members",
         recipients=lambda d: [m["person_id"] for m in d["members"]], meeting_id=lambda d: d["meeting_id"],
         ref_id=lambda d: d["decision_id"]),
+    # M5: a member's objection reaches the chair, whatever the chair's preferences; the chair
+    # can acknowledge it (proof that it arrived before the meeting)
+    ("meetings", "objection_raised"): Mapping(
+        kind=OBJECTION_RECEIVED, schema=schemas.ObjectionRaisedIn, recipients_field="chair_person_id",
+        recipients=lambda d: [d["chair_person_id"]], meeting_id=lambda d: d["meeting_id"],
+        ref_id=lambda d: d["meeting_id"], mandatory_inbox=True, acknowledgeable=True, rule="M5"),
 }
 
 # N1 / M5: not an event of another service but a reminder this service schedules from a notice

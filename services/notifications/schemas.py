@@ -41,6 +41,22 @@ class BallotOpenedIn(_Lenient):
     eligible = fields.List(fields.String(validate=ID), required=True)
 
 
+class ObjectionRaisedIn(_Lenient):
+    """``meetings.objection_raised`` data (M5, N1): the objection reaches the meeting's chair."""
+    objection_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    chair_person_id = fields.String(required=True, validate=ID)
+    person_id = fields.String(required=True, validate=ID)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))   # as meetings accepts it
+    raised_at = fields.AwareDateTime(required=True)
+    topic_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    # added in a compatible version; an older event still notifies, with ids instead of names
+    meeting_title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    scheduled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    topic_title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    person_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
 class MemberLineIn(_Lenient):
     person_id = fields.String(required=True, validate=ID)
     presence = fields.String(load_default=None, allow_none=True)

@@ -1,7 +1,7 @@
 """Notifications service: thin nameko entrypoints over ``domain``.
 
-N1: consumes ``meetings.meeting_noticed``, ``voting.ballot_opened`` and
-``voting.result_decided`` and notifies the people each concerns (the generic
+N1: consumes ``meetings.meeting_noticed``, ``meetings.objection_raised``,
+``voting.ballot_opened`` and ``voting.result_decided`` and notifies the people each concerns (the generic
 mapping ``domain.MAPPINGS``); reminds the objection deadline of noticed meetings.
 N2: in-app inbox, e-mail and webhooks; one tracked delivery per source event,
 recipient and channel, written with the inbox rows and sent after commit by
@@ -64,6 +64,11 @@ class NotificationsService(HealthMixin):
     def on_meeting_noticed(self, envelope):
         """N1/M5: the notice with its agenda to every recipient; the objection reminder scheduled."""
         self._notify("meetings", "meeting_noticed", envelope)
+
+    @durable_event_handler("meetings", "objection_raised")
+    def on_objection_raised(self, envelope):
+        """M5/N1: a member's objection reaches the meeting's chair."""
+        self._notify("meetings", "objection_raised", envelope)
 
     @durable_event_handler("voting", "ballot_opened")
     def on_ballot_opened(self, envelope):
@@ -202,7 +207,8 @@ class NotificationsService(HealthMixin):
 
     @rpc
     def acknowledge(self, actor, notification_id):
-        """M5: the recipient acknowledges receipt of a meeting notice (proof of notice); also read.
+        """M5: the recipient acknowledges receipt of a meeting notice (proof of notice) or, as the chair,
+        of an objection (proof that it arrived); also read.
         The first acknowledgement time is kept."""
         actor = Actor.from_dict(actor)
         with self.db.uow() as uow:

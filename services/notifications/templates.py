@@ -105,6 +105,26 @@ def _objection_reminder(lang, d):
         "议题：", tuple(i["title"] for i in d.get("agenda") or ()), "无")
 
 
+def _objection_received(lang, d):
+    """M5: a member's objection to the agenda, for the meeting's chair."""
+    who = d.get("person_name") or d["person_id"]
+    meeting = d.get("meeting_title") or d["meeting_id"]
+    when = f" ({utc_text(d['scheduled_at'])} UTC)" if d.get("scheduled_at") is not None else ""
+    topic = d.get("topic_title") or d.get("topic_id")      # an event of the first version names the id
+    if lang == EN:
+        about = f"the topic \u201c{topic}\u201d" if topic else "the agenda"
+        return Rendered(f"Objection to the agenda: {meeting}",
+                        (f"{who} objects to {about} of the meeting \u201c{meeting}\u201d{when}:",
+                         d["text"],
+                         f"Raised at (UTC): {utc_text(d['raised_at'])}"))
+    about = f"议题「{topic}」" if topic else "会议议程"
+    when = f"（{utc_text(d['scheduled_at'])}，UTC）" if d.get("scheduled_at") is not None else ""
+    return Rendered(f"议题异议：{meeting}",
+                    (f"{who}对会议「{meeting}」{when}的{about}提出异议：",
+                     d["text"],
+                     f"提出时间（UTC）：{utc_text(d['raised_at'])}"))
+
+
 def _ballot_opened(lang, d):
     """N1: voting on one agenda item has opened."""
     method = METHOD_LABELS[lang].get(d["method"], d["method"])
@@ -138,6 +158,7 @@ def _decision_distributed(lang, d):
 TEMPLATES = {
     "meeting_notice": _meeting_notice,
     "objection_reminder": _objection_reminder,
+    "objection_received": _objection_received,
     "ballot_opened": _ballot_opened,
     "decision_distributed": _decision_distributed,
 }

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import meeting_ahead, ok, passed_decision, ui_login
+from tests.browser.support import meeting_ahead, ok, passed_decision, reload_until, ui_login
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -120,7 +120,8 @@ LEAVE_TEXT = {
               "submit": "提交请假申请", "sent": "请假申请已提交，等待会议主持人审批。",
               "objection_to": "异议针对", "objection_label": "异议内容", "objection": "预算测算依据不足，建议补充材料",
               "objection_submit": "提交异议", "objection_sent": "异议已于", "approve": "批准",
-              "decided": "已处理请假申请。", "approved": "已批准"},
+              "decided": "已处理请假申请。", "approved": "已批准", "inbox": "通知", "objection_kind": "议题异议",
+              "acknowledged": "已确认收到"},
     "en": {"title": "Regular meeting (leave)", "topic": "Budget for 2027", "opinion": "Agreed; cut the meeting costs",
            "member": "member7", "name": "党组成员七", "cases": "Cases", "meetings": "Meetings",
            "leave_link": "Leave and objections", "reason_label": "Reason for leave", "reason": "A field visit out of town",
@@ -128,7 +129,8 @@ LEAVE_TEXT = {
            "sent": "Your leave request is sent; the chair decides on it.", "objection_to": "Objection to",
            "objection_label": "Objection", "objection": "The budget estimate lacks its basis; add the figures",
            "objection_submit": "Send the objection", "objection_sent": "Your objection reached the chair at",
-           "approve": "Approve", "decided": "The leave request is decided.", "approved": "Approved"},
+           "approve": "Approve", "decided": "The leave request is decided.", "approved": "Approved",
+           "inbox": "Inbox", "objection_kind": "Objection", "acknowledged": "Receipt acknowledged"},
 }
 
 
@@ -176,6 +178,18 @@ def test_a_member_asks_for_leave_and_the_chair_decides(pages, screenshots, lang)
     expect(sec.locator("#leave-status")).to_have_text(texts["decided"])
     expect(sec.locator("tr", has_text=name).locator(".leave-state")).to_have_text(texts["approved"])
     screenshots(sec, f"25-leave-approved-{lang}")
+
+    # M5: the objection reached the chair: it is in the chair's inbox, with what it says
+    nav(sec).get_by_role("link", name=texts["inbox"], exact=True).click()
+    objection = sec.locator("tr[data-kind=objection_received]", has_text=texts["objection"])
+    reload_until(sec, objection)
+    expect(objection).to_contain_text(texts["objection_kind"])
+    expect(objection).to_contain_text(topic)
+    expect(objection.locator("a.go-meeting")).to_have_attribute("href", f"#/meeting/{meeting_id}")
+    objection.locator("button.acknowledge").click()          # the chair's proof that it arrived
+    expect(objection.locator(".acknowledged")).to_contain_text(texts["acknowledged"])
+    expect(objection.locator("button.acknowledge")).to_have_count(0)
+    screenshots(sec, f"25b-objection-acknowledged-{lang}")
 
     member.reload()
     expect(member.locator("tr", has_text=name).locator(".leave-state")).to_have_attribute("data-status", "approved")

@@ -131,6 +131,36 @@ def test_n1_malformed_notice_is_dead_lettered_and_writes_nothing(service, amqp_u
     assert count_rows(database_url, "SELECT count(*) FROM notifications") == 1
 
 
+def objection_raised(org_id, chair, text="建议先征求基层意见", **extra):
+    data = {"objection_id": str(uuid.uuid4()), "meeting_id": str(uuid.uuid4()), "topic_id": "t1",
+            "person_id": "p3", "text": text, "raised_at": "2026-12-08T01:00:00Z", "chair_person_id": chair,
+            "meeting_title": "党组会议", "scheduled_at": "2026-12-10T02:00:00Z", "topic_title": "2027年度工作计划",
+            "person_name": "党组成员三"}
+    data.update(extra)
+    return make_envelope("meetings", "objection_raised", org_id, data)
+
+
+def test_m5_an_objection_delivered_twice_reaches_the_chair_once_and_nobody_else(service, amqp_uri):
+    org = "org-a"
+    objection = objection_raised(org, "p0")
+    marker = objection_raised(org, "p9", text="另一项异议")     # same queue, one worker: handled after
+    publish(amqp_uri, objection, objection, marker)
+    wait_for(lambda: service.inbox(actor("p9", org, "secretary"))["unread"] == 1)
+
+    chair = actor("p0", org, "secretary")
+    box = service.inbox(chair)
+    assert box["unread"] == 1 and len(box["items"]) == 1
+    item = box["items"][0]
+    assert item["kind"] == "objection_received" and item["title"] == "议题异议：党组会议"
+    assert item["meeting_id"] == objection["data"]["meeting_id"]
+    assert "党组成员三对会议「党组会议」" in item["body"] and "建议先征求基层意见" in item["body"]
+    for pid in ("p3", "p1"):          # the author and the other members are not notified
+        assert service.inbox(actor(pid, org, "member"))["items"] == []
+    # the chair acknowledges it: the proof that the objection arrived (M5)
+    ack = service.acknowledge(chair, item["notification_id"])
+    assert ack["acknowledged_at"] is not None and ack["read_at"] is not None
+
+
 def test_migrations_build_exactly_the_models(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

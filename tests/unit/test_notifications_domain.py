@@ -98,10 +98,53 @@ def plan(key, data, settings=None, webhooks=(), email_available=True, source_eve
 
 
 def test_n1_every_subscription_is_one_entry_of_the_mapping():
-    assert set(domain.MAPPINGS) == {("meetings", "meeting_noticed"), ("voting", "ballot_opened"),
-                                    ("voting", "result_decided")}
-    assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder"}
+    assert set(domain.MAPPINGS) == {("meetings", "meeting_noticed"), ("meetings", "objection_raised"),
+                                    ("voting", "ballot_opened"), ("voting", "result_decided")}
+    assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder",
+                                 "objection_received"}
     assert set(domain.KINDS) == set(templates.TEMPLATES)
+
+
+def raw_objection(**extra):
+    data = {"objection_id": "o-1", "meeting_id": "m-1", "topic_id": "t1", "person_id": "p3",
+            "text": "建议先征求基层意见", "raised_at": "2026-12-08T01:00:00Z", "chair_person_id": "p0",
+            "meeting_title": "党组会议", "scheduled_at": "2026-12-10T02:00:00Z", "topic_title": "2027年度工作计划",
+            "person_name": "党组成员三"}
+    data.update(extra)
+    return data
+
+
+def objection_raised(**extra):
+    return load(schemas.ObjectionRaisedIn(), raw_objection(**extra), rule="M5")
+
+
+def test_m5_an_objection_reaches_the_chair_only_whatever_the_chairs_preferences():
+    off = domain.Settings(email="p0@example.org", email_on=False, inbox_on=False)
+    p = plan(("meetings", "objection_raised"), objection_raised(), settings={"p0": off})
+    assert [(n["person_id"], n["kind"]) for n in p["notifications"]] == [("p0", "objection_received")]
+    assert [d["channel"] for d in p["deliveries"]] == ["inbox"]            # mandatory, like a notice
+    n = p["notifications"][0]
+    assert n["title"] == "议题异议：党组会议" and n["meeting_id"] == "m-1" and n["ref_id"] == "m-1"
+    assert "党组成员三对会议「党组会议」（2026-12-10T02:00:00Z，UTC）的议题「2027年度工作计划」提出异议" in n["body"]
+    assert "建议先征求基层意见" in n["body"] and "2026-12-08T01:00:00Z" in n["body"]
+    en = plan(("meetings", "objection_raised"), objection_raised(topic_id=None, topic_title=None),
+              settings={"p0": domain.Settings(language="en")})["notifications"][0]
+    assert en["title"] == "Objection to the agenda: 党组会议"
+    assert "党组成员三 objects to the agenda of the meeting \u201c党组会议\u201d" in en["body"]
+    # an event of the first version (no titles, no name) still reaches the chair, with ids
+    first = {k: v for k, v in raw_objection().items()
+             if k not in ("meeting_title", "scheduled_at", "topic_title", "person_name")}
+    old = plan(("meetings", "objection_raised"), load(schemas.ObjectionRaisedIn(), first))["notifications"][0]
+    assert old["title"] == "议题异议：m-1"
+    assert old["body"].startswith("p3对会议「m-1」的议题「t1」提出异议：\n建议先征求基层意见")
+
+
+@pytest.mark.parametrize("field", ["chair_person_id", "text", "raised_at", "person_id"])
+def test_m5_an_objection_event_without_its_chair_text_time_or_author_is_refused(field):
+    data = {k: v for k, v in raw_objection().items() if k != field}
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.ObjectionRaisedIn(), data, rule="M5")
+    assert err.value.field == field and err.value.rule == "M5"
 
 
 def test_n1_ballot_opened_goes_to_the_eligible_voters_only():
@@ -185,6 +228,10 @@ def test_n1_templates_exist_in_both_languages_and_escape_html():
         for lang in templates.LANGUAGES:
             rendered = templates.render(kind, lang, data)
             assert "<b>党组</b>" not in rendered.html(lang) and "&lt;b&gt;党组&lt;/b&gt; &amp; 会议" in rendered.html(lang)
+    objection = objection_raised(meeting_title="<b>党组</b> & 会议")
+    for lang in templates.LANGUAGES:
+        html = templates.render("objection_received", lang, objection).html(lang)
+        assert "<b>党组</b>" not in html and "&lt;b&gt;党组&lt;/b&gt; &amp; 会议" in html
     assert templates.render("objection_reminder", "zh-CN", data).subject == "异议截止提醒：<b>党组</b> & 会议"
     assert templates.render("ballot_opened", "en", ballot_opened()).subject == "Voting has opened: 干部任免"
     assert templates.render("decision_distributed", "en", result_decided(outcome="failed")).subject \
@@ -246,8 +293,9 @@ def test_n2_one_reminder_id_per_meeting_and_deadline():
     assert a != domain.reminder_source_id("m-2", dt.datetime(2026, 12, 9, 2, tzinfo=dt.timezone.utc))
 
 
-def test_m5_only_meeting_notices_are_acknowledged():
+def test_m5_only_meeting_notices_and_objections_are_acknowledged():
     domain.check_acknowledgeable("meeting_notice")
+    domain.check_acknowledgeable("objection_received")     # the chair's proof that it arrived
     for kind in ("ballot_opened", "decision_distributed", "objection_reminder"):
         with pytest.raises(RuleViolation) as err:
             domain.check_acknowledgeable(kind)

@@ -33,11 +33,28 @@ export default {
   },
 };
 
+const ACKNOWLEDGEABLE = ["meeting_notice", "objection_received"];
+
 function actions(n, errors, navigate) {
   const box = h("div", { class: "actions" });
   const target = { ballot_opened: ["ballot", "inbox.goBallot"], decision_distributed: ["decision", "inbox.goDecision"],
-    meeting_notice: ["meeting", "inbox.goMeeting"] }[n.kind];
+    meeting_notice: ["meeting", "inbox.goMeeting"], objection_reminder: ["meeting", "inbox.goMeeting"],
+    objection_received: ["meeting", "inbox.goMeeting"] }[n.kind];
   if (target && n.ref_id) box.append(link(`#/${target[0]}/${n.ref_id}`, t(target[1]), { class: `go-${target[0]}` }));
+  // M5: receipt of a notice, or of an objection by the chair, is acknowledged — the proof it arrived
+  if (ACKNOWLEDGEABLE.includes(n.kind)) {
+    if (n.acknowledged_at) {
+      box.append(h("span", { class: "acknowledged" }, `${t("inbox.acknowledged")} ${formatTime(n.acknowledged_at)}`));
+    } else {
+      const ack = h("button", { type: "button", class: "acknowledge", "aria-label": `${t("inbox.acknowledge")}: ${n.title}` },
+        t("inbox.acknowledge"));
+      ack.addEventListener("click", () => act(ack, errors, async () => {
+        await api(`/notifications/${n.notification_id}/acknowledge`, { method: "POST" });
+        navigate("inbox");
+      }));
+      box.append(ack);
+    }
+  }
   if (n.read_at) box.append(h("span", {}, t("inbox.read")));
   else {
     const b = h("button", { type: "button", class: "secondary mark-read", "aria-label": `${t("inbox.markRead")}: ${n.title}` }, t("inbox.markRead"));

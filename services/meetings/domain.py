@@ -56,6 +56,14 @@ def group_members_on(terms, day):
     return members
 
 
+def staff_on(terms, day):
+    """§2: the staff in office on ``day`` (office, HR, confidential secretary, …) ->
+    [(person_id, role)], one line per role held; they never count towards N."""
+    return sorted({(term.person_id, term.role) for term in terms
+                   if term.role in STAFF_ROLES and term.in_office(day)},
+                  key=lambda line: (STAFF_ROLES.index(line[1]), line[0]))
+
+
 def check_appointment(role, start_date, end_date, existing_terms):
     """§2: exactly one secretary in office at a time; dates must make sense."""
     if role not in GROUP_ROLES + STAFF_ROLES:

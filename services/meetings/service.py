@@ -119,7 +119,8 @@ class MeetingsService(HealthMixin):
 
     @rpc
     def list_members(self, actor, org_id, on=None):
-        """Group members in office on a day, with names (N = their count)."""
+        """Group members in office on a day, with names (N = their count); the staff in office
+        that day, with names, beside them (they never count)."""
         actor = Actor.from_dict(actor)
         actor.require_org(org_id, cross_org_read=True)
         with self.db.read() as s:
@@ -130,13 +131,17 @@ class MeetingsService(HealthMixin):
                 day = dt.date.fromisoformat(on) if on else _local_day(utcnow(), org.timezone)
             except (TypeError, ValueError):
                 raise ValidationFailed("on: must be a date (YYYY-MM-DD)", field="on") from None
-            group = domain.group_members_on(_terms(s, org_id), day)
+            terms = _terms(s, org_id)
+            group = domain.group_members_on(terms, day)
+            staff = domain.staff_on(terms, day)
+            people = set(group) | {pid for pid, _ in staff}
             names = dict(s.execute(sa.select(models.Person.id, models.Person.name)
-                                   .where(models.Person.id.in_(list(group)))).all())
+                                   .where(models.Person.id.in_(list(people)))).all())
         members = [{"person_id": pid, "name": names.get(pid), "role": role} for pid, role in group.items()]
         members.sort(key=lambda m: (domain.GROUP_ROLES.index(m["role"]), m["name"] or ""))
         return {"org_id": org_id, "on": day.isoformat(), "n": len(members),
-                "quorum": domain.quorum_required(len(members)), "members": members}
+                "quorum": domain.quorum_required(len(members)), "members": members,
+                "staff": [{"person_id": pid, "name": names.get(pid), "role": role} for pid, role in staff]}
 
     # ------------------------------------------------------------ meetings (M1, M4, M5, M8)
 

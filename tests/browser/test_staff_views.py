@@ -303,6 +303,7 @@ def test_the_office_follows_a_task_by_its_status_colour(pages, screenshots, lang
     office.get_by_role("button", name=texts["supervise"]).click()
     expect(office.locator("#task-status-message")).to_have_text(texts["recorded"])
     expect(office.locator("tr", has_text=texts["note"])).to_contain_text(texts["entry"])
+    expect(office.locator("tr", has_text=texts["note"])).to_contain_text("王主任")     # staff by name, not id
     task_url = office.url
 
     # the responsible leader reports progress

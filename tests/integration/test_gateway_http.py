@@ -176,6 +176,10 @@ def test_emergency_meeting_opens_only_with_quorum(gateway):
     sec, _ = login(gateway, "secretary")
     members = sec.get("/api/v1/organizations/demo-org/members")
     assert members.status_code == 200 and members.json()["n"] == 9 and members.json()["quorum"] == 6
+    # the staff in office are named beside the group, never counted in N (§2)
+    assert [(p["person_id"], p["name"], p["role"]) for p in members.json()["staff"]] == [
+        ("demo-office", "王主任", "office"), ("demo-hr", "赵处长", "hr"),
+        ("demo-confidential", "陈秘书", "confidential_secretary"), ("demo-discipline", "刘组长", "discipline")]
 
     r = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议", "scheduled_at": soon()})
     assert r.status_code == 201, r.text

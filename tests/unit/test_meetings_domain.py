@@ -98,6 +98,19 @@ def test_membership_that_ends_or_starts_on_the_meeting_day_counts():
     assert set(domain.group_members_on(terms, day)) == {"ends-today", "starts-today"}
 
 
+def test_staff_in_office_are_listed_by_role_and_never_as_group_members():
+    day = dt.date(2026, 12, 10)
+    terms = [
+        domain.Term("p-office", "office", dt.date(2020, 1, 1), None),
+        domain.Term("p-hr", "hr", dt.date(2020, 1, 1), day),                      # ends today: still in office
+        domain.Term("p-gone", "confidential_secretary", dt.date(2020, 1, 1), day - dt.timedelta(days=1)),
+        domain.Term("p-member", "member", dt.date(2020, 1, 1), None),
+        domain.Term("p-member", "discipline", day, None),                         # two hats, listed as staff once
+    ]
+    assert domain.staff_on(terms, day) == [("p-office", "office"), ("p-hr", "hr"), ("p-member", "discipline")]
+    assert domain.group_members_on(terms, day) == {"p-member": "member"}
+
+
 def test_m1_secretary_chairs_or_delegates_to_a_deputy():
     group = {"sec": "secretary", "dep": "deputy_secretary", "mem": "member"}
     assert domain.chair_for("sec", ("secretary",), None, group) == ("sec", None)

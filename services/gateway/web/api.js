@@ -95,7 +95,8 @@ export async function roster() {
 export async function nameMap() {
   try {
     const r = await roster();
-    return new Map(r.members.map((m) => [m.person_id, m.name]));
+    // staff (office, HR, confidential secretary, inspectors) too: they appear in histories and cases
+    return new Map([...(r.staff || []), ...r.members].filter((m) => m.name).map((m) => [m.person_id, m.name]));
   } catch {
     return new Map();
   }

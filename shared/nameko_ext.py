@@ -44,19 +44,70 @@ for _cls in errors.ALL_ERRORS:
 BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError)
 
 
+CARRIED_OUT = "rpc.carried_out"    # the inbox's handler name for requests done but not acknowledged
+
+
 class ResilientRpc(Rpc):
     """nameko's rpc entrypoint, except that a reply that cannot be sent (the broker went
     away while the worker ran) is logged and dropped.  nameko would kill the whole
     service; instead it keeps running and reconnects when the broker is back.  The caller
-    gets no answer and times out (``RPC_TIMEOUT``).  The request was never acknowledged:
-    the broker hands it out again, exactly as it would had the process died."""
+    gets no answer and times out (``RPC_TIMEOUT``).
+
+    A request whose worker finished but which could not be acknowledged (its reply lost,
+    or the reply sent once the broker was back but the request's channel gone with the
+    outage) is handed out again by the broker.  The work was done, though: the request's
+    correlation id is written to the service's inbox, and a redelivered request found
+    there is not run a second time — it is answered with a ``Conflict`` instead (a create
+    or a vote is never carried out twice by a broker outage)."""
+
+    def _store(self):
+        for dependency in self.container.dependencies:
+            if isinstance(dependency, Database):
+                return dependency.store
+        return None
+
+    def handle_message(self, body, message):
+        correlation_id = message.properties.get("correlation_id")
+        if message.delivery_info.get("redelivered") and correlation_id and self._carried_out(correlation_id):
+            log.warning("request %s of %s delivered again after it was carried out: not run twice",
+                        correlation_id, self.method_name)
+            # raised here, nameko's consumer sends it as the reply and acknowledges the request
+            raise errors.Conflict(f"{self.method_name}: this request was carried out once already; its "
+                                  "answer was lost in a broker outage — check the result before sending it again",
+                                  field=None, rule=None)
+        super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         try:
-            return super().handle_result(message, worker_ctx, result, exc_info)
+            outcome = super().handle_result(message, worker_ctx, result, exc_info)
         except BROKER_ERRORS as exc:
             log.warning("reply of %s not sent, the broker is unreachable: %r", worker_ctx.call_id, exc)
-            return result, exc_info
+            outcome = result, exc_info
+        if not message.acknowledged:
+            # nameko skips the acknowledgement when the request's channel is gone: it comes back
+            self._remember_carried_out(message.properties.get("correlation_id"), worker_ctx.call_id)
+        return outcome
+
+    def _carried_out(self, correlation_id):
+        store = self._store()
+        if store is None:
+            return False
+        inbox = store.inbox
+        with store.read() as s:
+            return s.execute(sqlalchemy.select(inbox.c.event_id).where(
+                inbox.c.event_id == str(correlation_id)[:36], inbox.c.handler == CARRIED_OUT)).first() is not None
+
+    def _remember_carried_out(self, correlation_id, call_id):
+        store = self._store()
+        if store is None or not correlation_id:
+            return
+        try:
+            with store.uow() as uow:
+                uow.first_time(str(correlation_id)[:36], CARRIED_OUT)
+            log.warning("request %s (%s) carried out but not acknowledged: recorded, so that it is not run twice",
+                        correlation_id, call_id)
+        except Exception as exc:        # the database too: the request may then run again
+            log.warning("could not record request %s (%s) as carried out: %r", correlation_id, call_id, exc)
 
 
 def rpc(fn=None, **kwargs):

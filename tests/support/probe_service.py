@@ -2,6 +2,7 @@
 (durable handler, dead-lettering, outbox, inbox, cooperative PostgreSQL)."""
 from pathlib import Path
 
+import eventlet
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +52,14 @@ class ProbeService:
         with self.db.uow() as uow:
             uow.session.add(Effect(event_id="local", value=value))
             uow.emit(EVENT, "org-1", {"value": value})
+
+    @rpc
+    def make_thing_then_wait(self, value, seconds):
+        """A command that commits, then takes a while before it answers (its reply can be lost)."""
+        with self.db.uow() as uow:
+            uow.session.add(Effect(event_id="local", value=value))
+        eventlet.sleep(seconds)
+        return value
 
     @rpc
     def pg_sleep(self, seconds):

@@ -30,6 +30,27 @@ TARGET_RSS_MB = 120
 TARGET_READY_S = 3.0
 
 
+def start_service(name, env, logpath):
+    """One service as its own process (and process group), its output appended to ``logpath``."""
+    return subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
+                            stdout=open(logpath, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def read_log(logpath):
+    return logpath.read_text(errors="replace") if logpath.exists() else ""
+
+
+def terminate(pids):
+    """SIGTERM to every process group at once, then wait for each."""
+    for pid in pids:
+        os.killpg(pid, signal.SIGTERM)
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def measure(repeat=3, log=print):
     broker = Broker()
     out = {name: {"ready_s": [], "health_s": [], "rss_mb": []} for name in SERVICES}
@@ -41,26 +62,15 @@ def measure(repeat=3, log=print):
             env = suite_env(uri, tmp, demo=False)
             try:
                 for name in SERVICES:
-                    logpath = tmp / f"{name}.log"
-
-                    def start(n, logpath=logpath):
-                        return subprocess.Popen([sys.executable, "-m", f"services.{n}"], cwd=ROOT, env=env,
-                                                stdout=open(logpath, "ab"), stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-
-                    def log_of(n, logpath=logpath):
-                        return logpath.read_text(errors="replace") if logpath.exists() else ""
-                    timing = start_with_timing([name], start, uri, log_of,
+                    logs = {name: tmp / f"{name}.log"}
+                    timing = start_with_timing([name], lambda n: start_service(n, env, logs[n]), uri,
+                                               lambda n: read_log(logs[n]),
                                                http_ports={"gateway": int(env["GATEWAY_PORT"])})[name]
                     pid = timing["pid"]
                     out[name]["ready_s"].append(timing["ready_s"])
                     out[name]["health_s"].append(timing["health_s"])
                     out[name]["rss_mb"].append(rss_mb(pid))
-                    os.killpg(pid, signal.SIGTERM)
-                    try:
-                        os.waitpid(pid, 0)
-                    except ChildProcessError:
-                        pass
+                    terminate([pid])
             finally:
                 broker.delete_vhost(vhost)
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -86,26 +96,13 @@ def measure_together(repeat=3, log=print):
             try:
                 for kind in ("first", "restart"):
                     logs = {name: tmp / f"{name}-{kind}.log" for name in SERVICES}
-
-                    def start(n):
-                        return subprocess.Popen([sys.executable, "-m", f"services.{n}"], cwd=ROOT, env=env,
-                                                stdout=open(logs[n], "ab"), stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-
-                    def log_of(n):
-                        return logs[n].read_text(errors="replace") if logs[n].exists() else ""
-                    timing = start_with_timing(list(SERVICES), start, uri, log_of,
+                    timing = start_with_timing(list(SERVICES), lambda n: start_service(n, env, logs[n]), uri,
+                                               lambda n: read_log(logs[n]),
                                                http_ports={"gateway": int(env["GATEWAY_PORT"])})
                     for name, t in timing.items():
                         out[kind][name].append(t["ready_s"])
                         out[kind + "_cpu"][name].append(t["cpu_s"])
-                    for t in timing.values():
-                        os.killpg(t["pid"], signal.SIGTERM)
-                    for t in timing.values():
-                        try:
-                            os.waitpid(t["pid"], 0)
-                        except ChildProcessError:
-                            pass
+                    terminate([t["pid"] for t in timing.values()])
             finally:
                 broker.delete_vhost(vhost)
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -262,7 +262,8 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
     # ------------------------------------------------------------ roster
 
     @route("GET", "/api/v1/organizations/<org_id>/members", query=schemas.MembersQuery,
-           summary="group members in office (N and quorum)", tag="organizations")
+           summary="group members in office (N and quorum), and the staff in office beside them",
+           tag="organizations")
     def list_members(self, actor, org_id, query):
         actor.require_org(org_id, cross_org_read=True)
         return self.meetings.list_members(actor.to_dict(), org_id, query.get("on"))

@@ -109,16 +109,17 @@ def _objection_received(lang, d):
     """M5: a member's objection to the agenda, for the meeting's chair."""
     who = d.get("person_name") or d["person_id"]
     meeting = d.get("meeting_title") or d["meeting_id"]
-    when = f" ({utc_text(d['scheduled_at'])} UTC)" if d.get("scheduled_at") is not None else ""
+    at = utc_text(d["scheduled_at"]) if d.get("scheduled_at") is not None else None
     topic = d.get("topic_title") or d.get("topic_id")      # an event of the first version names the id
     if lang == EN:
+        when = f" ({at} UTC)" if at else ""
         about = f"the topic \u201c{topic}\u201d" if topic else "the agenda"
         return Rendered(f"Objection to the agenda: {meeting}",
                         (f"{who} objects to {about} of the meeting \u201c{meeting}\u201d{when}:",
                          d["text"],
                          f"Raised at (UTC): {utc_text(d['raised_at'])}"))
     about = f"议题「{topic}」" if topic else "会议议程"
-    when = f"（{utc_text(d['scheduled_at'])}，UTC）" if d.get("scheduled_at") is not None else ""
+    when = f"（{at}，UTC）" if at else ""
     return Rendered(f"议题异议：{meeting}",
                     (f"{who}对会议「{meeting}」{when}的{about}提出异议：",
                      d["text"],

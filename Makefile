@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test test-unit test-integration test-e2e test-browser bench chaos definitions clean
+.PHONY: venv run test test-unit test-integration test-e2e test-browser bench chaos compose-test definitions clean
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,13 @@ bench: venv
 ## make test. CHAOS_ARGS=--quick for a smoke run, CHAOS_ARGS=--write-doc records the figures
 chaos: venv
 	$(BIN)/python -m chaos.run $(CHAOS_ARGS)
+
+## make compose-test: deploy/compose.yaml built and run for real (not part of make test):
+## starts a Docker engine if none answers, local stand-ins where the images cannot be pulled,
+## the six images, up, healthchecks, the README walk-through, voting x3, a killed container,
+## teardown, image sizes (docs/operations.md, "Compose test")
+compose-test: venv
+	$(BIN)/python tools/compose_test.py $(COMPOSE_TEST_ARGS)
 
 ## regenerate the RabbitMQ definitions loaded by deploy/ from shared/topology.py
 definitions: venv

@@ -380,3 +380,36 @@ def test_cluster_profile_gives_every_service_all_three_nodes_in_kombu_failover_s
     assert all(u.startswith("amqp://suite:change-me-rabbitmq-password@") for u in urls)
     conn = Connection(uri)     # kombu reads the list as alternates, in order
     assert [Connection(a).hostname for a in [conn.as_uri(), *conn.alt[1:]]] == ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+
+
+# --------------------------------------------------------------------------- compose test override
+
+def test_the_compose_test_override_changes_only_images_and_builds(compose):
+    """make compose-test runs compose.yaml through deploy/test/compose.override.yaml: the same
+    environment, mounts, healthchecks, dependencies and restart policies; only the image names
+    (local stand-ins where no registry answers), the build's base image and network, and the
+    demo seed the README walk-through logs in with."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+           "COMPOSE_TEST_RABBITMQ_IMAGE": "standin/rabbitmq", "COMPOSE_TEST_POSTGRES_IMAGE": "standin/postgres",
+           "COMPOSE_TEST_BASE_IMAGE": "standin/python"}
+    result = subprocess.run([docker_compose(), "-f", str(COMPOSE), "-f", str(DEPLOY / "test" / "compose.override.yaml"),
+                             "--env-file", str(ENV_EXAMPLE), "config"],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    tested = yaml.safe_load(result.stdout)
+    assert set(tested["services"]) == set(compose["services"])
+    for name, spec in compose["services"].items():
+        other = dict(tested["services"][name])
+        if name in ("rabbitmq", "postgres", "archive-grants"):
+            assert other.pop("image") == f"standin/{'rabbitmq' if name == 'rabbitmq' else 'postgres'}"
+            spec = {k: v for k, v in spec.items() if k != "image"}
+        if "build" in spec:
+            build = other.pop("build")
+            assert build == dict(spec["build"], network="host", args=dict(spec["build"]["args"], BASE_IMAGE="standin/python"))
+            spec = {k: v for k, v in spec.items() if k != "build"}
+        if name == "gateway":
+            assert other["environment"].pop("DEMO_SEED") == "1"
+        if "volumes" in spec:          # the same mounts; docker-compose may list them in another order
+            assert sorted(map(str, other.pop("volumes"))) == sorted(map(str, spec["volumes"])), name
+            spec = {k: v for k, v in spec.items() if k != "volumes"}
+        assert other == spec, name

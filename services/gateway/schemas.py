@@ -11,6 +11,7 @@ from services.archive import schemas as archive
 from services.meetings import schemas as meetings
 from services.notifications import schemas as notifications
 from services.voting import schemas as voting
+from shared.validation import Line
 
 ID = validate.Length(min=1, max=64)
 
@@ -31,12 +32,12 @@ class MeetingBody(meetings.MeetingIn):
 
 
 class LoginIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
 class AccountIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
     person_id = fields.String(required=True, validate=ID)
     org_id = fields.String(load_default=None, allow_none=True, validate=ID)
@@ -250,7 +251,7 @@ API_TOKEN_ROLES = ("observer", "office")
 
 class ApiTokenIn(Schema):
     """An integrator's read-only token; ``org_id`` defaults to the caller's organization."""
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     org_id = fields.String(load_default=None, validate=ID)
     roles = fields.List(fields.String(validate=validate.OneOf(API_TOKEN_ROLES)), load_default=lambda: ["observer"],
                         validate=validate.Length(min=1, max=len(API_TOKEN_ROLES)))

@@ -44,6 +44,24 @@ class AccountIn(Schema):
     is_admin = fields.Boolean(load_default=False)
 
 
+class EnrolmentIn(Schema):
+    """Issue 17: a one-time enrolment code for a person holding a role (sent to them, never answered)."""
+    person_id = fields.String(required=True, validate=ID)
+    org_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class RedeemEnrolmentIn(Schema):
+    """Issue 17: the person binds an account to themselves with the code they received."""
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
+
+
+class AuditQuery(Schema):
+    person_id = fields.String(load_default=None, validate=ID)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class PageQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

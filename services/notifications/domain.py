@@ -367,3 +367,24 @@ def check_webhook_owner(actor, webhook_org_id):
     raise NotFound("N2: webhook_id: no such webhook", field="webhook_id", rule="N2")
 
 
+# ----------------------------------------------------------------------------- enrolment codes (issue 17)
+
+ENROLMENT_CODE = "enrolment_code"       # never a webhook kind: it goes to the person alone
+
+
+def enrolment_message(language, code, expires_at):
+    """The text of a one-time enrolment code: (subject, plain text, HTML)."""
+    if language == templates.EN:
+        rendered = templates.Rendered(
+            subject="Your enrolment code for the party group system",
+            paragraphs=(f"Your one-time enrolment code: {code}",
+                        f"It binds a new account to you and works once, until {templates.utc_text(expires_at)}.",
+                        "Enter it yourself when you choose your username and password; nobody else needs it, "
+                        "and nobody will ask you for it. If you did not expect it, tell the office."))
+    else:
+        rendered = templates.Rendered(
+            subject="党组工作系统账号绑定码",
+            paragraphs=(f"您的一次性绑定码：{code}",
+                        f"用于将新账号绑定到您本人，仅可使用一次，有效期至 {templates.utc_text(expires_at)}。",
+                        "请在设置用户名和密码时由您本人输入；任何人无需也不会向您索取此码。如非本人申请，请告知办公室。"))
+    return rendered

@@ -38,7 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.e2e.conftest import DEMO_PASSWORD, Client, login
+from tests.e2e.conftest import DEMO_PASSWORD, Client, login, notifications_db
+from tests.support.enrolment import enrol
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +77,10 @@ POLICY = {
     ("POST", "/api/v1/persons"): ({"admin"}, NO),
     ("POST", "/api/v1/appointments"): ({"admin"}, NO),
     ("POST", "/api/v1/accounts"): ({"admin"}, NO),
+    # issue 17: a person with a role binds their own account with a one-time code sent to them
+    ("POST", "/api/v1/enrolments"): ({"admin", "office"}, NO),
+    ("POST", "/api/v1/enrolments/redeem"): (PUBLIC, NO),
+    ("GET", "/api/v1/account-audit"): ({"admin"}, NO),
     # meetings (M1–M11)
     ("POST", "/api/v1/meetings"): (CHAIRS, NO),
     ("GET", "/api/v1/meetings"): (ORG, CROSS),
@@ -259,8 +264,8 @@ def world(suite):
         ok(admin.post("/api/v1/persons", json={"name": name, "person_id": person_id}))
         ok(admin.post("/api/v1/appointments", json={"org_id": "other-org", "person_id": person_id, "role": role,
                                                     "start_date": "2020-01-01"}))
-        ok(admin.post("/api/v1/accounts", json={"username": person_id, "password": OTHER_PASSWORD,
-                                                "person_id": person_id, "org_id": "other-org"}))
+        # issue 17: the person binds their account with the enrolment code sent to their inbox
+        enrol(base, admin.token, person_id, "other-org", person_id, OTHER_PASSWORD, notifications_db(suite))
     other, info = login(base, "other-sec", OTHER_PASSWORD)
     orgdept, dept_info = login(base, "other-orgdept", OTHER_PASSWORD)
     assert "org_department" in dept_info["actor"]["roles"], dept_info

@@ -5,7 +5,8 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import Client, login
+from tests.e2e.conftest import Client, login, notifications_db
+from tests.support.enrolment import enrol
 
 pytestmark = pytest.mark.e2e
 SOON = lambda: (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=20)).isoformat()  # noqa: E731
@@ -41,8 +42,7 @@ def world(suite):
     assert admin.post("/api/v1/persons", json={"name": "王五", "person_id": "other-sec"}).status_code == 201
     assert admin.post("/api/v1/appointments", json={"org_id": "other-org", "person_id": "other-sec",
                                                     "role": "secretary", "start_date": "2020-01-01"}).status_code == 201
-    assert admin.post("/api/v1/accounts", json={"username": "other-sec", "password": "another-password-1",
-                                                "person_id": "other-sec", "org_id": "other-org"}).status_code == 201
+    enrol(base, admin.token, "other-sec", "other-org", "other-sec", "another-password-1", notifications_db(suite))
     other, _ = login(base, "other-sec", "another-password-1")
     om = other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他", "scheduled_at": SOON()}).json()
     ot = other.post(f"/api/v1/meetings/{om['meeting_id']}/topics", json={"title": "x", "category": "other"}).json()

@@ -322,3 +322,14 @@ def test_a_lone_surrogate_in_an_otherwise_valid_body_is_a_400_not_a_503(world):
         assert error_of(client.post(path, json=body), 400)["field"] == field, path
     assert written_state(world) == before
     assert sec.get(f"/api/v1/ballots/{ballot_id}").json()["votes_cast"] == votes
+
+
+def test_webhook_targets_hiding_an_internal_address_are_refused(world):
+    """Issue 17, defect 5 (N2): the addresses the issue found accepted, through the gateway."""
+    office, _ = login(world["base"], "office")
+    for host in ("[64:ff9b::7f00:1]", "[64:ff9b:1::a9fe:a9fe]", "[2002:7f00:1::]", "[::7f00:1]",
+                 "[::ffff:0:7f00:1]", "[fec0::1]", "[::ffff:169.254.169.254]", "100.64.0.1"):
+        err = error_of(office.post("/api/v1/webhooks", json={"url": f"http://{host}/hook",
+                                                             "event_types": ["meeting_notice"]}), 400)
+        assert err["rule"] == "N2" and err["field"] == "url", err
+    assert office.get("/api/v1/webhooks").json()["items"] == []

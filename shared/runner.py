@@ -13,7 +13,7 @@ import eventlet
 from kombu import Connection
 
 from shared.amqp import check_broker
-from shared.config import load_config
+from shared.config import WeakSecret, load_config
 from shared.topology import declare_all
 
 BROKER_HELP = (
@@ -35,7 +35,11 @@ def configure_logging(config):
 def run(service_cls, config=None):
     from nameko.runners import ServiceRunner
 
-    config = config or load_config(service_cls.name)
+    try:
+        config = config or load_config(service_cls.name)
+    except WeakSecret as exc:         # issue 17: a clear message, no traceback
+        print(exc, file=sys.stderr)
+        sys.exit(2)
     configure_logging(config)
     log = logging.getLogger("shared.runner")
     uri = config["AMQP_URI"]

@@ -333,3 +333,19 @@ def test_webhook_targets_hiding_an_internal_address_are_refused(world):
                                                              "event_types": ["meeting_notice"]}), 400)
         assert err["rule"] == "N2" and err["field"] == "url", err
     assert office.get("/api/v1/webhooks").json()["items"] == []
+
+
+def test_records_and_list_filters_naming_another_organizations_ids_are_404(world):
+    """Issue 17, defect 8: they used to answer 200 with nothing."""
+    sec, member1 = world["sec"], world["member1"]
+    om = world["other_meeting"]["meeting_id"]
+    for person_id in ("other-sec", "no-such-person"):
+        error_of(sec.get(f"/api/v1/persons/{person_id}/record"), 404)
+        error_of(member1.get(f"/api/v1/persons/{person_id}/record"))     # C2: a member reads only their own
+    assert sec.get("/api/v1/persons/demo-member2/record").status_code == 200         # own organization
+    assert member1.get("/api/v1/persons/demo-member1/record").status_code == 200     # oneself
+    assert error_of(sec.get(f"/api/v1/ballots?meeting_id={om}"), 404)["field"] == "meeting_id"
+    error_of(sec.get("/api/v1/ballots?meeting_id=no-such-meeting"), 404)
+    error_of(sec.get(f"/api/v1/meetings/{om}/receipts"), 404)
+    error_of(sec.get(f"/api/v1/records?meeting_id={om}"), 404)
+    assert sec.get(f"/api/v1/records?meeting_id={world['meeting']['meeting_id']}").status_code == 200

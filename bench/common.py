@@ -25,6 +25,8 @@ if str(ROOT) not in sys.path:
 
 from kombu import Connection, Exchange, Producer, Queue  # noqa: E402
 
+from shared.config import database_url  # noqa: E402
+from tests.support.enrolment import code_from_inbox  # noqa: E402
 from tests.support.infra import Broker  # noqa: E402
 from tests.support.processes import SERVICES, Suite, free_port, suite_env  # noqa: E402
 
@@ -406,6 +408,11 @@ class Environment:
         path = self.tmp / f"bare-{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    @property
+    def notifications_db(self):
+        """The notifications service's database (enrolment codes reach the inbox there)."""
+        return database_url("notifications", self.suite.env)
+
     def pids(self):
         out = {name: proc.pid for name, proc in (self.suite.procs.items() if self.suite else [])}
         out.update({f"bare_{name}": proc.pid for name, proc in self.bare.items()})
@@ -488,8 +495,11 @@ def cast_votes(port, org, ballots, voters, workers=8, choice="yes"):
     run_parallel(port, jobs, vote, workers)
 
 
-def make_org(port, admin_token, k, workers=4):
-    """An extra organization with a full group of nine (secretary, deputy, seven members) and their accounts."""
+def make_org(port, admin_token, k, workers=4, notifications_db=None):
+    """An extra organization with a full group of nine (secretary, deputy, seven members) and their accounts.
+
+    Each member binds their own account with the enrolment code the notifications service put
+    in their inbox (``notifications_db``: that service's database URL)."""
     org_id = f"bench-org-{k:02d}-{uuid.uuid4().hex[:6]}"
     c = Http(port, admin_token)
     expect(c.post("/api/v1/organizations", {"name": f"基准测试党组{k}", "org_id": org_id}), 201)
@@ -504,21 +514,25 @@ def make_org(port, admin_token, k, workers=4):
     c.close()
 
     def account(client, user):
-        expect(client.post("/api/v1/accounts", {"username": f"{org_id}-{user}", "password": ADMIN_PASSWORD,
-                                                "person_id": pids[user], "org_id": org_id}, token=admin_token), 201)
+        expect(client.post("/api/v1/enrolments", {"person_id": pids[user], "org_id": org_id}, token=admin_token), 201)
+        code = code_from_inbox(notifications_db, pids[user])
+        expect(client.post("/api/v1/enrolments/redeem", {"code": code, "username": f"{org_id}-{user}",
+                                                         "password": ADMIN_PASSWORD}), 201)
         return login(port, f"{org_id}-{user}", ADMIN_PASSWORD)[0]
+    if notifications_db is None:
+        raise ValueError("make_org: notifications_db (where the enrolment codes arrive) is required")
     tokens = dict(zip(GROUP, run_parallel(port, GROUP, account, workers)))
     return Org(org_id, tokens, pids)
 
 
-def grow(port, orgs=10, decisions_per_org=50, workers=8, log=print):
+def grow(port, orgs=10, decisions_per_org=50, workers=8, log=print, notifications_db=None):
     """Add ``orgs`` organizations, each with ``decisions_per_org`` decided ballots
     (five yes votes, closed), archived and linked by the services."""
     admin = login(port, "admin")[0]
     t0 = time.perf_counter()
     made = []
     for k in range(orgs):
-        org = make_org(port, admin, k)
+        org = make_org(port, admin, k, notifications_db=notifications_db)
         per_meeting = 10
         ballots = prepare_ballots(port, org, max(1, decisions_per_org // per_meeting), per_meeting, workers,
                                   title="历史议题")

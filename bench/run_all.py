@@ -82,7 +82,7 @@ def main(argv=None):
         decision_latency.print_latency(lat_small, "decision latency, demo org")
 
         print(f"\n-- growing: {args.grow_orgs} more organizations × {args.grow_decisions} decisions")
-        grow(env.port, args.grow_orgs, args.grow_decisions)
+        grow(env.port, args.grow_orgs, args.grow_decisions, notifications_db=env.notifications_db)
         wait_drained(env.amqp_uri, env.broker)
         load_large = gateway_load.measure(env, org, args.clients, args.duration, args.rounds, label="grown: ")
         gateway_load.print_load(load_large, "gateway load, grown")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bench.common import VOTERS, Http, expect, login, make_org, when
 from chaos.duplicates import drain_tap
+from shared.config import database_url
 from tests.integration.test_voting_rules import _links_in_text, scan_events, scan_tables
 from tests.support.processes import SERVICES
 
@@ -58,7 +59,9 @@ def scan(env, voters):
 
 def run(env, org, log=print):
     admin = login(env.port, "admin")[0]
-    secret_org, named_org = make_org(env.port, admin, 90), make_org(env.port, admin, 91)
+    notifications_db = database_url("notifications", env.suite.env)
+    secret_org, named_org = (make_org(env.port, admin, 90, notifications_db=notifications_db),
+                             make_org(env.port, admin, 91, notifications_db=notifications_db))
     decision = ballot(env.port, secret_org, "secret")
     control = ballot(env.port, named_org, "named")
     env.wait_quiet()

@@ -10,8 +10,12 @@ secret such as ``0123`` stays ``0123``).  Keys a service reads:
 ``<SERVICE>_DATABASE_URL``  database of one service, wins over ``DATABASE_URL``
 ``RPC_TIMEOUT``         seconds an RPC may take before it fails (default 10)
 ``GATEWAY_PORT``        the gateway's HTTP port (default 8000)
+``REQUIRE_STRONG_SECRETS``  "1" (deploy/ sets it): refuse to start with a placeholder
+                        (``change-me``…), short or repetitive secret (issue 17)
 """
 import os
+import re
+import urllib.parse
 from pathlib import Path
 
 import yaml
@@ -33,7 +37,57 @@ ENV_KEYS = (
     "ARCHIVE_HASH_ALGORITHM", "ARCHIVE_SIGNING_KEY",
     # accountability: how often the compliance timer sweeps
     "COMPLIANCE_SWEEP_SECONDS",
+    # refuse weak secrets (deploy/ sets it)
+    "REQUIRE_STRONG_SECRETS",
 )
+
+MIN_SECRET_LENGTH = 16
+MIN_DISTINCT_CHARACTERS = 6
+PLACEHOLDER = re.compile(r"change[-_ .]?me|replace[-_ .]?me|placeholder|your[-_ ]|<[^>]*>|xxxx", re.IGNORECASE)
+SECRET_HELP = ("set a random value in deploy/.env, e.g. `openssl rand -hex 24` "
+               "(at least 16 characters, A-Z a-z 0-9 . _ ~ -)")
+
+
+class WeakSecret(ValueError):
+    """A secret a deployment must not run with; the message names every one (never its value)."""
+
+
+def secret_problem(value):
+    """Why ``value`` is not acceptable as a deployment's secret, else None."""
+    if not value:
+        return "is not set"
+    if PLACEHOLDER.search(value):
+        return "is a placeholder (change-me…)"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return "is too repetitive"
+    return None
+
+
+def _url_password(url):
+    try:
+        return urllib.parse.unquote(urllib.parse.urlsplit(str(url)).password or "")
+    except ValueError:
+        return ""
+
+
+def check_secrets(service_name, config):
+    """Issue 17: with ``REQUIRE_STRONG_SECRETS`` on, every secret the service runs with must be
+    strong: the broker and database passwords in their URLs, the gateway's session secret,
+    and the SMTP password and archive signing key when set. Raises WeakSecret naming each."""
+    checks = [("AMQP_URI (the RabbitMQ password)", _url_password(config.get("AMQP_URI")))]
+    if not str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        checks.append(("DATABASE_URL (the database password)", _url_password(config.get("DATABASE_URL"))))
+    if service_name == "gateway":
+        checks.append(("SESSION_SECRET", str(config.get("SESSION_SECRET") or "")))
+    for key in ("SMTP_PASSWORD", "ARCHIVE_SIGNING_KEY"):
+        if config.get(key):
+            checks.append((key, str(config[key])))
+    problems = [f"  {name} {problem}" for name, value in checks if (problem := secret_problem(value))]
+    if problems:
+        raise WeakSecret(f"{service_name}: refusing to start with weak secrets "
+                         f"(REQUIRE_STRONG_SECRETS is on):\n" + "\n".join(problems) + f"\n{SECRET_HELP}")
 
 
 def database_url(service_name, env=None, data_dir=None):
@@ -72,4 +126,6 @@ def load_config(service_name, defaults_path=None, env=None, overrides=None):
     if service_name == "gateway" and "WEB_SERVER_ADDRESS" not in (overrides or {}):
         host = config.get("GATEWAY_HOST", "0.0.0.0")
         config["WEB_SERVER_ADDRESS"] = f"{host}:{int(config.get('GATEWAY_PORT', 8000))}"
+    if str(config.get("REQUIRE_STRONG_SECRETS", "")).strip().lower() in ("1", "true", "yes", "on"):
+        check_secrets(service_name, config)
     return config

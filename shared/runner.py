@@ -58,10 +58,14 @@ def run(service_cls, config=None):
     from kombu import Connection
     from nameko.runners import ServiceRunner
 
-    from shared.config import load_config
+    from shared.config import WeakSecret, load_config
     from shared.topology import declare_all
 
-    config = config or load_config(service_cls.name)
+    try:
+        config = config or load_config(service_cls.name)
+    except WeakSecret as exc:         # issue 17: a clear message, no traceback
+        print(exc, file=sys.stderr)
+        sys.exit(2)
     configure_logging(config)
     log = logging.getLogger("shared.runner")
     _check_broker_or_exit(config["AMQP_URI"])

@@ -6,7 +6,11 @@ reads the password from standard input (asked twice on a terminal) and creates a
 administrator account in the database the gateway is configured with.
 """
 import argparse
+import datetime as dt
 import getpass
+import hashlib
+import json
+import secrets
 import sys
 import uuid
 
@@ -16,6 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from services.gateway import auth, models
 from shared.clock import utcnow
 from shared.errors import Conflict, ValidationFailed
+
+ENROLMENT_TTL = dt.timedelta(hours=72)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"      # 32 symbols, none easily mistaken for another
+CODE_LENGTH = 16                                        # 80 bits
 
 SECRET_KEY = "session_secret"
 
@@ -60,20 +68,143 @@ def get_account(store, account_id):
         return _detached(s, s.get(models.Account, account_id))
 
 
-def create_account(store, username, password_hash, person_id, org_id=None, is_admin=False):
-    """Insert an account; Conflict (409, field username) when the name is taken."""
+def create_account(store, username, password_hash, person_id, org_id=None, is_admin=False,
+                   bound_by=models.BOUND_BY_ADMINISTRATOR, actor=None):
+    """Insert an account; Conflict (409) when the username is taken (field username) or the
+    person already has an account (field person_id: one person, at most one account)."""
     account = models.Account(id=str(uuid.uuid4()), username=username, password_hash=password_hash,
-                             person_id=person_id, org_id=org_id, is_admin=bool(is_admin),
+                             person_id=person_id, org_id=org_id, is_admin=bool(is_admin), bound_by=bound_by,
                              failed_attempts=0, locked_until=None, created_at=utcnow())
     try:
         with store.uow() as uow:
-            if uow.session.execute(sa.select(models.Account.id)
-                                   .where(models.Account.username == username)).first():
-                raise Conflict("username: already taken", field="username", rule="AUTH")
+            _check_free(uow.session, username, person_id)
             uow.session.add(account)
+            audit(uow.session, "account_created", actor or bound_by, person_id=person_id, org_id=org_id,
+                  account_id=account.id, detail={"username": username, "is_admin": bool(is_admin),
+                                                 "bound_by": bound_by})
+    except IntegrityError:
+        with store.read() as s:
+            _check_free(s, username, person_id)
+        raise Conflict("username: already taken", field="username", rule="AUTH") from None
+    return account
+
+
+def _check_free(session, username, person_id):
+    if session.execute(sa.select(models.Account.id).where(models.Account.username == username)).first():
+        raise Conflict("username: already taken", field="username", rule="AUTH")
+    if session.execute(sa.select(models.Account.id).where(models.Account.person_id == person_id)).first():
+        raise Conflict("person_id: this person already has an account (one person, at most one account)",
+                       field="person_id", rule="AUTH")
+
+
+def find_by_person(store, person_id):
+    with store.read() as s:
+        return _detached(s, s.execute(sa.select(models.Account)
+                                      .where(models.Account.person_id == person_id)).scalar_one_or_none())
+
+
+# ---------------------------------------------------------------- audit log and enrolment
+
+def audit(session, action, actor, person_id=None, org_id=None, account_id=None, detail=None, now=None):
+    """Append one entry to the account audit log, in the caller's transaction."""
+    session.add(models.AuditEntry(id=str(uuid.uuid4()), at=now or utcnow(), action=action, actor=str(actor)[:64],
+                                  person_id=person_id, org_id=org_id, account_id=account_id,
+                                  detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None))
+
+
+def list_audit(store, person_id=None, limit=200):
+    with store.read() as s:
+        query = sa.select(models.AuditEntry).order_by(models.AuditEntry.at.desc(), models.AuditEntry.id).limit(limit)
+        if person_id is not None:
+            query = query.where(models.AuditEntry.person_id == person_id)
+        return [{"at": e.at, "action": e.action, "actor": e.actor, "person_id": e.person_id, "org_id": e.org_id,
+                 "account_id": e.account_id, "detail": json.loads(e.detail) if e.detail else None}
+                for e in s.execute(query).scalars()]
+
+
+def new_enrolment_code():
+    """A one-time code a person types: 16 symbols (80 bits) shown in groups of four."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def code_hash(code):
+    """SHA-256 of the code as typed, ignoring case, spaces and dashes (the code is random: no slow hash)."""
+    normal = "".join(c for c in str(code).upper() if c not in " -")
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def issue_enrolment(store, person_id, org_id, issued_by, now=None, ttl=ENROLMENT_TTL):
+    """A new enrolment code for a person without an account; earlier unused codes of the person
+    stop working. Returns (row, code); only the code's hash is stored."""
+    now = now or utcnow()
+    code = new_enrolment_code()
+    row = models.Enrolment(id=str(uuid.uuid4()), code_hash=code_hash(code), person_id=person_id, org_id=org_id,
+                           issued_by=str(issued_by)[:64], issued_at=now, expires_at=now + ttl, used_at=None,
+                           revoked_at=None, account_id=None)
+    with store.uow() as uow:
+        s = uow.session
+        if s.execute(sa.select(models.Account.id).where(models.Account.person_id == person_id)).first():
+            raise Conflict("person_id: this person already has an account (one person, at most one account)",
+                           field="person_id", rule="AUTH")
+        s.execute(sa.update(models.Enrolment).where(
+            models.Enrolment.person_id == person_id, models.Enrolment.used_at.is_(None),
+            models.Enrolment.revoked_at.is_(None)).values(revoked_at=now))
+        s.add(row)
+        audit(s, "enrolment_issued", issued_by, person_id=person_id, org_id=org_id, now=now,
+              detail={"enrolment_id": row.id, "expires_at": row.expires_at.isoformat()})
+    return row, code
+
+
+def enrolment_delivered(store, enrolment_id, channels, actor):
+    with store.uow() as uow:
+        row = uow.session.get(models.Enrolment, enrolment_id)
+        audit(uow.session, "enrolment_delivered", actor, person_id=row.person_id, org_id=row.org_id,
+              detail={"enrolment_id": enrolment_id, "channels": list(channels)})
+
+
+def revoke_enrolment(store, enrolment_id, actor, reason):
+    with store.uow() as uow:
+        row = uow.session.get(models.Enrolment, enrolment_id)
+        if row.revoked_at is None and row.used_at is None:
+            row.revoked_at = utcnow()
+        audit(uow.session, "enrolment_revoked", actor, person_id=row.person_id, org_id=row.org_id,
+              detail={"enrolment_id": enrolment_id, "reason": reason})
+
+
+def redeem_enrolment(store, code, username, password_hash, now=None):
+    """Bind a new account to the person of an unused, unexpired enrolment code (issue 17).
+    A wrong, used, revoked or expired code: 400 naming ``code`` (the same answer for each)."""
+    now = now or utcnow()
+    refused = ValidationFailed("code: not a valid enrolment code (wrong, already used, replaced or expired)",
+                               field="code", rule="AUTH")
+    try:
+        with store.uow() as uow:
+            s = uow.session
+            query = sa.select(models.Enrolment).where(models.Enrolment.code_hash == code_hash(code))
+            if store.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = s.execute(query).scalar_one_or_none()
+            if row is None or row.used_at is not None or row.revoked_at is not None or row.expires_at <= now:
+                raise refused
+            _check_free(s, username, row.person_id)
+            account = models.Account(id=str(uuid.uuid4()), username=username, password_hash=password_hash,
+                                     person_id=row.person_id, org_id=row.org_id, is_admin=False,
+                                     bound_by=models.BOUND_BY_ENROLMENT, failed_attempts=0, locked_until=None,
+                                     created_at=now)
+            s.add(account)
+            row.used_at, row.account_id = now, account.id
+            audit(s, "account_enrolled", row.person_id, person_id=row.person_id, org_id=row.org_id,
+                  account_id=account.id, now=now, detail={"enrolment_id": row.id, "username": username})
     except IntegrityError:
         raise Conflict("username: already taken", field="username", rule="AUTH") from None
     return account
+
+
+def carries_party_roles(account):
+    """Issue 17: only an account its person bound (enrolment), or the demo seed's, carries the
+    person's roles in the organization; an administrator's never does."""
+    return not account.is_admin and account.bound_by in models.ROLE_BEARING
 
 
 def record_failure(store, account_id, now=None):
@@ -190,7 +321,8 @@ def api_token_view(row):
 
 def account_view(account):
     return {"account_id": account.id, "username": account.username, "person_id": account.person_id,
-            "org_id": account.org_id, "is_admin": account.is_admin, "created_at": account.created_at}
+            "org_id": account.org_id, "is_admin": account.is_admin, "bound_by": account.bound_by,
+            "created_at": account.created_at}
 
 
 # ---------------------------------------------------------------- command line
@@ -231,7 +363,8 @@ def main(argv=None, stdin=None, config=None):
             return 2
         try:
             account = create_account(store, username, auth.hash_password(password),
-                                     args.person_id or username, org_id=None, is_admin=True)
+                                     args.person_id or username, org_id=None, is_admin=True,
+                                     bound_by=models.BOUND_BY_COMMAND, actor="create-admin command")
         except Conflict as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1

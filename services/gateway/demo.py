@@ -21,7 +21,7 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.gateway import accounts, auth, cpu
+from services.gateway import accounts, auth, cpu, models
 from shared.actor import Actor
 from shared.errors import DomainError, ValidationFailed
 
@@ -76,8 +76,9 @@ def seed(store, meetings, hash_password=auth.hash_password):
     for username, person_id, org_id, is_admin in rows:
         if accounts.find_by_username(store, username) is not None:
             continue
+        # the seed is not an administrator's action: its accounts carry the demo people's roles
         accounts.create_account(store, username, hash_password(DEMO_PASSWORD), person_id,
-                                org_id=org_id, is_admin=is_admin)
+                                org_id=org_id, is_admin=is_admin, bound_by=models.BOUND_BY_SEED, actor="demo seed")
         created += 1
     return created
 

@@ -11,6 +11,7 @@ from services.archive import schemas as archive
 from services.meetings import schemas as meetings
 from services.notifications import schemas as notifications
 from services.voting import schemas as voting
+from shared.validation import Line
 
 ID = validate.Length(min=1, max=64)
 
@@ -31,16 +32,34 @@ class MeetingBody(meetings.MeetingIn):
 
 
 class LoginIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
 class AccountIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
     person_id = fields.String(required=True, validate=ID)
     org_id = fields.String(load_default=None, allow_none=True, validate=ID)
     is_admin = fields.Boolean(load_default=False)
+
+
+class EnrolmentIn(Schema):
+    """Issue 17: a one-time enrolment code for a person holding a role (sent to them, never answered)."""
+    person_id = fields.String(required=True, validate=ID)
+    org_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class RedeemEnrolmentIn(Schema):
+    """Issue 17: the person binds an account to themselves with the code they received."""
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Line(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
+
+
+class AuditQuery(Schema):
+    person_id = fields.String(load_default=None, validate=ID)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class PageQuery(Schema):
@@ -250,7 +269,7 @@ API_TOKEN_ROLES = ("observer", "office")
 
 class ApiTokenIn(Schema):
     """An integrator's read-only token; ``org_id`` defaults to the caller's organization."""
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     org_id = fields.String(load_default=None, validate=ID)
     roles = fields.List(fields.String(validate=validate.OneOf(API_TOKEN_ROLES)), load_default=lambda: ["observer"],
                         validate=validate.Length(min=1, max=len(API_TOKEN_ROLES)))

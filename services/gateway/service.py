@@ -28,7 +28,7 @@ from services.gateway.routes.notifications import NotificationsRoutes
 from services.gateway.routes.voting import VotingRoutes
 from shared.actor import Actor
 from shared.clock import iso, utcnow
-from shared.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.errors import Forbidden, NotFound, RuleViolation, Unauthorized, ValidationFailed
 from shared.nameko_ext import Database, ServiceRpc
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,10 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
                 "actor": {"person_id": account.person_id, "org_id": account.org_id, "roles": roles}}
 
     def _roles_of(self, account):
+        """The account's roles: the person's roles in the organization only when the person bound
+        the account themselves (or the demo seed made it); an administrator holds none (issue 17)."""
         roles = []
-        if account.org_id:
+        if account.org_id and accounts.carries_party_roles(account):
             try:
                 roles = list(self.meetings.roles_of(Actor.system().to_dict(), account.person_id,
                                                     account.org_id)["roles"])
@@ -290,11 +292,61 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
         return self.meetings.appoint(actor.to_dict(), body)
 
     @route("POST", "/api/v1/accounts", roles=("admin",), body=schemas.AccountIn, status=201,
-           summary="create a log-in account", tag="admin")
+           summary="create a log-in account for a person who holds no role (one account per person; "
+                   "a person with a role binds theirs with an enrolment code)", tag="admin")
     def create_account(self, actor, body):
         if body["org_id"]:
             self.meetings.get_organization(Actor.system().to_dict(), body["org_id"])   # 404 field org_id
+            held = self.meetings.roles_of(Actor.system().to_dict(), body["person_id"], body["org_id"])["roles"]
+            if held:
+                # issue 17: an administrator never binds an account to a person with a party role
+                raise RuleViolation(f"person_id: holds the role {', '.join(held)} in {body['org_id']}: only the "
+                                    f"person binds their account, with an enrolment code (POST /api/v1/enrolments)",
+                                    field="person_id", rule="AUTH")
         password_hash = cpu.run(auth.hash_password, body["password"])
         account = accounts.create_account(self.db, body["username"], password_hash, body["person_id"],
-                                          org_id=body["org_id"], is_admin=body["is_admin"])
+                                          org_id=body["org_id"], is_admin=body["is_admin"],
+                                          actor=actor.account_id or actor.person_id)
         return accounts.account_view(account)
+
+    # ------------------------------------------------------------ enrolment (issue 17)
+
+    @route("POST", "/api/v1/enrolments", roles=("admin", "office"), body=schemas.EnrolmentIn, status=201,
+           summary="send a person holding a role a one-time enrolment code (to their inbox and registered "
+                   "e-mail; never in this answer)", tag="admin")
+    def issue_enrolment(self, actor, body):
+        org_id = body["org_id"] or actor.org_id
+        if not org_id:
+            raise ValidationFailed("org_id: required for an account without an organization", field="org_id")
+        if "admin" not in actor.roles:
+            actor.require_org(org_id)            # the office enrols people of its own organization only
+        system = Actor.system().to_dict()
+        self.meetings.get_organization(system, org_id)                                # 404 field org_id
+        held = self.meetings.roles_of(system, body["person_id"], org_id)["roles"]
+        if not held:
+            raise RuleViolation(f"person_id: holds no role in {org_id}: enrolment is for people with a role",
+                                field="person_id", rule="AUTH")
+        who = actor.account_id or actor.person_id
+        row, code = accounts.issue_enrolment(self.db, body["person_id"], org_id, who)
+        try:
+            sent = self.notifications.deliver_enrolment_code(system, row.id, row.person_id, org_id, code,
+                                                             iso(row.expires_at))
+        except Exception:
+            accounts.revoke_enrolment(self.db, row.id, who, "the notifications service did not take the code")
+            raise
+        accounts.enrolment_delivered(self.db, row.id, sent["channels"], who)
+        return {"enrolment_id": row.id, "person_id": row.person_id, "org_id": org_id,
+                "expires_at": iso(row.expires_at), "channels": sent["channels"]}
+
+    @route("POST", "/api/v1/enrolments/redeem", auth=False, body=schemas.RedeemEnrolmentIn, status=201,
+           summary="bind a new account to yourself with the enrolment code you received", tag="auth")
+    def redeem_enrolment(self, actor, body):
+        password_hash = cpu.run(auth.hash_password, body["password"])
+        account = accounts.redeem_enrolment(self.db, body["code"], body["username"], password_hash)
+        return accounts.account_view(account)
+
+    @route("GET", "/api/v1/account-audit", roles=("admin",), query=schemas.AuditQuery,
+           summary="the account audit log: accounts created, enrolment codes issued, delivered and used",
+           tag="admin")
+    def account_audit(self, actor, query):
+        return {"items": accounts.list_audit(self.db, query["person_id"], query["limit"])}

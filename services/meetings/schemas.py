@@ -3,19 +3,20 @@ from marshmallow import Schema, fields, validate
 
 from services.meetings.domain import (DL_STEPS, DOCUMENT_KINDS, GROUP_ROLES, MEETING_KINDS, PREPARERS, STAFF_ROLES,
                                       TOPIC_CATEGORIES)
+from shared.validation import Line
 
 NAME = validate.Length(min=1, max=200)
 ID = validate.Length(min=1, max=64)
 
 
 class OrganizationIn(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
     org_id = fields.String(load_default=None, validate=ID)
 
 
 class PersonIn(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     person_id = fields.String(load_default=None, validate=ID)
 
 
@@ -31,10 +32,10 @@ class AppointmentIn(Schema):
 class MeetingIn(Schema):
     org_id = fields.String(required=True, validate=ID)
     kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = Line(required=True, validate=validate.Length(min=1, max=300))
     scheduled_at = fields.AwareDateTime(required=True)
     delegate_to = fields.String(load_default=None, validate=ID)
-    theme = fields.String(load_default=None, validate=validate.Length(min=1, max=300))   # M11
+    theme = Line(load_default=None, validate=validate.Length(min=1, max=300))   # M11
 
 
 TEXT = validate.Length(min=1, max=20000)
@@ -43,28 +44,28 @@ TEXT = validate.Length(min=1, max=20000)
 class PrecoordinationIn(Schema):
     """M3: the leader in charge's pre-coordination of a broad/major topic."""
     leader_person_id = fields.String(required=True, validate=ID)
-    with_whom = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+    with_whom = fields.List(Line(validate=NAME), required=True, validate=validate.Length(min=1))
     outcome = fields.String(required=True, validate=TEXT)
 
 
 class PreparationIn(Schema):
     """M3 (§三(二), §二(五)): the preparation record of a major-decision topic."""
     research = fields.String(required=True, validate=TEXT)
-    opinions_from = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+    opinions_from = fields.List(Line(validate=NAME), required=True, validate=validate.Length(min=1))
     risk_assessment = fields.String(required=True, validate=TEXT)
     legal_review = fields.String(required=True, validate=TEXT)
     subordinate_opinion = fields.String(load_default=None, validate=validate.Length(max=20000))
 
 
 class TopicIn(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = Line(required=True, validate=validate.Length(min=1, max=300))
     category = fields.String(required=True, validate=validate.OneOf(TOPIC_CATEGORIES))
     description = fields.String(load_default=None, validate=validate.Length(max=20000))
     broad = fields.Boolean(load_default=False)                         # M3: needs pre-coordination
     prepared_by = fields.String(load_default=None, validate=validate.OneOf(PREPARERS))
     candidate_person_ids = fields.List(fields.String(validate=ID), load_default=list,
                                        validate=validate.Length(max=50))   # V4: one topic per candidate
-    subordinate_org = fields.String(load_default=None, validate=NAME)
+    subordinate_org = Line(load_default=None, validate=NAME)
     precoordination = fields.Nested(PrecoordinationIn, load_default=None)
     preparation = fields.Nested(PreparationIn, load_default=None)
 
@@ -99,7 +100,7 @@ class LeaveDecisionIn(Schema):
 
 class ProvisionalIn(Schema):
     org_id = fields.String(required=True, validate=ID)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = Line(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(required=True, validate=TEXT)
     approved_by = fields.String(required=True, validate=ID)
 
@@ -124,9 +125,9 @@ class MinutesIn(Schema):
 
 class DocumentIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = Line(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=500000))
-    scope = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(min=1))
+    scope = fields.List(Line(validate=NAME), required=True, validate=validate.Length(min=1))
 
 
 class DemocraticLifeStepIn(Schema):

@@ -312,26 +312,67 @@ def parse_webhook_url(url):
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def address_refusal(address, allow_private):
-    """N2: why a resolved address may not be a webhook target, or None when it may.
+_V4_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+_V6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+_V6_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "2001::/23",        # IETF protocol assignments (Teredo 2001::/32, ORCHID, benchmarking, ...)
+    "2001:db8::/32",    # documentation
+    "2002::/16",        # 6to4 (deprecated, RFC 7526): reaches the IPv4 address it embeds
+    "3fff::/20"))       # documentation (RFC 9637)
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_EMBEDDING = (           # IPv6 ranges that carry an IPv4 address; refused whatever it is
+    (ipaddress.ip_network("64:ff9b:1::/48"), "NAT64 local-use prefix", lambda ip: ipaddress.IPv4Address(
+        int(ip) & 0xFFFFFFFF)),
+    (ipaddress.ip_network("::ffff:0:0:0/96"), "IPv4-translated", lambda ip: ipaddress.IPv4Address(
+        int(ip) & 0xFFFFFFFF)),
+    (ipaddress.ip_network("::/96"), "IPv4-compatible", lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)),
+    (ipaddress.ip_network("2002::/16"), "6to4", lambda ip: ip.sixtofour),
+    (ipaddress.ip_network("2001::/32"), "Teredo", lambda ip: ip.teredo[1]),
+)
 
-    Loopback, private, link-local (cloud metadata), shared, reserved and multicast
-    ranges are refused unless private targets are explicitly allowed by configuration.
-    """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast:
-        return f"{ip} is not a host address"
-    if allow_private:
-        return None
+
+def _v4_refusal(ip):
     if ip.is_loopback:
         return f"{ip} is a loopback address"
     if ip.is_link_local:
         return f"{ip} is a link-local address"
     if ip.is_private:
-        return f"{ip} is in a private range"
-    if not ip.is_global:
+        return f"{ip} is in a private or reserved range"
+    if any(ip in net for net in _V4_NOT_GLOBAL) or not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+def address_refusal(address, allow_private):
+    """N2: why a resolved address may not be a webhook target, or None when it may.
+
+    Only global addresses pass: loopback, private, link-local (cloud metadata), shared,
+    reserved, documentation, multicast and site-local ranges are refused, and so is an IPv6
+    address that carries an IPv4 one (IPv4-compatible, IPv4-translated, 6to4, Teredo, NAT64
+    local-use); an IPv4-mapped or NAT64 well-known-prefix address (64:ff9b::/96) is judged by
+    the IPv4 address it carries. ``allow_private`` (a test deployment's setting) lets every
+    unicast address through.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.is_unspecified or ip.is_multicast:
+        return f"{ip} is not a host address"
+    if allow_private:
+        return None
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _v4_refusal(ip)
+    if ip.ipv4_mapped is not None or ip in _NAT64_WELL_KNOWN:
+        inner = ip.ipv4_mapped or ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        reason = _v4_refusal(inner)
+        return f"{ip} carries {inner}: {reason}" if reason else None
+    for net, how, inner_of in _EMBEDDING:
+        if ip in net:
+            return f"{ip} is {how} and carries the IPv4 address {inner_of(ip)}"
+    if ip not in _V6_GLOBAL_UNICAST:
+        return f"{ip} is not a global unicast address (loopback, link-local, site-local, unique local or reserved)"
+    if any(ip in net for net in _V6_NOT_GLOBAL) or not ip.is_global:
         return f"{ip} is not a public address"
     return None
 
@@ -367,3 +408,26 @@ def check_webhook_owner(actor, webhook_org_id):
     raise NotFound("N2: webhook_id: no such webhook", field="webhook_id", rule="N2")
 
 
+
+
+# ----------------------------------------------------------------------------- enrolment codes (issue 17)
+
+ENROLMENT_CODE = "enrolment_code"       # never a webhook kind: it goes to the person alone
+
+
+def enrolment_message(language, code, expires_at):
+    """The text of a one-time enrolment code: (subject, plain text, HTML)."""
+    if language == templates.EN:
+        rendered = templates.Rendered(
+            subject="Your enrolment code for the party group system",
+            paragraphs=(f"Your one-time enrolment code: {code}",
+                        f"It binds a new account to you and works once, until {templates.utc_text(expires_at)}.",
+                        "Enter it yourself when you choose your username and password; nobody else needs it, "
+                        "and nobody will ask you for it. If you did not expect it, tell the office."))
+    else:
+        rendered = templates.Rendered(
+            subject="党组工作系统账号绑定码",
+            paragraphs=(f"您的一次性绑定码：{code}",
+                        f"用于将新账号绑定到您本人，仅可使用一次，有效期至 {templates.utc_text(expires_at)}。",
+                        "请在设置用户名和密码时由您本人输入；任何人无需也不会向您索取此码。如非本人申请，请告知办公室。"))
+    return rendered

@@ -21,7 +21,7 @@ from nameko.timer import Timer
 from services.notifications import domain, models, schemas, sender, webhooks
 from shared.actor import Actor
 from shared.clock import as_utc, iso, utcnow
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
 from shared.validation import check_page, load
 
@@ -246,6 +246,45 @@ class NotificationsService(HealthMixin):
                               "email": None if mail is None else {
                                   "status": mail.status, "sent_at": iso(mail.sent_at), "attempts": mail.attempts}})
             return {"meeting_id": meeting_id, "items": items}
+
+    # ------------------------------------------------------------ enrolment codes (issue 17)
+
+    @rpc
+    def deliver_enrolment_code(self, actor, enrolment_id, person_id, org_id, code, expires_at):
+        """A person's one-time enrolment code, to that person's registered channels only: the
+        inbox, and the e-mail address when one is registered (never a webhook). Called by the
+        gateway with the system actor; answers the channels used."""
+        actor = Actor.from_dict(actor)
+        if not actor.has("system"):
+            raise Forbidden("AUTH: only the gateway delivers enrolment codes", field=None, rule="AUTH")
+        expires = as_utc(dt.datetime.fromisoformat(expires_at))
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            settings = _settings(s, [person_id]).get(person_id, domain.DEFAULT_SETTINGS)
+            rendered = domain.enrolment_message(settings.language, code, expires)
+            notification_id = str(uuid.uuid4())
+            s.add(models.Notification(id=notification_id, org_id=org_id, person_id=person_id,
+                                      channel=domain.INBOX, kind=domain.ENROLMENT_CODE, title=rendered.subject,
+                                      body=rendered.text(), meeting_id=None, ref_id=enrolment_id,
+                                      source_event_id=enrolment_id, created_at=now, read_at=None,
+                                      acknowledged_at=None))
+            s.flush()
+            channels = [domain.INBOX]
+            rows = [domain._delivery(domain.INBOX, person_id, domain.ENROLMENT_CODE, domain.SENT,
+                                     notification_id=notification_id, person_id=person_id)]
+            if self.delivery.settings.smtp is not None and settings.email:
+                channels.append(domain.EMAIL)
+                rows.append(domain._delivery(domain.EMAIL, person_id, domain.ENROLMENT_CODE, domain.PENDING,
+                                             person_id=person_id, payload={
+                                                 "to": settings.email, "subject": rendered.subject,
+                                                 "text": rendered.text(), "html": rendered.html(settings.language),
+                                                 "language": settings.language}))
+            for d in rows:
+                s.add(models.Delivery(org_id=org_id, source_event_id=enrolment_id, created_at=now, attempts=0,
+                                      next_attempt_at=None, claimed_by=None, claimed_at=None,
+                                      sent_at=now if d["status"] == domain.SENT else None, last_error=None, **d))
+        return {"enrolment_id": enrolment_id, "person_id": person_id, "channels": channels}
 
     # ------------------------------------------------------------ contacts and preferences (N2)
 

@@ -97,3 +97,8 @@ def login(base, username, password=DEMO_PASSWORD, timeout=60):
         if time.monotonic() > deadline:
             raise AssertionError(f"login {username}: {r.status_code} {r.text}")
         time.sleep(0.5)
+
+
+def notifications_db(suite):
+    """The notifications service's SQLite database of a suite (where enrolment codes reach the inbox)."""
+    return f"sqlite:///{suite.env['DATA_DIR']}/notifications.sqlite3"

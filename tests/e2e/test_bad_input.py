@@ -5,7 +5,8 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import Client, login
+from tests.e2e.conftest import Client, login, notifications_db
+from tests.support.enrolment import enrol
 
 pytestmark = pytest.mark.e2e
 SOON = lambda: (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=20)).isoformat()  # noqa: E731
@@ -41,8 +42,7 @@ def world(suite):
     assert admin.post("/api/v1/persons", json={"name": "王五", "person_id": "other-sec"}).status_code == 201
     assert admin.post("/api/v1/appointments", json={"org_id": "other-org", "person_id": "other-sec",
                                                     "role": "secretary", "start_date": "2020-01-01"}).status_code == 201
-    assert admin.post("/api/v1/accounts", json={"username": "other-sec", "password": "another-password-1",
-                                                "person_id": "other-sec", "org_id": "other-org"}).status_code == 201
+    enrol(base, admin.token, "other-sec", "other-org", "other-sec", "another-password-1", notifications_db(suite))
     other, _ = login(base, "other-sec", "another-password-1")
     om = other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他", "scheduled_at": SOON()}).json()
     ot = other.post(f"/api/v1/meetings/{om['meeting_id']}/topics", json={"title": "x", "category": "other"}).json()
@@ -200,3 +200,152 @@ def test_meeting_routes_calendar_topics_objection_minutes(world):
     assert sec.get(f"/api/v1/meetings/{meeting_id}/quorum").json()["met"] is True
     assert sec.get("/api/v1/compliance?month=2026-01").status_code == 200
     assert error_of(sec.get("/api/v1/compliance?month=2026-13"), 400)["field"] == "month"
+
+
+# ---------------------------------------------------------------- issue 17, defect 4: text and dates at the edge
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+# the first of these whose role the route accepts answers the request (every demo role is tried)
+SESSIONS = ("secretary", "admin", "office", "confidential", "discipline", "hr", "member1")
+
+
+def written_state(world):
+    """What the refused requests could have written, read back through the API."""
+    base, sec = world["base"], world["sec"]
+    office, admin = login(base, "office")[0], login(base, "admin")[0]
+    meeting_id = world["meeting"]["meeting_id"]
+    return {"meetings": sorted(m["meeting_id"] for m in sec.get("/api/v1/meetings").json()["items"]),
+            "meeting": sec.get(f"/api/v1/meetings/{meeting_id}").json(),
+            "ballots": sec.get(f"/api/v1/ballots?meeting_id={meeting_id}").json(),
+            "decisions": sec.get("/api/v1/decisions").json(),
+            "webhooks": office.get("/api/v1/webhooks").json(),
+            "api_tokens": admin.get("/api/v1/api-tokens").json(),
+            "members": sec.get("/api/v1/organizations/demo-org/members").json()}
+
+
+def body_properties(spec, operation):
+    content = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
+    if not content:
+        return []
+    schema = content["schema"]
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return sorted(schema.get("properties", {}))
+
+
+def test_a_lone_surrogate_in_any_field_of_every_write_route_is_a_400_naming_it(world):
+    """Every write operation of the live OpenAPI, every property of its body, one at a time:
+    ``"\\ud800"`` (which no database can store) is refused with 400 naming the property,
+    log-in included; zero 5xx, nothing written."""
+    base = world["base"]
+    spec = requests.get(base + "/openapi.json", timeout=20).json()
+    sessions = {u: login(base, u)[0] for u in SESSIONS}
+    before = written_state(world)
+    checked, failures = 0, []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in WRITE_METHODS:
+                continue
+            url = path.replace("{", "").replace("}", "")     # any id: the body is checked first
+            for prop in body_properties(spec, operation):
+                for user in SESSIONS:
+                    r = sessions[user].request(method.upper(), url, json={prop: "\ud800"})
+                    if r.status_code not in (401, 403):
+                        break
+                checked += 1
+                if r.status_code != 400 or r.json()["error"]["field"] != prop:
+                    failures.append(f"{method.upper()} {path} {prop}: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+    assert checked > 150, checked
+    r = requests.post(base + "/api/v1/auth/login", json={"username": "secretary", "password": "\ud800"}, timeout=20)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "password", r.text
+    assert written_state(world) == before
+
+
+@pytest.mark.parametrize("bad", ["第一行\n第二行", "\u202e审批通过", "隔离\u2066x\u2069", "tab\there", "bell\u0007",
+                                 "nul\u0000", "zero\u200bwidth"])
+def test_titles_and_names_refuse_control_and_bidirectional_characters(world, bad):
+    base, sec = world["base"], world["sec"]
+    admin = login(base, "admin")[0]
+    before = written_state(world)
+    meeting_id = world["meeting"]["meeting_id"]
+    for client, path, body, field in [
+        (sec, "/api/v1/meetings", {"kind": "emergency", "title": bad, "scheduled_at": SOON()}, "title"),
+        (sec, "/api/v1/meetings", {"kind": "emergency", "title": "t", "scheduled_at": SOON(), "theme": bad}, "theme"),
+        (sec, f"/api/v1/meetings/{meeting_id}/topics", {"title": bad, "category": "other"}, "title"),
+        (world["member1"], "/api/v1/topics", {"title": bad, "category": "other"}, "title"),
+        (admin, "/api/v1/persons", {"name": bad}, "name"),
+        (admin, "/api/v1/organizations", {"name": bad}, "name"),
+        (admin, "/api/v1/api-tokens", {"name": bad, "org_id": "demo-org", "roles": ["observer"], "days": 1},
+         "name"),
+    ]:
+        assert error_of(client.post(path, json=body), 400)["field"] == field, (path, bad)
+    assert written_state(world) == before
+
+
+def test_dates_outside_a_sane_range_are_a_400_not_an_overflow(world):
+    base, sec = world["base"], world["sec"]
+    admin = login(base, "admin")[0]
+    before = written_state(world)
+    far, past = "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00"
+    for at in (far, past, "9999-12-31T23:59:59-12:00"):
+        r = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "远期", "scheduled_at": at})
+        assert error_of(r, 400)["field"] == "scheduled_at"
+    r = sec.post(f"/api/v1/meetings/{world['meeting']['meeting_id']}/reschedule",
+                 json={"scheduled_at": far, "reason": "改期"})
+    assert error_of(r, 400)["field"] == "scheduled_at"
+    r = admin.post("/api/v1/appointments", json={"org_id": "demo-org", "person_id": "demo-member1",
+                                                 "role": "member", "start_date": "9999-12-31"})
+    assert error_of(r, 400)["field"] == "start_date"
+    assert error_of(sec.get("/api/v1/records?from=9999-12-31"), 400)["field"] == "from"
+    assert error_of(sec.get("/api/v1/organizations/demo-org/members?on=9999-12-31"), 400)["field"] == "on"
+    assert written_state(world) == before
+
+
+def test_a_lone_surrogate_in_an_otherwise_valid_body_is_a_400_not_a_503(world):
+    """The requests the issue found answered 503 (UnicodeEncodeError) and 500 (log-in)."""
+    base, sec, member1 = world["base"], world["sec"], world["member1"]
+    admin = login(base, "admin")[0]
+    meeting_id, ballot_id = world["meeting"]["meeting_id"], world["ballot"]["ballot_id"]
+    before = written_state(world)
+    votes = sec.get(f"/api/v1/ballots/{ballot_id}").json()["votes_cast"]
+    for client, path, body, field in [
+        (sec, "/api/v1/meetings", {"kind": "emergency", "title": "会\ud800议", "scheduled_at": SOON()}, "title"),
+        (sec, f"/api/v1/meetings/{meeting_id}/topics", {"title": "议题", "category": "other",
+                                                        "description": "\udfff"}, "description"),
+        (member1, f"/api/v1/ballots/{ballot_id}/votes", {"choice": "no", "reserved_opinion": "\ud800"},
+         "reserved_opinion"),
+        (member1, f"/api/v1/meetings/{meeting_id}/objections", {"text": "异议\ud800"}, "text"),
+        (admin, "/api/v1/persons", {"name": "张\ud800三"}, "name"),
+        (Client(base), "/api/v1/auth/login", {"username": "\ud800", "password": "whatever"}, "username"),
+    ]:
+        assert error_of(client.post(path, json=body), 400)["field"] == field, path
+    assert written_state(world) == before
+    assert sec.get(f"/api/v1/ballots/{ballot_id}").json()["votes_cast"] == votes
+
+
+def test_webhook_targets_hiding_an_internal_address_are_refused(world):
+    """Issue 17, defect 5 (N2): the addresses the issue found accepted, through the gateway."""
+    office, _ = login(world["base"], "office")
+    for host in ("[64:ff9b::7f00:1]", "[64:ff9b:1::a9fe:a9fe]", "[2002:7f00:1::]", "[::7f00:1]",
+                 "[::ffff:0:7f00:1]", "[fec0::1]", "[::ffff:169.254.169.254]", "100.64.0.1"):
+        err = error_of(office.post("/api/v1/webhooks", json={"url": f"http://{host}/hook",
+                                                             "event_types": ["meeting_notice"]}), 400)
+        assert err["rule"] == "N2" and err["field"] == "url", err
+    assert office.get("/api/v1/webhooks").json()["items"] == []
+
+
+def test_records_and_list_filters_naming_another_organizations_ids_are_404(world):
+    """Issue 17, defect 8: they used to answer 200 with nothing."""
+    sec, member1 = world["sec"], world["member1"]
+    om = world["other_meeting"]["meeting_id"]
+    for person_id in ("other-sec", "no-such-person"):
+        error_of(sec.get(f"/api/v1/persons/{person_id}/record"), 404)
+        error_of(member1.get(f"/api/v1/persons/{person_id}/record"))     # C2: a member reads only their own
+    assert sec.get("/api/v1/persons/demo-member2/record").status_code == 200         # own organization
+    assert member1.get("/api/v1/persons/demo-member1/record").status_code == 200     # oneself
+    assert error_of(sec.get(f"/api/v1/ballots?meeting_id={om}"), 404)["field"] == "meeting_id"
+    error_of(sec.get("/api/v1/ballots?meeting_id=no-such-meeting"), 404)
+    error_of(sec.get(f"/api/v1/meetings/{om}/receipts"), 404)
+    error_of(sec.get(f"/api/v1/records?meeting_id={om}"), 404)
+    assert sec.get(f"/api/v1/records?meeting_id={world['meeting']['meeting_id']}").status_code == 200

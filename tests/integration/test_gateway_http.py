@@ -11,6 +11,8 @@ import requests
 from services.gateway.demo import DEMO_PASSWORD
 from services.gateway.service import GatewayService
 from services.meetings.service import MeetingsService
+from services.notifications.service import NotificationsService
+from tests.support.enrolment import enrol
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -200,7 +202,10 @@ def test_emergency_meeting_opens_only_with_quorum(gateway):
     assert r.json()["status"] == "opened" and r.json()["n"] == 9 and r.json()["quorum"] == 6
 
 
-def test_bad_input_on_meeting_routes_is_4xx_and_writes_nothing(gateway):
+def test_bad_input_on_meeting_routes_is_4xx_and_writes_nothing(gateway, container_factory, tmp_path):
+    # the other organization's secretary binds their account with an enrolment code (issue 17)
+    notifications_db = f"sqlite:///{tmp_path / 'notifications.sqlite3'}"
+    container_factory(NotificationsService, database_url=notifications_db).start()
     sec, _ = login(gateway, "secretary")
     member, _ = login(gateway, "member1")
     admin, _ = login(gateway, "admin")
@@ -211,10 +216,9 @@ def test_bad_input_on_meeting_routes_is_4xx_and_writes_nothing(gateway):
     r = admin.post("/api/v1/appointments", json={"org_id": "other-org", "person_id": "other-sec",
                                                  "role": "secretary", "start_date": "2020-01-01"})
     assert r.status_code == 201, r.text
-    r = admin.post("/api/v1/accounts", json={"username": "other-sec", "password": "another-password-1",
-                                             "person_id": "other-sec", "org_id": "other-org"})
-    assert r.status_code == 201, r.text
-    assert "password" not in r.json() and "password_hash" not in r.json()
+    account = enrol(gateway, admin.token, "other-sec", "other-org", "other-sec", "another-password-1",
+                    notifications_db)
+    assert "password" not in account and "password_hash" not in account
     other, info = login(gateway, "other-sec", "another-password-1")
     assert info["actor"]["roles"] == ["secretary"]
     other_meeting = other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他",
@@ -309,17 +313,20 @@ def test_admin_routes(gateway):
     assert error_of(admin.post("/api/v1/appointments", json={"org_id": "demo-org", "person_id": "nobody",
                                                              "role": "member", "start_date": "2021-01-01"}),
                     404)["field"] == "person_id"
-    account = {"username": "new-user", "password": "long-enough-1", "person_id": "demo-member1",
+    account = {"username": "new-user", "password": "long-enough-1", "person_id": "p-no-role",
                "org_id": "demo-org"}
     assert error_of(admin.post("/api/v1/accounts", json=dict(account, password="short")), 400)["field"] == "password"
     assert error_of(admin.post("/api/v1/accounts", json=dict(account, org_id="no-org")), 404)["field"] == "org_id"
     assert error_of(admin.post("/api/v1/accounts", json=dict(account, username="member1")),
                     409)["field"] == "username"
     assert error_of(admin.post("/api/v1/accounts", json=dict(account, is_admin="sure")), 400)["field"] == "is_admin"
+    # issue 17: not for a person with a party role (the member binds their own account)
+    assert error_of(admin.post("/api/v1/accounts", json=dict(account, person_id="demo-member2")),
+                    422)["field"] == "person_id"
     r = admin.post("/api/v1/accounts", json=account)
     assert r.status_code == 201, r.text
     _, info = login(gateway, "new-user", "long-enough-1")
-    assert info["actor"]["roles"] == ["member"]
+    assert info["actor"]["roles"] == []
     # the administrator runs no meeting
     assert error_of(admin.post("/api/v1/meetings", json={"kind": "emergency", "title": "x",
                                                          "scheduled_at": soon()}), 403)["rule"] == "M1"

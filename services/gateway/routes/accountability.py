@@ -1,6 +1,6 @@
 """Routes of the accountability service (C1–C7)."""
 from services.gateway import schemas
-from services.gateway.access import org_for_read, own_org
+from services.gateway.access import org_for_read, own_org, require_person_record
 from services.gateway.http import route
 
 DISCIPLINE = ("discipline",)
@@ -16,8 +16,9 @@ class AccountabilityRoutes:
     @route("GET", "/api/v1/persons/<person_id>/record", query=schemas.LifetimeQuery,
            summary="a person's lifetime responsibility record (C2)", tag="accountability")
     def person_record(self, actor, person_id, query):
-        return self.accountability.person_record(actor.to_dict(), person_id, query["limit"], query["offset"],
-                                                 query["cursor"])
+        record = self.accountability.person_record(actor.to_dict(), person_id, query["limit"], query["offset"],
+                                                   query["cursor"])
+        return require_person_record(self.meetings, actor, person_id, record)
 
     # ------------------------------------------------------------ implementation (C5)
 

@@ -2,7 +2,7 @@
 from werkzeug.wrappers import Response
 
 from services.gateway import schemas
-from services.gateway.access import org_for_read
+from services.gateway.access import org_for_read, require_meeting
 from services.gateway.http import route
 
 CHAIN_KEEPERS = ("secretary", "office", "discipline")
@@ -13,6 +13,8 @@ class ArchiveRoutes:
     @route("GET", "/api/v1/records", query=schemas.RecordsQuery,
            summary="archived records, searchable by kind, meeting, date and person (A1)", tag="archive")
     def list_records(self, actor, query):
+        if query["meeting_id"]:
+            require_meeting(self.meetings, actor, query["meeting_id"])     # another organization's: 404
         return self.archive.list_records(actor.to_dict(), org_for_read(actor, query["org_id"]), query["limit"],
                                          query["offset"], query["kind"], query["meeting_id"], query["from"],
                                          query["to"], query["person_id"])

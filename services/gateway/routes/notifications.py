@@ -1,6 +1,6 @@
 """Routes of the notifications service (N1–N2)."""
 from services.gateway import schemas
-from services.gateway.access import CHAIRS
+from services.gateway.access import CHAIRS, require_meeting
 from services.gateway.http import route
 
 RECEIPT_READERS = CHAIRS + ("office", "admin")
@@ -27,6 +27,7 @@ class NotificationsRoutes:
     @route("GET", "/api/v1/meetings/<meeting_id>/receipts", roles=RECEIPT_READERS, rule="M5",
            summary="who was notified of a meeting, read and acknowledged it (M5)", tag="notifications")
     def notice_receipts(self, actor, meeting_id):
+        require_meeting(self.meetings, actor, meeting_id, admin_reads=True)     # another organization's: 404
         return self.notifications.notice_receipts(actor.to_dict(), meeting_id)
 
     @route("PUT", "/api/v1/persons/<person_id>/contact", body=schemas.ContactIn, rule="N2",

@@ -1,6 +1,6 @@
 """Routes of the voting service (V1–V9)."""
 from services.gateway import schemas
-from services.gateway.access import CHAIRS, GROUP_ROLES, org_for_read, own_org
+from services.gateway.access import CHAIRS, GROUP_ROLES, org_for_read, own_org, require_meeting
 from services.gateway.http import route
 
 RECORDERS = CHAIRS + ("confidential_secretary",)
@@ -16,6 +16,7 @@ class VotingRoutes:
     @route("GET", "/api/v1/ballots", query=schemas.BallotListQuery, summary="the ballots of a meeting",
            tag="voting")
     def list_ballots(self, actor, query):
+        require_meeting(self.meetings, actor, query["meeting_id"])     # another organization's: 404
         return {"items": self.voting.list_ballots(actor.to_dict(), query["meeting_id"])}
 
     @route("GET", "/api/v1/ballots/<ballot_id>", summary="a ballot", tag="voting")

@@ -8,7 +8,10 @@ One database per service: an embedded SQLite file by default, PostgreSQL when
 (other green threads wait for it instead of stalling on "database is locked");
 psycopg2 is made cooperative by eventlet's full ``monkey_patch()``.
 """
+import base64
 import datetime as _dt
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -303,9 +306,38 @@ class UnitOfWork:
 _KEY_NAMESPACE = uuid.UUID("9b5e4c8e-1f0a-4c61-9d43-5a8f0c2e7b31")
 
 
+class SealedKey:
+    """What a command's idempotency key is stored as.  The key itself is never stored: the
+    row's id is a UUIDv5 of (caller, key), the request's fingerprint an HMAC under a secret
+    derived from them, the result AES-GCM-sealed under that secret.  Whoever holds the
+    database (or its WAL, or a backup) without the key can neither read a result nor test a
+    guess of the request (a vote's choice: three candidates) against the fingerprint; a
+    repeat, which brings the key, can.  The gateway's own keys are random UUIDs; a client's
+    key is as strong as the client makes it (the docs ask for a UUID)."""
+
+    def __init__(self, caller, key):
+        material = f"{caller}\n{key}"
+        self.record_id = str(uuid.uuid5(_KEY_NAMESPACE, material))
+        self._secret = hashlib.sha256(b"idempotency-key-secret\n" + material.encode("utf-8", "surrogatepass")).digest()
+
+    def fingerprint(self, request_text):
+        return hmac.new(self._secret, request_text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def seal(self, result):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._secret).encrypt(nonce, _result_text(result).encode("utf-8"), self.record_id.encode())
+        return base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, text):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        raw = base64.b64decode(text)
+        return json.loads(AESGCM(self._secret).decrypt(raw[:12], raw[12:], self.record_id.encode()))
+
+
 def key_record_id(caller, key):
     """The inbox id of a key: the same key sent by two callers is two keys."""
-    return str(uuid.uuid5(_KEY_NAMESPACE, f"{caller}\n{key}"))
+    return SealedKey(caller, key).record_id
 
 
 def _result_text(result):
@@ -316,13 +348,13 @@ def _result_text(result):
 
 
 class KeyedWork:
-    """The store as one command carrying an idempotency key sees it.
+    """The store as one command carrying an idempotency key (a ``SealedKey``) sees it.
 
     Its unit of work does not commit when its block ends (it flushes, so constraint
     errors still come out there); the command's transaction stays open, reads of the
     same command go through it, and ``settle`` commits it once the command's result is
-    known — with one more row, the key, the request's hash and the result (JSON), in the
-    same transaction.  A crash before that commit leaves nothing; after it, a repeat of the
+    known — with one more row, the key, the request's fingerprint and the result (JSON,
+    sealed: see ``SealedKey``), in the same transaction.  A crash before that commit leaves nothing; after it, a repeat of the
     key finds the row and answers the first result instead of running again.
 
     A repeat is not looked up first (reads and first sends pay nothing): it runs, and
@@ -332,10 +364,11 @@ class KeyedWork:
     request (another command, other arguments) is refused with a ``Conflict``.
     """
 
-    def __init__(self, store, record_id, request_hash):
+    def __init__(self, store, sealed, request_text):
         self.store = store
-        self.record_id = record_id
-        self.request_hash = request_hash
+        self.sealed = sealed
+        self.record_id = sealed.record_id
+        self.request_hash = sealed.fingerprint(request_text)
         self.session = None
         self.events = []
 
@@ -365,7 +398,7 @@ class KeyedWork:
                 if error is None:
                     session.execute(self.store.inbox.insert().values(
                         event_id=self.record_id, handler=IDEMPOTENCY, processed_at=utcnow(),
-                        request_hash=self.request_hash, result=_result_text(result)))
+                        request_hash=self.request_hash, result=self.sealed.seal(result)))
                 session.commit()
             except sa.exc.IntegrityError:
                 session.rollback()          # the key is taken: this repeat's effect is undone
@@ -397,7 +430,7 @@ class KeyedWork:
         if row.request_hash != self.request_hash:
             raise Conflict("Idempotency-Key: this key was used already for a different request; "
                            "use a new key for a new request", field="Idempotency-Key", rule="IDEMPOTENCY")
-        return (None if row.result is None else json.loads(row.result),)
+        return (None if row.result is None else self.sealed.open(row.result),)
 
     def close(self):
         """Roll back whatever was not settled (the command's worker ended another way)."""

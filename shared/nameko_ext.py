@@ -13,7 +13,6 @@
   whose domain errors come back as the same typed exception.
 """
 import datetime as _dt
-import hashlib
 import json
 import logging
 import random
@@ -36,7 +35,7 @@ from nameko.rpc import Rpc, RpcProxy
 from shared import errors
 from shared.amqp import EventPublisher, connect
 from shared.clock import utcnow
-from shared.db import CARRIED_OUT, KeyedWork, Store, key_record_id, migrate, prune_request_records
+from shared.db import CARRIED_OUT, KeyedWork, SealedKey, Store, migrate, prune_request_records
 from shared.envelope import parse_envelope
 from shared.outbox import relay_pending
 from shared.topology import dead_letter_queue, handler_queue
@@ -151,11 +150,11 @@ def _settle(work, result, exc_info):
 
 
 def request_identity(method_name, args, kwargs):
-    """(caller, hash of the request) of an RPC: the caller is the actor every command gets first."""
+    """(caller, canonical text of the request) of an RPC: the caller is the actor every
+    command gets first; the text is only ever stored as a keyed fingerprint (``SealedKey``)."""
     actor = args[0] if args and isinstance(args[0], dict) else {}
     caller = f"{actor.get('person_id')}|{actor.get('org_id')}"
-    text = json.dumps([method_name, list(args[1:]), kwargs], sort_keys=True, default=str, ensure_ascii=True)
-    return caller, hashlib.sha256(text.encode()).hexdigest()
+    return caller, json.dumps([method_name, list(args[1:]), kwargs], sort_keys=True, default=str, ensure_ascii=True)
 
 
 def rpc(fn=None, **kwargs):
@@ -252,9 +251,9 @@ class Database(DependencyProvider):
         key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
         if not key or not isinstance(worker_ctx.entrypoint, ResilientRpc):
             return self.store
-        caller, request_hash = request_identity(worker_ctx.entrypoint.method_name, worker_ctx.args,
+        caller, request_text = request_identity(worker_ctx.entrypoint.method_name, worker_ctx.args,
                                                 worker_ctx.kwargs)
-        work = KeyedWork(self.store, key_record_id(caller, str(key)), request_hash)
+        work = KeyedWork(self.store, SealedKey(caller, str(key)), request_text)
         self._keyed[worker_ctx] = work
         return work
 

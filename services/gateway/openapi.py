@@ -23,7 +23,8 @@ IDEMPOTENCY_PARAMETER = {
     "description": ("makes the write safe to send again: a repeat with the same key (same caller, same "
                     "request) within 24 hours is answered the first result and carried out once; the same "
                     "key with another request is refused (409). Without it the gateway makes one; the "
-                    "answer's Idempotency-Key header gives the key used."),
+                    "answer's Idempotency-Key header gives the key used. Use a random UUID: the stored "
+                    "answer is sealed under the key."),
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[!-~]+$"},
 }
 

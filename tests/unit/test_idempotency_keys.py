@@ -1,5 +1,7 @@
 """Idempotency keys without a broker: the keyed unit of work on SQLite, the gateway's key
 and the OpenAPI header."""
+import hashlib
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -8,7 +10,7 @@ from werkzeug.wrappers import Request
 
 from services.gateway.http import IDEMPOTENCY_HEADER, ROUTES, WRITE_METHODS, idempotency_key
 from services.gateway.openapi import build_spec
-from shared.db import IDEMPOTENCY, KeyedWork, Store, key_record_id, messaging_tables
+from shared.db import IDEMPOTENCY, KeyedWork, SealedKey, Store, key_record_id, messaging_tables
 from shared.errors import Conflict, ValidationFailed
 from shared.nameko_ext import request_identity
 
@@ -41,8 +43,8 @@ def things(store):
 
 def command(store, key, value, request=None):
     """What a keyed worker does: write, read its own write back, answer, settle."""
-    caller, request_hash = request_identity("make", [{"person_id": "p1", "org_id": "o1"}, request or value], {})
-    work = KeyedWork(store, key_record_id(caller, key), request_hash)
+    caller, request_text = request_identity("make", [{"person_id": "p1", "org_id": "o1"}, request or value], {})
+    work = KeyedWork(store, SealedKey(caller, key), request_text)
     try:
         with work.uow() as uow:
             uow.session.add(Thing(value=value))
@@ -69,6 +71,25 @@ def test_the_effect_and_the_key_commit_together_and_a_repeat_answers_the_first_r
     assert command(store, "k2", "a") == {"value": "a", "count": 2}      # another key: another command
 
 
+def test_the_stored_row_reveals_neither_the_result_nor_the_request_without_the_key(store):
+    # V8: a vote's choice is one of three; a plain hash of the request would give it away to
+    # whoever holds the database, and the result is the command's answer (personal data)
+    first = command(store, "a-random-uuid-key", "abstain")
+    with store.read() as s:
+        row = s.execute(sa.select(inbox).where(inbox.c.handler == IDEMPOTENCY)).one()
+    assert "abstain" not in row.result and "count" not in row.result
+    caller = "p1|o1"
+    for guess in ("yes", "no", "abstain"):
+        text = request_identity("make", [{"person_id": "p1", "org_id": "o1"}, guess], {})[1]
+        assert row.request_hash != hashlib.sha256(text.encode()).hexdigest()
+        assert row.request_hash != SealedKey(caller, "another-key").fingerprint(text)
+    assert row.request_hash == SealedKey(caller, "a-random-uuid-key").fingerprint(
+        request_identity("make", [{"person_id": "p1", "org_id": "o1"}, "abstain"], {})[1])
+    assert SealedKey(caller, "a-random-uuid-key").open(row.result) == first
+    with pytest.raises(Exception):
+        SealedKey(caller, "another-key").open(row.result)
+
+
 def test_the_same_key_for_another_request_is_a_conflict_naming_the_header(store):
     command(store, "k1", "a")
     with pytest.raises(Conflict) as err:
@@ -78,7 +99,7 @@ def test_the_same_key_for_another_request_is_a_conflict_naming_the_header(store)
 
 
 def test_a_failed_unit_of_work_writes_nothing_and_records_no_key(store):
-    work = KeyedWork(store, key_record_id("c", "k"), "h")
+    work = KeyedWork(store, SealedKey("c", "k"), "request")
     with pytest.raises(RuntimeError):
         with work.uow() as uow:
             uow.session.add(Thing(value="half"))

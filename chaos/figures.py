@@ -38,6 +38,20 @@ class Figures:
         self.add(s, "of them archived and linked after restart", p["delivered"])
         self.add(s, "events lost", p["held"] - p["delivered"], True)
 
+    def idempotency(self, i):
+        s = "3b no command twice"
+        self.extra_reported |= set(i["decision_ids"])
+        self.add(s, "keyed writes (meeting creates + ballot closes), each answered then sent again",
+                 i["requests"])
+        self.add(s, "meetings / voting processes SIGKILLed during them", i["kills"])
+        self.add(s, "requests sent again under their key (no answer or 5xx)", i["resent"])
+        self.add(s, "requests never answered within 180 s", i["gave_up"], True)
+        self.add(s, "meetings made beyond one per answered create", i["duplicate_meetings"], True)
+        self.add(s, "ballots decided more than once", i["ballots_decided_twice"], True)
+        self.add(s, "repeats answered anything but the first result", i["repeats_not_first"], True)
+        self.add(s, "closes refused as already closed (409)", i["closes_refused_as_closed"], True)
+        self.add(s, "other refusals (4xx)", i["other_refusals"], True)
+
     def verify(self, v):
         s = "1-3 totals"
         self.add(s, "decisions made (voting)", v["made"])

@@ -5,7 +5,7 @@
 Starts a RabbitMQ node of its own (never the shared broker), a PostgreSQL database per
 service and every service as a real process, then runs the stages (docs/reliability.md):
 consumer crashes and broker restarts under a decision load, a publisher crash between
-commit and publish, every event redelivered twice, poison messages and a dead-letter
+commit and publish, meetings and voting killed under keyed creates and closes (none twice), every event redelivered twice, poison messages and a dead-letter
 replay, bad input (schemathesis stateless and stateful), security (the authorization
 matrix, a secret-ballot canary scan of databases, logs and events, ...).  Prints the
 figures; exits non-zero if a must-be-zero figure is not zero.
@@ -57,7 +57,7 @@ def main(argv=None):
     figs = figures.Figures()
     log(f"chaos run, seed {seed}, {args.decisions} decisions")
 
-    from chaos import bad_input, canary, duplicates, poison, publisher, security
+    from chaos import bad_input, canary, duplicates, idempotency, poison, publisher, security
 
     def stop(signum, frame):
         raise KeyboardInterrupt()
@@ -76,6 +76,10 @@ def main(argv=None):
 
         log("stage 3: publisher crash between commit and publish")
         figs.publisher(publisher.run(env, org, log))
+
+        log("stage 3b: meetings and voting SIGKILLed under keyed creates and closes, each sent again")
+        figs.idempotency(idempotency.run(env, org, log, requests_total=40 if args.quick else 200, seed=seed,
+                                         kills=2 if args.quick else 4))
 
         env.wait_quiet()
         checked = verify.check(env, sec, org.org_id, set(result.reported.values()) | figs.extra_reported, log)

@@ -1,15 +1,22 @@
 """Storage: engines, migrations, the unit of work with outbox and inbox.
 
+A command carrying an idempotency key (``KeyedWork``) commits its effect and the key
+with its result in one transaction, so that a repeat answers the first result.
+
 One database per service: an embedded SQLite file by default, PostgreSQL when
 ``DATABASE_URL`` says so.  Under eventlet SQLite gets a pool of one connection
 (other green threads wait for it instead of stalling on "database is locked");
 psycopg2 is made cooperative by eventlet's full ``monkey_patch()``.
 """
+import base64
 import datetime as _dt
+import hashlib
+import hmac
 import json
 import os
 import re
 import threading
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +27,13 @@ from sqlalchemy.pool import QueuePool, StaticPool
 
 from shared.clock import as_utc, utcnow
 from shared.envelope import dumps, make_envelope
+from shared.errors import Conflict
+
+# inbox handler names of the records of commands (not events): a command's idempotency
+# key with its result, and a request carried out but not acknowledged (by correlation id)
+IDEMPOTENCY = "rpc.idempotency"
+CARRIED_OUT = "rpc.carried_out"
+REQUEST_RECORDS = (IDEMPOTENCY, CARRIED_OUT)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -73,6 +87,9 @@ def messaging_tables(metadata):
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("handler", sa.String(120), primary_key=True),
         sa.Column("processed_at", UTCDateTime, nullable=False),
+        # an idempotency key's row (handler IDEMPOTENCY): what was asked, and the answer given
+        sa.Column("request_hash", sa.String(64), nullable=True),
+        sa.Column("result", sa.Text, nullable=True),
     )
     return outbox, inbox
 
@@ -282,3 +299,180 @@ class UnitOfWork:
             return False
         self.session.execute(inbox.insert().values(event_id=str(event_id), handler=handler, processed_at=utcnow()))
         return True
+
+
+# --------------------------------------------------------------------------- idempotency keys
+
+_KEY_NAMESPACE = uuid.UUID("9b5e4c8e-1f0a-4c61-9d43-5a8f0c2e7b31")
+
+
+class SealedKey:
+    """What a command's idempotency key is stored as.  The key itself is never stored: the
+    row's id is a UUIDv5 of (caller, key), the request's fingerprint an HMAC under a secret
+    derived from them, the result AES-GCM-sealed under that secret.  Whoever holds the
+    database (or its WAL, or a backup) without the key can neither read a result nor test a
+    guess of the request (a vote's choice: three candidates) against the fingerprint; a
+    repeat, which brings the key, can.  The gateway's own keys are random UUIDs; a client's
+    key is as strong as the client makes it (the docs ask for a UUID)."""
+
+    def __init__(self, caller, key):
+        material = f"{caller}\n{key}"
+        self.record_id = str(uuid.uuid5(_KEY_NAMESPACE, material))
+        self._secret = hashlib.sha256(b"idempotency-key-secret\n" + material.encode("utf-8", "surrogatepass")).digest()
+
+    def fingerprint(self, request_text):
+        return hmac.new(self._secret, request_text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def seal(self, result):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._secret).encrypt(nonce, _result_text(result).encode("utf-8"), self.record_id.encode())
+        return base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, text):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        raw = base64.b64decode(text)
+        return json.loads(AESGCM(self._secret).decrypt(raw[:12], raw[12:], self.record_id.encode()))
+
+
+def key_record_id(caller, key):
+    """The inbox id of a key: the same key sent by two callers is two keys."""
+    return SealedKey(caller, key).record_id
+
+
+def _result_text(result):
+    try:
+        return dumps(result)
+    except TypeError:
+        return json.dumps(result, default=str)
+
+
+class KeyedWork:
+    """The store as one command carrying an idempotency key (a ``SealedKey``) sees it.
+
+    Its unit of work does not commit when its block ends (it flushes, so constraint
+    errors still come out there); the command's transaction stays open, reads of the
+    same command go through it, and ``settle`` commits it once the command's result is
+    known — with one more row, the key, the request's fingerprint and the result (JSON,
+    sealed: see ``SealedKey``), in the same transaction.  A crash before that commit leaves nothing; after it, a repeat of the
+    key finds the row and answers the first result instead of running again.
+
+    A repeat is not looked up first (reads and first sends pay nothing): it runs, and
+    either fails on the state the first one left (a close of a closed meeting) or comes to
+    insert the same key (a second create), which the primary key refuses and whose effect
+    is rolled back; in both cases the stored result is answered.  The same key with another
+    request (another command, other arguments) is refused with a ``Conflict``.
+    """
+
+    def __init__(self, store, sealed, request_text):
+        self.store = store
+        self.sealed = sealed
+        self.record_id = sealed.record_id
+        self.request_hash = sealed.fingerprint(request_text)
+        self.session = None
+        self.events = []
+
+    def __getattr__(self, name):            # engine, inbox, outbox, ...: the store's
+        return getattr(self.store, name)
+
+    def uow(self):
+        return _KeyedUnitOfWork(self)
+
+    @contextmanager
+    def read(self):
+        if self.session is None:
+            with self.store.read() as session:
+                yield session
+        else:                               # after a write: through its open transaction
+            yield self.session
+
+    def settle(self, result, error=None):
+        """Commit the command's work; return ``(True, first_result)`` when the key was
+        carried out before (the answer to give instead), else ``(False, None)``.
+
+        ``error`` is the exception the command raised, if any: work it had finished is
+        committed as it would have been without a key, but no key is recorded."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            try:
+                if error is None:
+                    session.execute(self.store.inbox.insert().values(
+                        event_id=self.record_id, handler=IDEMPOTENCY, processed_at=utcnow(),
+                        request_hash=self.request_hash, result=self.sealed.seal(result)))
+                session.commit()
+            except sa.exc.IntegrityError:
+                session.rollback()          # the key is taken: this repeat's effect is undone
+                found = self._first_result()
+                if found is None:
+                    raise
+                return True, found[0]
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+            if self.events:
+                self.store._events_committed()
+            if error is None:
+                return False, None
+        elif error is None:
+            return False, None              # nothing written: nothing to remember
+        found = self._first_result()
+        return (True, found[0]) if found is not None else (False, None)
+
+    def _first_result(self):
+        inbox = self.store.inbox
+        with self.store.read() as s:
+            row = s.execute(sa.select(inbox.c.request_hash, inbox.c.result).where(
+                inbox.c.event_id == self.record_id, inbox.c.handler == IDEMPOTENCY)).first()
+        if row is None:
+            return None
+        if row.request_hash != self.request_hash:
+            raise Conflict("Idempotency-Key: this key was used already for a different request; "
+                           "use a new key for a new request", field="Idempotency-Key", rule="IDEMPOTENCY")
+        return (None if row.result is None else self.sealed.open(row.result),)
+
+    def close(self):
+        """Roll back whatever was not settled (the command's worker ended another way)."""
+        self.events = []
+        if self.session is not None:
+            session, self.session = self.session, None
+            try:
+                session.rollback()
+            finally:
+                session.close()
+
+
+class _KeyedUnitOfWork(UnitOfWork):
+    """A unit of work inside a keyed command's one transaction (see ``KeyedWork``)."""
+
+    def __init__(self, work):
+        super().__init__(work.store)
+        self.work = work
+
+    def __enter__(self):
+        if self.work.session is None:
+            self.work.session = self.store.Session()
+        self.session = self.work.session
+        self.events = self.work.events
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            try:
+                self.session.flush()
+                return False
+            except BaseException:
+                self.work.close()
+                raise
+        self.work.close()                   # this command wrote nothing, as without a key
+        return False
+
+
+def prune_request_records(store, older_than):
+    """Forget idempotency keys and carried-out requests recorded before ``older_than``
+    (a repeat after that runs again); return how many rows went."""
+    inbox = store.inbox
+    with store.engine.begin() as conn:
+        return conn.execute(inbox.delete().where(inbox.c.handler.in_(REQUEST_RECORDS),
+                                                 inbox.c.processed_at < older_than)).rowcount

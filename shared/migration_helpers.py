@@ -1,4 +1,4 @@
-"""Pieces of the first migration every service shares (outbox and inbox tables)."""
+"""Pieces of the migrations every service shares (outbox and inbox tables, idempotency keys)."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,3 +32,16 @@ def drop_messaging_tables():
     op.drop_table("inbox")
     op.drop_index("ix_outbox_published_at", "outbox")
     op.drop_table("outbox")
+
+
+def add_idempotency_columns():
+    """The inbox keeps, for a command's idempotency key, the request's hash and its result."""
+    with op.batch_alter_table("inbox") as batch:
+        batch.add_column(sa.Column("request_hash", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("result", sa.Text, nullable=True))
+
+
+def drop_idempotency_columns():
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_column("result")
+        batch.drop_column("request_hash")

@@ -6,12 +6,17 @@
   with a delivery limit, a dead-letter queue of its own, requeue on error with
   back-off for transient faults, malformed messages dead-lettered at once.
 - ``rpc``: nameko's rpc entrypoint that treats domain errors as expected, and
-  survives a broker outage while a worker runs (its reply is dropped, the caller times out).
+  survives a broker outage while a worker runs (its reply is dropped, the caller times out);
+  a command carrying an idempotency key (context data ``idempotency_key``, set by the
+  gateway on every write) is carried out once: a repeat answers the first result.
 - ``ServiceRpc``: an RPC proxy whose calls time out (``RPC_TIMEOUT``) and
   whose domain errors come back as the same typed exception.
 """
+import datetime as _dt
+import json
 import logging
 import random
+import sys
 from pathlib import Path
 
 import amqp.exceptions
@@ -29,7 +34,8 @@ from nameko.rpc import Rpc, RpcProxy
 
 from shared import errors
 from shared.amqp import EventPublisher, connect
-from shared.db import Store, migrate
+from shared.clock import utcnow
+from shared.db import CARRIED_OUT, KeyedWork, SealedKey, Store, migrate, prune_request_records
 from shared.envelope import parse_envelope
 from shared.outbox import relay_pending
 from shared.topology import dead_letter_queue, handler_queue
@@ -44,7 +50,10 @@ for _cls in errors.ALL_ERRORS:
 BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError)
 
 
-CARRIED_OUT = "rpc.carried_out"    # the inbox's handler name for requests done but not acknowledged
+# the worker context data (nameko: message header ``nameko.idempotency_key``) carrying a
+# command's idempotency key from the gateway to the service, whatever the RPC's signature
+IDEMPOTENCY_KEY = "idempotency_key"
+IDEMPOTENCY_HEADER = "nameko." + IDEMPOTENCY_KEY
 
 
 class ResilientRpc(Rpc):
@@ -58,7 +67,12 @@ class ResilientRpc(Rpc):
     outage) is handed out again by the broker.  The work was done, though: the request's
     correlation id is written to the service's inbox, and a redelivered request found
     there is not run a second time — it is answered with a ``Conflict`` instead (a create
-    or a vote is never carried out twice by a broker outage)."""
+    or a vote is never carried out twice by a broker outage).
+
+    A request carrying an idempotency key needs no such record: its key is committed with
+    its effect and its result (``shared.db.KeyedWork``), and a repeat — delivered again by
+    the broker or sent again by the gateway or the client — is answered that first result
+    (settled here, before the reply is sent)."""
 
     def _store(self):
         for dependency in self.container.dependencies:
@@ -66,9 +80,16 @@ class ResilientRpc(Rpc):
                 return dependency.store
         return None
 
+    def _database(self):
+        for dependency in self.container.dependencies:
+            if isinstance(dependency, Database):
+                return dependency
+        return None
+
     def handle_message(self, body, message):
         correlation_id = message.properties.get("correlation_id")
-        if message.delivery_info.get("redelivered") and correlation_id and self._carried_out(correlation_id):
+        if (message.delivery_info.get("redelivered") and correlation_id
+                and not (message.headers or {}).get(IDEMPOTENCY_HEADER) and self._carried_out(correlation_id)):
             log.warning("request %s of %s delivered again after it was carried out: not run twice",
                         correlation_id, self.method_name)
             # raised here, nameko's consumer sends it as the reply and acknowledges the request
@@ -78,6 +99,10 @@ class ResilientRpc(Rpc):
         super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        database = self._database()
+        work = database.keyed_work(worker_ctx) if database is not None else None
+        if work is not None:
+            result, exc_info = _settle(work, result, exc_info)
         try:
             outcome = super().handle_result(message, worker_ctx, result, exc_info)
         except BROKER_ERRORS as exc:
@@ -110,6 +135,28 @@ class ResilientRpc(Rpc):
             log.warning("could not record request %s (%s) as carried out: %r", correlation_id, call_id, exc)
 
 
+def _settle(work, result, exc_info):
+    """The command's answer once its work (and key) is committed: the first result for a repeat."""
+    try:
+        repeat, first = work.settle(result, None if exc_info is None else exc_info[1])
+    except Exception:
+        if exc_info is None:
+            log.warning("command %s not committed: %r", work.record_id, sys.exc_info()[1])
+        return None, sys.exc_info()
+    if repeat:
+        log.info("command with idempotency key %s carried out before: answered its first result", work.record_id)
+        return first, None
+    return result, exc_info
+
+
+def request_identity(method_name, args, kwargs):
+    """(caller, canonical text of the request) of an RPC: the caller is the actor every
+    command gets first; the text is only ever stored as a keyed fingerprint (``SealedKey``)."""
+    actor = args[0] if args and isinstance(args[0], dict) else {}
+    caller = f"{actor.get('person_id')}|{actor.get('org_id')}"
+    return caller, json.dumps([method_name, list(args[1:]), kwargs], sort_keys=True, default=str, ensure_ascii=True)
+
+
 def rpc(fn=None, **kwargs):
     kwargs.setdefault("expected_exceptions", errors.DomainError)
     if fn is None:
@@ -130,6 +177,7 @@ class Database(DependencyProvider):
         self._wake = None
         self._running = False
         self._publisher = None
+        self._keyed = {}                # worker context -> KeyedWork, for commands carrying a key
 
     def setup(self):
         config = self.container.config
@@ -137,14 +185,17 @@ class Database(DependencyProvider):
         self.store = Store(config["DATABASE_URL"], service, self.models.outbox, self.models.inbox)
         migrate(self.store.engine, self.migrations, f"alembic_version_{service}")
         self._poll = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self._retention = float(config.get("IDEMPOTENCY_RETENTION_HOURS", 24)) * 3600
+        self._prune_every = float(config.get("IDEMPOTENCY_PRUNE_SECONDS", 3600))
 
     def start(self):
+        self._running = True
+        self.container.spawn_managed_thread(self._prune_loop, identifier="request-records-pruning")
         if not self.relay:
             return
         self._publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
         self._wake = Event()
         self.store.on_events_committed(self._wakeup)
-        self._running = True
         self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
 
     def _wakeup(self):
@@ -166,6 +217,18 @@ class Database(DependencyProvider):
                 self._wake.wait()
             self._wake = Event()
 
+    def _prune_loop(self):
+        """Keys (and carried-out requests) are kept ``IDEMPOTENCY_RETENTION_HOURS`` (24 h)."""
+        while self._running:
+            try:
+                gone = prune_request_records(self.store, utcnow() - _dt.timedelta(seconds=self._retention))
+                if gone:
+                    log.info("forgot %d idempotency keys and request records older than %g h",
+                             gone, self._retention / 3600)
+            except Exception as exc:    # the database is away: next time
+                log.warning("pruning old idempotency keys failed: %r", exc)
+            eventlet.sleep(self._prune_every)
+
     def stop(self):
         self._running = False
         self._wakeup()
@@ -175,10 +238,32 @@ class Database(DependencyProvider):
             self.store.dispose()
 
     def kill(self):
+        # a killed worker never settles: its open transaction goes, as in a crash
+        for work in list(self._keyed.values()):
+            try:
+                work.close()
+            except Exception as exc:
+                log.warning("rolling back a killed command failed: %r", exc)
+        self._keyed.clear()
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        return self.store
+        key = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
+        if not key or not isinstance(worker_ctx.entrypoint, ResilientRpc):
+            return self.store
+        caller, request_text = request_identity(worker_ctx.entrypoint.method_name, worker_ctx.args,
+                                                worker_ctx.kwargs)
+        work = KeyedWork(self.store, SealedKey(caller, str(key)), request_text)
+        self._keyed[worker_ctx] = work
+        return work
+
+    def keyed_work(self, worker_ctx):
+        return self._keyed.get(worker_ctx)
+
+    def worker_teardown(self, worker_ctx):
+        work = self._keyed.pop(worker_ctx, None)
+        if work is not None:
+            work.close()
 
 
 # --------------------------------------------------------------------------- durable events

@@ -6,6 +6,11 @@ needs and its success status; the decorator does the rest the same way everywher
     size check (413) -> authenticate (401) -> role check (403) -> parse JSON (400)
     -> validate with marshmallow (400 naming the field) -> handler -> JSON response
 
+Every write (POST, PUT, PATCH, DELETE) carries an idempotency key to the services: the
+client's ``Idempotency-Key`` header, else one made for the request; it travels in the
+worker context (not in the RPC's arguments) and is echoed in the answer.  A repeat with
+the same key answers the first result (``shared.db.KeyedWork``).
+
 Errors are answered as ``{"error": {"code", "message", "field", "rule"}}``: a
 ``DomainError`` with its own status, an unknown route 404, a wrong method 405, and
 anything else 500 (logged).  ``ROUTES`` lists every route for the OpenAPI document.
@@ -25,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.actor import Actor
 from shared.errors import DomainError, ServiceUnavailable, ValidationFailed
+from shared.nameko_ext import IDEMPOTENCY_KEY
 from shared.validation import load
 
 log = logging.getLogger(__name__)
@@ -103,9 +109,33 @@ class JsonWsgiApp(WsgiApp):
         return rv(environ, start_response)
 
 
+WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def idempotency_key(request):
+    """The write's key: the client's ``Idempotency-Key`` (1–200 visible ASCII characters),
+    else a new one; None for a read.  A bad key is a 400 naming the header."""
+    if request.method not in WRITE_METHODS:
+        return None
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return str(uuid.uuid4())
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not all("!" <= c <= "~" for c in key):
+        raise ValidationFailed(f"{IDEMPOTENCY_HEADER}: 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters "
+                               "(a UUID is a good key)", field=IDEMPOTENCY_HEADER, rule="IDEMPOTENCY")
+    return key
+
+
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
+
+    def context_data_from_headers(self, request):
+        key = idempotency_key(request)
+        request.idempotency_key = key
+        return {IDEMPOTENCY_KEY: key} if key else {}
 
 
 # ---------------------------------------------------------------- the entrypoint
@@ -127,7 +157,11 @@ class ApiEntrypoint(HttpRequestHandler):
         nul = nul_in_url(request)
         if nul:
             return response_for_exception(ValidationFailed("a NUL character is not allowed", field=nul, rule=None))
-        return super().handle_request(request)
+        response = super().handle_request(request)
+        key = getattr(request, "idempotency_key", None)
+        if key:
+            response.headers[IDEMPOTENCY_HEADER] = key
+        return response
 
     def response_from_result(self, result):
         if isinstance(result, Response):
@@ -183,6 +217,11 @@ class RouteSpec:
     query: type | None = None
     content_type: str = "application/json"
     responses: dict = field(default_factory=dict)
+
+    @property
+    def idempotent(self):
+        """A write: it takes an ``Idempotency-Key`` (the OpenAPI documents the header)."""
+        return self.method in WRITE_METHODS
 
     @property
     def openapi_path(self):

@@ -3,18 +3,29 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.gateway import schemas
-from services.gateway.http import ROUTES
+from services.gateway.http import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, ROUTES
 
 ERROR_STATUSES = {
     "400": "invalid input (the field is named)",
     "401": "not logged in, or the session expired",
     "403": "the caller's role does not allow this",
     "404": "no such resource in the caller's organization",
-    "409": "conflict with the current state",
+    "409": "conflict with the current state, or an Idempotency-Key used before for a different request",
     "413": "request body larger than 1 MiB",
     "422": "a work rule refuses it (the rule is named)",
     "503": "a service is not running",
     "504": "a service did not answer in time",
+}
+
+
+IDEMPOTENCY_PARAMETER = {
+    "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+    "description": ("makes the write safe to send again: a repeat with the same key (same caller, same "
+                    "request) within 24 hours is answered the first result and carried out once; the same "
+                    "key with another request is refused (409). Without it the gateway makes one; the "
+                    "answer's Idempotency-Key header gives the key used. Use a random UUID: the stored "
+                    "answer is sealed under the key."),
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[!-~]+$"},
 }
 
 
@@ -49,6 +60,8 @@ def build_spec(routes=None):
         params = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in r.path_params]
         if r.query is not None:
             params.append({"in": "query", "schema": r.query})
+        if r.idempotent:
+            params.append(IDEMPOTENCY_PARAMETER)
         if params:
             op["parameters"] = params
         if r.body is not None:

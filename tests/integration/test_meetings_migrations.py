@@ -67,13 +67,14 @@ def test_0002_keeps_existing_topics_and_marks_personnel_as_prepared_by_hr(databa
 def test_a_start_at_head_skips_alembic_and_an_older_database_is_still_upgraded(database_url, monkeypatch):
     from shared import db
 
-    assert db.script_head(MIGRATIONS) == "0002"
+    head = db.script_head(MIGRATIONS)
+    assert head not in (None, "0001")
     engine = make_engine(database_url)
     try:
         upgrade_to(engine, "0001")                    # a database one migration behind
         assert db.stored_revisions(engine, VERSION_TABLE) == {"0001"}
         migrate(engine, MIGRATIONS, VERSION_TABLE)    # upgraded by Alembic
-        assert db.stored_revisions(engine, VERSION_TABLE) == {"0002"}
+        assert db.stored_revisions(engine, VERSION_TABLE) == {head}
         assert "materials" in sa.inspect(engine).get_table_names()     # made by 0002
 
         import alembic.command

@@ -33,6 +33,8 @@ ENV_KEYS = (
     "ARCHIVE_HASH_ALGORITHM", "ARCHIVE_SIGNING_KEY",
     # accountability: how often the compliance timer sweeps
     "COMPLIANCE_SWEEP_SECONDS",
+    # meetings: how long before its noticed time a meeting may open (M5, minutes, default 30)
+    "MEETING_OPEN_TOLERANCE_MINUTES",
 )
 
 

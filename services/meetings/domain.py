@@ -735,3 +735,83 @@ def check_dl_open(steps, members_expected, secretary_id, chair_person_id, theme)
     missing = sorted(set(members_expected) - filed)
     if missing:
         raise RuleViolation(f"M11: speaking outlines missing for {', '.join(missing)}", field="step", rule="M11")
+
+
+# ====================================================================== the Meeting aggregate (issue 16)
+
+class Meeting:
+    """One meeting's life as one object: every rule of a step is checked before anything of the
+    state changes, and each method returns the domain events of the change (a refused call raises
+    and leaves the meeting as it was).  Invariants held whatever the order of calls:
+
+    I1  an opened meeting was opened at its noticed time (M5: noticed ≥ 48 h ahead, opened no
+        earlier than ``tolerance`` before it) or is an emergency meeting with a recorded reason and
+        no personnel or major item (M4, M6), with the quorum present (M8);
+    I5  the opinions of approved leave are in the attendance of a member not present (M9);
+    I6  N is the number of group members whose term covers the meeting day (M8, §二).
+    """
+
+    def __init__(self, kind, scheduled_at, now, emergency_reason=None, chair_person_id=None, delegated_by=None):
+        check_schedule(kind, scheduled_at, now)
+        check_emergency_reason(kind, emergency_reason)
+        self.kind, self.scheduled_at = kind, as_utc(scheduled_at)
+        self.emergency_reason = emergency_reason.strip() if kind == "emergency" else None
+        self.chair_person_id, self.delegated_by = chair_person_id, delegated_by
+        self.status, self.noticed_at, self.opened_at = "draft", None, None
+        self.topics = []              # [(topic_id, category)], the agenda in order
+        self.attendance = {}          # person_id -> (status, opinions or None)
+        self.n = None                 # N at opening
+        self.approved_leave = {}      # person_id -> opinions (M9)
+
+    def add_topic(self, topic_id, category):
+        check_add_topic(self.status, self.kind, category)
+        self.topics.append((topic_id, category))
+        return [{"type": "topic_accepted", "topic_id": topic_id, "category": category,
+                 "raised_at_meeting": self.status == "opened"}]
+
+    def approve_leave(self, person_id, opinions, is_group_member):
+        check_leave_request(is_group_member, self.status, opinions, {t for t, _ in self.topics}, None)
+        self.approved_leave[person_id] = dict(opinions)
+        return [{"type": "leave_decided", "person_id": person_id, "approved": True}]
+
+    def notice(self, now):
+        class _Ready:      # the agenda's topics as check_notice reads them (accepted, prepared)
+            def __init__(self, category):
+                self.status, self.category, self.broad = "accepted", category, False
+                self.precoordination = self.preparation = {"recorded": True}
+                self.subordinate_org, self.title = None, category
+        check_notice(self.kind, self.status, self.scheduled_at, now, len(self.topics),
+                     topics=[_Ready(c) for _, c in self.topics])
+        self.status, self.noticed_at = "noticed", as_utc(now)
+        return [{"type": "meeting_noticed", "noticed_at": self.noticed_at}]
+
+    def reschedule(self, new_at, now):
+        status, needs_new_notice = reschedule(self.kind, self.status, new_at, now)
+        self.scheduled_at, self.status = as_utc(new_at), status
+        if needs_new_notice:
+            self.noticed_at = None
+        return [{"type": "meeting_rescheduled", "scheduled_at": self.scheduled_at,
+                 "needs_new_notice": needs_new_notice}]
+
+    def open(self, group, present, explicit_leave, now, tolerance=OPEN_TOLERANCE):
+        """``group`` = group_members_on(terms, meeting day) -> events; N = len(group) (I6)."""
+        leave = merge_leave(explicit_leave, self.approved_leave, set(present))
+        statuses = split_attendance(group, present, leave)
+        here = [pid for pid, st in statuses.items() if st == "present"]
+        check_open(self.kind, self.status, self.scheduled_at, self.noticed_at, len(group), here,
+                   now=now, tolerance=tolerance)
+        self.attendance = {pid: (st, leave.get(pid)) for pid, st in statuses.items()}
+        self.status, self.opened_at, self.n = "opened", as_utc(now), len(group)
+        return [{"type": "meeting_opened", "n": self.n, "present": len(here), "kind": self.kind,
+                 "emergency_reason": self.emergency_reason}]
+
+    def close(self, open_ballot_ids):
+        check_transition("close", self.status)
+        check_no_open_ballots(open_ballot_ids)
+        self.status = "closed"
+        return [{"type": "meeting_closed"}]
+
+    def cancel(self):
+        check_transition("cancel", self.status)
+        self.status = "cancelled"
+        return [{"type": "meeting_cancelled"}]

@@ -10,6 +10,7 @@ from services.meetings.service import MeetingsService
 from shared import clock
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from tests.integration.test_meetings_rules_rpc import events, meeting, staff, team, until_meeting
+from tests.support.asyncapi import validate_event
 from tests.support.meetings import VotingStandIn, control_clock
 from tests.support.roster import ADMIN, actor
 
@@ -33,6 +34,19 @@ def env(container_factory, rpc_client, database_url):
     engine = sa.create_engine(normalize_url(database_url), poolclass=sa.pool.NullPool)
     yield rpc_client().meetings, engine
     engine.dispose()
+
+
+def documented(engine, event_type):
+    """Every stored event of a type, checked against docs/asyncapi.yaml -> their data."""
+    import json
+
+    import sqlalchemy as sa
+    with engine.connect() as conn:
+        bodies = conn.execute(sa.text("SELECT body FROM outbox WHERE event_type = :t ORDER BY id"),
+                              {"t": event_type}).scalars().all()
+    for body in bodies:
+        validate_event("meetings.events", event_type, json.loads(body))
+    return [json.loads(body)["data"] for body in bodies]
 
 
 def noticed_meeting(meetings, p, org_id, topics=(("议题", "work_plan"),), hours=72):
@@ -154,7 +168,7 @@ def test_terms_end_a_successor_secretary_follows_and_n_counts_the_terms_covering
     # terms are kept for life
     kept = meetings.list_appointments(ADMIN, org_id, ids[6])["items"]
     assert [(a["role"], a["end_reason"]) for a in kept] == [("member", "transfer")]
-    changes = events(engine, "membership_changed")
+    changes = documented(engine, "membership_changed")
     assert {(e["person_id"], e.get("end_reason")) for e in changes} >= {(ids[6], "transfer"), (ids[0], "retirement")}
     # a meeting after the transfer counts N = 6: the removed member neither counts nor attends
     new_sec = actor(successor, org_id, "secretary")
@@ -194,7 +208,7 @@ def test_m6_the_emergency_route_is_no_loophole(env):
     meetings.add_topic(p[0], mid, {"title": "抢险", "category": "work_plan"})
     assert [t["category"] for t in meetings.get_meeting(p[0], mid)["topics"]] == ["work_plan"]
     meetings.open_meeting(p[0], mid, {"present": ids})
-    [opened] = events(engine, "meeting_opened")
+    [opened] = documented(engine, "meeting_opened")
     assert (opened["kind"], opened["emergency_reason"]) == ("emergency", "防汛险情")
 
 

@@ -465,7 +465,7 @@ def prepare_ballots(port, org, meetings, topics_per_meeting, workers=8, title="b
     sec = org.tokens["secretary"]
 
     def make_meeting(client, k):
-        m = expect(client.post("/api/v1/meetings", {"kind": "emergency", "title": f"{title} {k}",
+        m = expect(client.post("/api/v1/meetings", {"kind": "emergency", "emergency_reason": "突发险情", "title": f"{title} {k}",
                                                     "scheduled_at": when()}, token=sec), 201)["meeting_id"]
         topics = [expect(client.post(f"/api/v1/meetings/{m}/topics",
                                      {"title": f"{title} {k}.{j}", "category": "work_plan"}, token=sec),

@@ -46,7 +46,7 @@ class Workload:
         self.vote_cursor = 0
         sec = org.tokens["secretary"]
         self.drafts = run_parallel(port, range(clients), lambda c, k: expect(c.post(
-            "/api/v1/meetings", {"kind": "emergency", "title": f"草稿 {k}", "scheduled_at": when(600)},
+            "/api/v1/meetings", {"kind": "emergency", "emergency_reason": "突发险情", "title": f"草稿 {k}", "scheduled_at": when(600)},
             token=sec), 201)["meeting_id"])
         self.topic_counter = 0
         log(f"prepared {len(made)} open ballots ({len(self.votes)} votes), {clients} draft meetings "

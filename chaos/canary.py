@@ -24,7 +24,7 @@ PLAN = ["yes", "no", "yes", "abstain", "yes", "no", "yes"]
 def ballot(port, org, method):
     sec = org.tokens["secretary"]
     c = Http(port, sec)
-    m = expect(c.post("/api/v1/meetings", {"kind": "emergency", "title": f"金丝雀 {method}",
+    m = expect(c.post("/api/v1/meetings", {"kind": "emergency", "emergency_reason": "突发险情", "title": f"金丝雀 {method}",
                                            "scheduled_at": when()}), 201)["meeting_id"]
     t = expect(c.post(f"/api/v1/meetings/{m}/topics", {"title": "金丝雀议题", "category": "work_plan"}), 201)["topic_id"]
     expect(c.post(f"/api/v1/meetings/{m}/notice"), 200)

@@ -39,6 +39,8 @@ ENV_KEYS = (
     "COMPLIANCE_SWEEP_SECONDS",
     # refuse weak secrets (deploy/ sets it)
     "REQUIRE_STRONG_SECRETS",
+    # meetings: how long before its noticed time a meeting may open (M5, minutes, default 30)
+    "MEETING_OPEN_TOLERANCE_MINUTES",
 )
 
 MIN_SECRET_LENGTH = 16

@@ -7,8 +7,9 @@ by the service from its own tables for the timer's sweep) and returns an
 subject_id): the service stores it once, so replicas, timers and redelivered
 events never duplicate it.
 
-Event-fed rules:  M5 late notice, M8 no quorum (meeting and ballot), M4 ad-hoc
-topic, V4 bundled personnel vote, V7 reconsideration without approval.
+Event-fed rules:  M5 late notice, M8 no quorum (meeting and ballot), M6 every
+emergency meeting held (reviewed by the discipline inspector), M4 ad-hoc topic,
+V4 bundled personnel vote, V7 reconsideration without approval.
 Timer-fed rules:  M2 month without meeting, M11 year without democratic life
 meeting, C5 overdue implementation without explanation, C6 overdue duty/report.
 """
@@ -50,8 +51,10 @@ def fact_meeting_noticed(data):
 
 
 def fact_meeting_opened(data):
+    # kind and emergency_reason were added to the event later: an older event has neither
     return {"subject_type": "meeting", "subject_id": data["meeting_id"], "n": data["n"],
-            "present": data["present"], "quorum": data.get("quorum")}
+            "present": data["present"], "quorum": data.get("quorum"), "kind": data.get("kind"),
+            "emergency_reason": data.get("emergency_reason"), "title": data.get("title")}
 
 
 def fact_ballot_opened(data):
@@ -95,6 +98,17 @@ def no_quorum(fact):
     return Alert("M8", fact["subject_type"], fact["subject_id"],
                  f"M8: {fact['subject_type']} opened with {fact['present']} of {fact['n']} group members "
                  f"present; {required} are required")
+
+
+def emergency_meeting(fact):
+    """M6 §三(四): an emergency meeting skips the 48 h notice; each one held is put before the
+    discipline inspector with its recorded reason, so the exception cannot become the rule."""
+    if fact.get("kind") != "emergency":
+        return None
+    reason = (fact.get("emergency_reason") or "").strip() or "no reason recorded"
+    title = f" {fact['title']!r}" if fact.get("title") else ""
+    return Alert("M6", fact["subject_type"], fact["subject_id"],
+                 f"M6: emergency meeting{title} opened without the 48 h notice; reason given: {reason}")
 
 
 def ad_hoc_topic(fact):
@@ -211,7 +225,7 @@ def overdue_duty(duty, today):
 # which rules each normalized event fact feeds
 EVENT_RULES = {
     "meeting_noticed": (late_notice,),
-    "meeting_opened": (no_quorum,),
+    "meeting_opened": (no_quorum, emergency_meeting),
     "ballot_opened": (no_quorum, bundled_personnel_vote),
     "topic_accepted": (ad_hoc_topic,),
     "result_decided": (reconsideration_without_approval,),

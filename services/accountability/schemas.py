@@ -73,6 +73,10 @@ class MeetingOpenedIn(_Lenient):
     n = fields.Integer(required=True, strict=True, validate=COUNT)
     present = fields.Integer(required=True, strict=True, validate=COUNT)
     quorum = fields.Integer(load_default=None, allow_none=True, strict=True, validate=COUNT)
+    # added compatibly (M6): an emergency meeting opened raises an alert for the discipline inspector
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=30))
+    emergency_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
 
 class TopicAcceptedIn(_Lenient):

@@ -115,7 +115,8 @@ class AccountabilityService(HealthMixin):
 
     @durable_event_handler("meetings", "meeting_opened")
     def on_meeting_opened(self, envelope):
-        """C7/M8: a meeting opened without two thirds present raises an alert; M2/M11 facts."""
+        """C7/M8: a meeting opened without two thirds present raises an alert; C7/M6: so does every
+        emergency meeting opened (for the discipline inspector); M2/M11 facts."""
         data = _event_data(envelope, schemas.MeetingOpenedIn(), "M8")
         with self.db.uow() as uow:
             if not uow.first_time(envelope["event_id"], "accountability.on_meeting_opened"):

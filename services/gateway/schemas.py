@@ -236,6 +236,17 @@ class MeetingListQuery(OrgQuery):
         ("draft", "noticed", "opened", "closed", "minutes_approved", "cancelled")))
 
 
+EndTermIn = meetings.EndTermIn
+
+
+class HandlingListQuery(OrgQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf(("awaiting_approval", "approved")))
+
+
+class AppointmentListQuery(OrgQuery):
+    person_id = fields.String(load_default=None, validate=ID)
+
+
 class TopicListQuery(OrgQuery):
     status = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
 

@@ -20,6 +20,9 @@ TOPIC_CATEGORIES = ("work_plan", "organization", "major_decision", "personnel", 
                     "party_building", "clean_governance", "other", "report", "statement")
 NOTICE_LEAD = dt.timedelta(hours=48)      # M5
 OBJECTION_LEAD = dt.timedelta(hours=24)   # M5
+# M5: a noticed meeting is held at its noticed time; the chair may open it this much earlier at most
+# (setting MEETING_OPEN_TOLERANCE_MINUTES)
+OPEN_TOLERANCE = dt.timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,24 @@ def check_appointment(role, start_date, end_date, existing_terms):
                                "end the current secretary's term first", field="start_date", rule="M1")
 
 
+END_REASONS = ("term_expired", "removal", "transfer", "resignation", "retirement", "death", "other")
+
+
+def check_end_term(term, end_date, reason, already_ended):
+    """§二, M1, M8: a term ends on a day (inclusive) for a reason; it is kept for life, never deleted,
+    so N on any past day stays what it was."""
+    if reason not in END_REASONS:
+        raise ValidationFailed(f"reason: must be one of {', '.join(END_REASONS)}", field="reason")
+    if already_ended:
+        raise Conflict(f"§2: the term already ended on {term.end_date.isoformat()}", field="appointment_id",
+                       rule="M1")
+    if end_date < term.start_date:
+        raise ValidationFailed("end_date: must not be before the term's start_date", field="end_date")
+    if term.end_date is not None and end_date > term.end_date:
+        raise RuleViolation(f"§2: the term runs until {term.end_date.isoformat()}; ending it later extends it "
+                            "(make a new appointment instead)", field="end_date", rule="M1")
+
+
 def chair_for(actor_person_id, actor_roles, delegate_to, group_on_day):
     """M1: the secretary convenes and chairs, or delegates to a deputy secretary.
 
@@ -98,10 +119,25 @@ def chair_for(actor_person_id, actor_roles, delegate_to, group_on_day):
 
 
 def check_schedule(kind, scheduled_at, now):
+    """M5: a noticed meeting lies in the future."""
     if kind not in MEETING_KINDS:
         raise ValidationFailed(f"kind: must be one of {', '.join(MEETING_KINDS)}", field="kind")
     if as_utc(scheduled_at) <= as_utc(now) and kind != "emergency":
         raise RuleViolation("M5: a regular meeting must be scheduled in the future", field="scheduled_at", rule="M5")
+
+
+def check_emergency_reason(kind, emergency_reason):
+    """M6: an emergency meeting records why it cannot wait for a 48 h notice."""
+    if kind == "emergency" and not (emergency_reason or "").strip():
+        raise ValidationFailed("emergency_reason: M6: an emergency meeting skips the 48 h notice only for a "
+                               "recorded reason", field="emergency_reason", rule="M6")
+    if kind != "emergency" and emergency_reason is not None:
+        raise ValidationFailed("emergency_reason: only an emergency meeting has one", field="emergency_reason",
+                               rule="M6")
+
+
+# M4/M6: matters never decided without a 48 h notice, so never on an emergency meeting
+NOTICE_ONLY_CATEGORIES = ("personnel", "major_decision")
 
 
 def check_democratic_life_schedule(kind, theme, delegated_by):
@@ -123,12 +159,13 @@ def check_add_topic(meeting_status, meeting_kind, category):
     """
     if category not in TOPIC_CATEGORIES:
         raise ValidationFailed(f"category: must be one of {', '.join(TOPIC_CATEGORIES)}", field="category")
+    if meeting_kind == "emergency" and category in NOTICE_ONLY_CATEGORIES:
+        # the emergency route is no loophole: whatever its status, an emergency meeting has no 48 h notice
+        raise RuleViolation("M4/M6: personnel and major matters are decided only at a meeting noticed "
+                            "48 hours ahead, never at an emergency meeting", field="category", rule="M4")
     if meeting_status == "draft":
         return
     if meeting_kind == "emergency" and meeting_status == "opened":
-        if category in ("personnel", "major_decision"):
-            raise RuleViolation("M4: personnel and major matters are never raised at the meeting; "
-                                "they need notice", field="category", rule="M4")
         return
     raise RuleViolation("M4: the agenda is frozen once notice is given; no ad-hoc motions",
                         field="meeting_id", rule="M4")
@@ -153,8 +190,9 @@ def check_notice(kind, status, scheduled_at, now, topic_count, topics=(), unrepo
                             field="scheduled_at", rule="M5")
 
 
-def check_open(kind, status, scheduled_at, noticed_at, n, present_members):
-    """M5 (late notice blocks a regular meeting) and M8 (two-thirds quorum)."""
+def check_open(kind, status, scheduled_at, noticed_at, n, present_members, *, now, tolerance=OPEN_TOLERANCE):
+    """M5 (late notice blocks a regular meeting; a noticed meeting is held at its noticed time,
+    at most ``tolerance`` earlier) and M8 (two-thirds quorum)."""
     if status == "opened":
         raise Conflict("the meeting is already open", field="meeting_id", rule="M8")
     if status not in ("draft", "noticed"):
@@ -166,6 +204,13 @@ def check_open(kind, status, scheduled_at, noticed_at, n, present_members):
         if as_utc(scheduled_at) - as_utc(noticed_at) < NOTICE_LEAD:
             raise RuleViolation("M5: notice was given less than 48 hours before the meeting; it cannot be opened",
                                 field="meeting_id", rule="M5")
+        earliest = as_utc(scheduled_at) - tolerance
+        if as_utc(now) < earliest:
+            # members who come at the noticed time would be recorded absent, and the 24 h
+            # objection window would be gone: the meeting is held when it was noticed for
+            raise RuleViolation(f"M5: the meeting was noticed for {as_utc(scheduled_at).isoformat()}; it opens "
+                                f"from {earliest.isoformat()} at the earliest (move it earlier only with "
+                                "a new notice)", field="meeting_id", rule="M5")
     needed = quorum_required(n)
     if len(present_members) < needed:
         raise RuleViolation(
@@ -240,15 +285,38 @@ def check_suggest(actor_roles, meeting_status=None):
                             field="meeting_id", rule="M4")
 
 
-def check_decide_topic(actor_roles, topic_status, accept, reason):
-    """M3: the secretary accepts or rejects a suggested topic; a rejection gives its reason."""
-    if "secretary" not in actor_roles:
-        raise Forbidden("M3: only the secretary accepts or rejects a suggested topic",
-                        field="actor.roles", rule="M3")
+def check_decide_topic(actor_roles, topic_status, accept, reason, actor_person_id=None, meeting=None):
+    """M3: the secretary (or the deputy chairing ``meeting``, the one the topic is for, by delegation)
+    accepts or rejects a suggested topic; a rejection gives its reason."""
+    check_agenda_authority(actor_person_id, actor_roles, meeting)
     if topic_status != "suggested":
         raise Conflict(f"M3: the topic was already {topic_status}", field="topic_id", rule="M3")
     if not accept and not (reason or "").strip():
         raise ValidationFailed("reason: M3: a rejected topic needs the reason", field="reason", rule="M3")
+
+
+def check_agenda_authority(actor_person_id, actor_roles, meeting=None):
+    """M3 (with M1): the secretary accepts topics and puts them on an agenda; so does the deputy
+    secretary who chairs *that* meeting by the secretary's recorded delegation.  Everyone else
+    (members, and deputies otherwise) suggests.
+
+    ``meeting`` is any object with ``chair_person_id`` and ``delegated_by`` (None: the topic pool).
+    """
+    if "secretary" in actor_roles:
+        return
+    if (meeting is not None and "deputy_secretary" in actor_roles and meeting.delegated_by is not None
+            and meeting.chair_person_id == actor_person_id):
+        return
+    raise Forbidden("M3: the secretary decides the agenda (or the deputy secretary chairing this meeting by "
+                    "delegation); suggest the topic instead", field="actor.roles", rule="M3")
+
+
+def check_deferrable(topic_meeting_status):
+    """V5: a topic stays on its meeting's agenda unless that meeting closed or was cancelled
+    without deciding it; it is then deferred to a later meeting (voting decides whether it may
+    be voted again)."""
+    if topic_meeting_status in ("draft", "noticed", "opened"):
+        raise Conflict("M3: the topic is on another meeting's agenda", field="topic_id", rule="M3")
 
 
 def check_schedulable(topic):
@@ -373,21 +441,39 @@ def check_leave_decision(actor_person_id, chair_person_id, leave_status, meeting
 
 
 def merge_leave(explicit_leave, approved_leave, present):
-    """M9: approved leave requests join the chair's ``leave`` list; a member who came after all is present."""
-    merged = {pid: ops for pid, ops in approved_leave.items() if pid not in present}
-    merged.update(explicit_leave)
+    """M9: approved leave requests join the chair's ``leave`` list; a member who came after all is present.
+
+    The opinions of an approved leave request are never erased (data loss): an entry of the
+    chair's list for the same member only adds opinions on topics the request left out; the
+    approved opinion on a topic always wins.
+    """
+    merged = {pid: dict(ops) for pid, ops in explicit_leave.items()}
+    for pid, ops in approved_leave.items():
+        if pid in present:
+            continue
+        merged[pid] = {**merged.get(pid, {}), **(ops or {})}
     return merged
 
 
 # ====================================================================== M6 provisional handling
 
-def check_provisional(actor_roles, approved_by, secretary_id):
-    """M6: a member handles a matter provisionally only with the secretary's approval."""
+HANDLING_STATUSES = ("awaiting_approval", "approved")
+
+
+def check_provisional(actor_roles):
+    """M6: a group member records a matter handled provisionally; it awaits the secretary's approval."""
     if not GROUP_ROLE_SET & set(actor_roles):
         raise Forbidden("M6: only a group member handles a matter provisionally", field="actor", rule="M6")
-    if secretary_id is None or approved_by != secretary_id:
-        raise RuleViolation("M6: a provisional handling needs the approval of the secretary in office",
-                            field="approved_by", rule="M6")
+
+
+def check_approve_provisional(actor_person_id, secretary_id, status):
+    """M6: the secretary in office approves a provisional handling, as an action of their own
+    (nobody types an approver's id); only then is it reported at the next meeting."""
+    if secretary_id is None or actor_person_id != secretary_id:
+        raise Forbidden("M6: a provisional handling is approved by the secretary in office",
+                        field="actor", rule="M6")
+    if status != "awaiting_approval":
+        raise Conflict(f"M6: the provisional handling is already {status}", field="handling_id", rule="M6")
 
 
 def check_reports_on_agenda(unreported_handling_titles):
@@ -425,6 +511,25 @@ def check_presence_change(meeting_status, action, current, is_group_member):
         raise Conflict("M8: the member is already present", field="person_id", rule="M8")
     if action == "departure" and current != "present":
         raise Conflict("M8: the member is not present", field="person_id", rule="M8")
+
+
+def check_votable(meeting_kind, scheduled_at, noticed_at, category):
+    """M4/M6: a personnel or major matter is decided only at a meeting noticed 48 hours ahead."""
+    if category not in NOTICE_ONLY_CATEGORIES:
+        return
+    if (meeting_kind == "emergency" or noticed_at is None
+            or as_utc(scheduled_at) - as_utc(noticed_at) < NOTICE_LEAD):
+        raise RuleViolation("M4/M6: personnel and major matters are decided only at a meeting noticed "
+                            "48 hours ahead", field="topic_id", rule="M6")
+
+
+def check_no_open_ballots(open_ballot_ids):
+    """V1/M8: votes are cast inside the session; a meeting with open ballots does not close."""
+    if open_ballot_ids:
+        count = len(open_ballot_ids)
+        raise RuleViolation(f"V1: {count} ballot{'s are' if count != 1 else ' is'} still open; close "
+                            f"{'them' if count != 1 else 'it'} before closing the meeting",
+                            field="meeting_id", rule="V1")
 
 
 def quorum_state(n, present):
@@ -630,3 +735,83 @@ def check_dl_open(steps, members_expected, secretary_id, chair_person_id, theme)
     missing = sorted(set(members_expected) - filed)
     if missing:
         raise RuleViolation(f"M11: speaking outlines missing for {', '.join(missing)}", field="step", rule="M11")
+
+
+# ====================================================================== the Meeting aggregate (issue 16)
+
+class Meeting:
+    """One meeting's life as one object: every rule of a step is checked before anything of the
+    state changes, and each method returns the domain events of the change (a refused call raises
+    and leaves the meeting as it was).  Invariants held whatever the order of calls:
+
+    I1  an opened meeting was opened at its noticed time (M5: noticed ≥ 48 h ahead, opened no
+        earlier than ``tolerance`` before it) or is an emergency meeting with a recorded reason and
+        no personnel or major item (M4, M6), with the quorum present (M8);
+    I5  the opinions of approved leave are in the attendance of a member not present (M9);
+    I6  N is the number of group members whose term covers the meeting day (M8, §二).
+    """
+
+    def __init__(self, kind, scheduled_at, now, emergency_reason=None, chair_person_id=None, delegated_by=None):
+        check_schedule(kind, scheduled_at, now)
+        check_emergency_reason(kind, emergency_reason)
+        self.kind, self.scheduled_at = kind, as_utc(scheduled_at)
+        self.emergency_reason = emergency_reason.strip() if kind == "emergency" else None
+        self.chair_person_id, self.delegated_by = chair_person_id, delegated_by
+        self.status, self.noticed_at, self.opened_at = "draft", None, None
+        self.topics = []              # [(topic_id, category)], the agenda in order
+        self.attendance = {}          # person_id -> (status, opinions or None)
+        self.n = None                 # N at opening
+        self.approved_leave = {}      # person_id -> opinions (M9)
+
+    def add_topic(self, topic_id, category):
+        check_add_topic(self.status, self.kind, category)
+        self.topics.append((topic_id, category))
+        return [{"type": "topic_accepted", "topic_id": topic_id, "category": category,
+                 "raised_at_meeting": self.status == "opened"}]
+
+    def approve_leave(self, person_id, opinions, is_group_member):
+        check_leave_request(is_group_member, self.status, opinions, {t for t, _ in self.topics}, None)
+        self.approved_leave[person_id] = dict(opinions)
+        return [{"type": "leave_decided", "person_id": person_id, "approved": True}]
+
+    def notice(self, now):
+        class _Ready:      # the agenda's topics as check_notice reads them (accepted, prepared)
+            def __init__(self, category):
+                self.status, self.category, self.broad = "accepted", category, False
+                self.precoordination = self.preparation = {"recorded": True}
+                self.subordinate_org, self.title = None, category
+        check_notice(self.kind, self.status, self.scheduled_at, now, len(self.topics),
+                     topics=[_Ready(c) for _, c in self.topics])
+        self.status, self.noticed_at = "noticed", as_utc(now)
+        return [{"type": "meeting_noticed", "noticed_at": self.noticed_at}]
+
+    def reschedule(self, new_at, now):
+        status, needs_new_notice = reschedule(self.kind, self.status, new_at, now)
+        self.scheduled_at, self.status = as_utc(new_at), status
+        if needs_new_notice:
+            self.noticed_at = None
+        return [{"type": "meeting_rescheduled", "scheduled_at": self.scheduled_at,
+                 "needs_new_notice": needs_new_notice}]
+
+    def open(self, group, present, explicit_leave, now, tolerance=OPEN_TOLERANCE):
+        """``group`` = group_members_on(terms, meeting day) -> events; N = len(group) (I6)."""
+        leave = merge_leave(explicit_leave, self.approved_leave, set(present))
+        statuses = split_attendance(group, present, leave)
+        here = [pid for pid, st in statuses.items() if st == "present"]
+        check_open(self.kind, self.status, self.scheduled_at, self.noticed_at, len(group), here,
+                   now=now, tolerance=tolerance)
+        self.attendance = {pid: (st, leave.get(pid)) for pid, st in statuses.items()}
+        self.status, self.opened_at, self.n = "opened", as_utc(now), len(group)
+        return [{"type": "meeting_opened", "n": self.n, "present": len(here), "kind": self.kind,
+                 "emergency_reason": self.emergency_reason}]
+
+    def close(self, open_ballot_ids):
+        check_transition("close", self.status)
+        check_no_open_ballots(open_ballot_ids)
+        self.status = "closed"
+        return [{"type": "meeting_closed"}]
+
+    def cancel(self):
+        check_transition("cancel", self.status)
+        self.status = "cancelled"
+        return [{"type": "meeting_cancelled"}]

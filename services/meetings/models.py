@@ -41,6 +41,10 @@ class Appointment(Base):
     end_date: Mapped[dt.date | None] = mapped_column(sa.Date, nullable=True)
     division_of_work: Mapped[str | None] = mapped_column(sa.Text, nullable=True)   # 分管, §二(三)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # §二: a term is ended (end_date, reason), never deleted
+    end_reason: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Meeting(Base):
@@ -63,6 +67,7 @@ class Meeting(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     theme: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)          # M11
+    emergency_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)      # M6: why no 48 h notice
 
 
 class Topic(Base):
@@ -155,8 +160,10 @@ class ProvisionalHandling(Base):
     title: Mapped[str] = mapped_column(sa.String(300))
     description: Mapped[str] = mapped_column(sa.Text)
     handled_by: Mapped[str] = mapped_column(sa.String(36))
-    approved_by: Mapped[str] = mapped_column(sa.String(36))
+    approved_by: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)   # the secretary, by acting
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(20), server_default="approved")   # awaiting_approval | approved
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     topic_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     reported_meeting_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

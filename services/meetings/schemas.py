@@ -1,8 +1,8 @@
 """marshmallow schemas of the meetings RPC payloads (also used by the gateway's OpenAPI)."""
 from marshmallow import Schema, fields, validate
 
-from services.meetings.domain import (DL_STEPS, DOCUMENT_KINDS, GROUP_ROLES, MEETING_KINDS, PREPARERS, STAFF_ROLES,
-                                      TOPIC_CATEGORIES)
+from services.meetings.domain import (DL_STEPS, DOCUMENT_KINDS, END_REASONS, GROUP_ROLES, MEETING_KINDS, PREPARERS,
+                                      STAFF_ROLES, TOPIC_CATEGORIES)
 from shared.validation import Line
 
 NAME = validate.Length(min=1, max=200)
@@ -36,6 +36,14 @@ class MeetingIn(Schema):
     scheduled_at = fields.AwareDateTime(required=True)
     delegate_to = fields.String(load_default=None, validate=ID)
     theme = Line(load_default=None, validate=validate.Length(min=1, max=300))   # M11
+    # M6: why the meeting cannot wait for a 48 h notice (required for an emergency meeting)
+    emergency_reason = fields.String(load_default=None, validate=validate.Length(max=5000))
+
+
+class EndTermIn(Schema):
+    """§二: an appointment ends on a day (inclusive) for a reason; it is never deleted."""
+    end_date = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
 
 
 TEXT = validate.Length(min=1, max=20000)
@@ -102,7 +110,7 @@ class ProvisionalIn(Schema):
     org_id = fields.String(required=True, validate=ID)
     title = Line(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(required=True, validate=TEXT)
-    approved_by = fields.String(required=True, validate=ID)
+    # M6: no approver is typed in; the secretary approves by acting (approve_provisional_handling)
 
 
 class ObserverIn(Schema):

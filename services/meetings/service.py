@@ -11,14 +11,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
 from services.meetings import domain, models, schemas
 from shared.actor import Actor
-from shared.clock import iso, utcnow
-from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from shared.nameko_ext import Database, HealthMixin, rpc
+from shared import clock
+from shared.clock import iso
+from nameko.exceptions import UnknownService
+
+from shared.errors import (Conflict, Forbidden, NotFound, RuleViolation, ServiceUnavailable, UpstreamTimeout,
+                           ValidationFailed)
+from shared.nameko_ext import Database, HealthMixin, ServiceRpc, rpc
 from shared.validation import load
 
 
@@ -37,6 +42,13 @@ def _local_day(when, timezone):
 class MeetingsService(HealthMixin):
     name = "meetings"
     db = Database(models, Path(__file__).parent / "migrations")
+    config = Config()
+    voting = ServiceRpc("voting")     # V1/M8: no meeting closes while its ballots are open
+
+    def _open_tolerance(self):
+        """M5: how long before its noticed time a meeting may open (MEETING_OPEN_TOLERANCE_MINUTES, default 30)."""
+        minutes = self.config.get("MEETING_OPEN_TOLERANCE_MINUTES")
+        return domain.OPEN_TOLERANCE if minutes in (None, "") else dt.timedelta(minutes=float(minutes))
 
     # ------------------------------------------------------------ roster (SPEC §2)
 
@@ -53,7 +65,8 @@ class MeetingsService(HealthMixin):
             org_id = data["org_id"] or _new_id()
             if uow.session.get(models.Organization, org_id):
                 raise ValidationFailed("org_id: already exists", field="org_id")
-            org = models.Organization(id=org_id, name=data["name"], timezone=data["timezone"], created_at=utcnow())
+            org = models.Organization(id=org_id, name=data["name"], timezone=data["timezone"],
+                                      created_at=clock.now())
             uow.session.add(org)
         return _org(org)
 
@@ -76,7 +89,7 @@ class MeetingsService(HealthMixin):
             pid = data["person_id"] or _new_id()
             if uow.session.get(models.Person, pid):
                 raise ValidationFailed("person_id: already exists", field="person_id")
-            person = models.Person(id=pid, name=data["name"], created_at=utcnow())
+            person = models.Person(id=pid, name=data["name"], created_at=clock.now())
             uow.session.add(person)
         return {"person_id": person.id, "name": person.name}
 
@@ -94,7 +107,7 @@ class MeetingsService(HealthMixin):
                 raise NotFound("person_id: no such person", field="person_id")
             domain.check_appointment(data["role"], data["start_date"], data["end_date"],
                                      _terms(s, data["org_id"]))
-            row = models.Appointment(id=_new_id(), created_at=utcnow(), **data)
+            row = models.Appointment(id=_new_id(), created_at=clock.now(), **data)
             s.add(row)
             if data["role"] in domain.GROUP_ROLES:
                 uow.emit("membership_changed", data["org_id"], {
@@ -105,6 +118,46 @@ class MeetingsService(HealthMixin):
         return _appointment(row)
 
     @rpc
+    def end_term(self, actor, appointment_id, data):
+        """§二, M1, M8: an appointment ends on a day (inclusive) for a reason (removal, transfer, …).
+
+        The term is kept for life: N on any day stays the members whose term covers it, and a
+        successor secretary may be appointed from the next day."""
+        actor = Actor.from_dict(actor)
+        actor.require("admin", action="ending a term")
+        data = load(schemas.EndTermIn(), data)
+        now = clock.now()
+        with self.db.uow() as uow:
+            s = uow.session
+            row = s.get(models.Appointment, appointment_id) if isinstance(appointment_id, str) else None
+            if row is None:     # the suite's admin appoints in every organization (as ``appoint``)
+                raise NotFound("appointment_id: no such appointment", field="appointment_id")
+            term = domain.Term(row.person_id, row.role, row.start_date, row.end_date)
+            domain.check_end_term(term, data["end_date"], data["reason"], row.end_reason is not None)
+            row.end_date, row.end_reason, row.ended_by, row.ended_at = \
+                data["end_date"], data["reason"], actor.person_id, now
+            if row.role in domain.GROUP_ROLES:
+                uow.emit("membership_changed", row.org_id, {
+                    "person_id": row.person_id, "role": row.role, "start_date": row.start_date,
+                    "end_date": row.end_date, "division_of_work": row.division_of_work,
+                    "end_reason": row.end_reason,
+                })
+        return _appointment(row)
+
+    @rpc
+    def list_appointments(self, actor, org_id, person_id=None):
+        """Every term of an organization (ended ones too: terms are never deleted), oldest first."""
+        actor = Actor.from_dict(actor)
+        if not actor.has("admin"):
+            actor.require_org(org_id, cross_org_read=True)
+        with self.db.read() as s:
+            q = sa.select(models.Appointment).where(models.Appointment.org_id == org_id)
+            if person_id is not None:
+                q = q.where(models.Appointment.person_id == person_id)
+            rows = s.execute(q.order_by(models.Appointment.start_date, models.Appointment.created_at)).scalars()
+            return {"org_id": org_id, "items": [_appointment(r) for r in rows]}
+
+    @rpc
     def roles_of(self, actor, person_id, org_id, on=None):
         """Roles a person holds in an organization on a day (the gateway's log-in)."""
         actor = Actor.from_dict(actor)
@@ -113,7 +166,7 @@ class MeetingsService(HealthMixin):
             org = s.get(models.Organization, org_id)
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
-            day = dt.date.fromisoformat(on) if on else _local_day(utcnow(), org.timezone)
+            day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
             roles = sorted({t.role for t in _terms(s, org_id) if t.person_id == person_id and t.in_office(day)})
         return {"person_id": person_id, "org_id": org_id, "roles": roles}
 
@@ -128,7 +181,7 @@ class MeetingsService(HealthMixin):
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             try:
-                day = dt.date.fromisoformat(on) if on else _local_day(utcnow(), org.timezone)
+                day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
             except (TypeError, ValueError):
                 raise ValidationFailed("on: must be a date (YYYY-MM-DD)", field="on") from None
             terms = _terms(s, org_id)
@@ -150,13 +203,14 @@ class MeetingsService(HealthMixin):
         actor = Actor.from_dict(actor)
         data = load(schemas.MeetingIn(), data)
         actor.require_org(data["org_id"])
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             org = s.get(models.Organization, data["org_id"])
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             domain.check_schedule(data["kind"], data["scheduled_at"], now)
+            domain.check_emergency_reason(data["kind"], data["emergency_reason"])
             group = domain.group_members_on(_terms(s, org.id), _local_day(data["scheduled_at"], org.timezone))
             chair, delegated_by = domain.chair_for(actor.person_id, actor.roles, data["delegate_to"], group)
             domain.check_democratic_life_schedule(data["kind"], data["theme"], delegated_by)
@@ -164,7 +218,8 @@ class MeetingsService(HealthMixin):
                 id=_new_id(), org_id=org.id, kind=data["kind"], title=data["title"],
                 scheduled_at=data["scheduled_at"], status="draft", chair_person_id=chair,
                 delegated_by=delegated_by, created_by=actor.person_id, created_at=now,
-                theme=data["theme"] if data["kind"] == "democratic_life" else None)
+                theme=data["theme"] if data["kind"] == "democratic_life" else None,
+                emergency_reason=data["emergency_reason"].strip() if data["kind"] == "emergency" else None)
             s.add(meeting)
             s.flush()
             _history(s, meeting, "scheduled", actor, None, "draft", at=now,
@@ -196,12 +251,12 @@ class MeetingsService(HealthMixin):
 
     def _propose(self, actor, meeting_id, data):
         data = load(schemas.TopicIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
             org_id = meeting.org_id if meeting else actor.org_id
-            actor.require("secretary", "deputy_secretary", rule="M3", action="putting a topic on the agenda")
+            domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
             if meeting is not None:
                 domain.check_add_topic(meeting.status, meeting.kind, data["category"])
             elif org_id is None or s.get(models.Organization, org_id) is None:
@@ -229,7 +284,7 @@ class MeetingsService(HealthMixin):
         """M3: a group member suggests a topic; the secretary accepts or rejects it."""
         actor = Actor.from_dict(actor)
         data = load(schemas.TopicIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
@@ -255,11 +310,14 @@ class MeetingsService(HealthMixin):
         """M3: the secretary accepts (optionally onto a draft meeting) or rejects a suggested topic."""
         actor = Actor.from_dict(actor)
         data = load(schemas.DecideTopicIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             topic = _topic_for(s, actor, topic_id)
-            domain.check_decide_topic(actor.roles, topic.status, data["accept"], data["reason"])
+            target_id = data["meeting_id"] or topic.meeting_id
+            target = _meeting_for(s, actor, target_id) if target_id is not None else None
+            domain.check_decide_topic(actor.roles, topic.status, data["accept"], data["reason"],
+                                      actor.person_id, target)
             if not data["accept"]:
                 topic.status, topic.meeting_id, topic.position = "rejected", None, 0
                 topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
@@ -268,14 +326,12 @@ class MeetingsService(HealthMixin):
                     "rejected_by": actor.person_id, "reason": data["reason"],
                 })
                 return _topic(topic)
-            target_id = data["meeting_id"] or topic.meeting_id
             topic.status, topic.meeting_id = "accepted", None
             topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
-            if target_id is not None:
-                meeting = _meeting_for(s, actor, target_id)
-                domain.check_add_topic(meeting.status, meeting.kind, topic.category)
+            if target is not None:
+                domain.check_add_topic(target.status, target.kind, topic.category)
                 domain.check_schedulable(topic)
-                _place(s, topic, meeting)
+                _place(s, topic, target)
             uow.emit("topic_accepted", topic.org_id, {
                 "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
                 "category": topic.category, "accepted_by": actor.person_id, "raised_at_meeting": False,
@@ -290,14 +346,18 @@ class MeetingsService(HealthMixin):
             s = uow.session
             topic = _topic_for(s, actor, topic_id)
             meeting = _meeting_for(s, actor, meeting_id)
-            actor.require("secretary", "deputy_secretary", rule="M3", action="putting a topic on the agenda")
+            domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
             if topic.meeting_id == meeting.id and topic.status == "accepted":
                 raise Conflict("M3: the topic is already on this agenda", field="topic_id", rule="M3")
-            if topic.meeting_id is not None and topic.status == "accepted":
-                raise Conflict("M3: the topic is on another meeting's agenda", field="topic_id", rule="M3")
+            earlier = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id is not None else None
+            if earlier is not None and topic.status == "accepted":
+                domain.check_deferrable(earlier.status)     # V5: deferred from a closed/cancelled meeting
             domain.check_add_topic(meeting.status, meeting.kind, topic.category)
             domain.check_schedulable(topic)
             _place(s, topic, meeting)
+            if earlier is not None and topic.status == "accepted":
+                _history(s, earlier, "topic_deferred", actor, earlier.status, earlier.status, at=clock.now(),
+                         data={"topic_id": topic.id, "to_meeting_id": meeting.id})
             return _topic(topic)
 
     @rpc
@@ -305,7 +365,7 @@ class MeetingsService(HealthMixin):
         """M3: the leader in charge's pre-coordination (who, with whom, outcome)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.PrecoordinationIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             topic = _topic_for(s, actor, topic_id)
@@ -324,7 +384,7 @@ class MeetingsService(HealthMixin):
         """M3 (§三(二), §二(五)): research, opinions solicited, risk assessment, legal review."""
         actor = Actor.from_dict(actor)
         data = load(schemas.PreparationIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             topic = _topic_for(s, actor, topic_id)
@@ -372,7 +432,8 @@ class MeetingsService(HealthMixin):
             domain.check_material_window(meeting.kind if meeting else None, meeting.status if meeting else None)
             row = models.Material(id=_new_id(), topic_id=topic.id, org_id=topic.org_id, filename=data["filename"],
                                   content_type=data["content_type"], size=len(raw), sha256=digest, content=raw,
-                                  uploaded_by=actor.person_id, prepared_as=topic.prepared_by, uploaded_at=utcnow())
+                                  uploaded_by=actor.person_id, prepared_as=topic.prepared_by,
+                                  uploaded_at=clock.now())
             s.add(row)
             org = s.get(models.Organization, topic.org_id)
             return _material(row, org.timezone)
@@ -394,7 +455,7 @@ class MeetingsService(HealthMixin):
         """M5: a member's objection reaches the chair at least 24 h before the meeting."""
         actor = Actor.from_dict(actor)
         data = load(schemas.ObjectionIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -425,7 +486,7 @@ class MeetingsService(HealthMixin):
         """M9: a member who cannot attend asks leave in advance, with an opinion per topic."""
         actor = Actor.from_dict(actor)
         data = load(schemas.LeaveRequestIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -450,7 +511,7 @@ class MeetingsService(HealthMixin):
         """M9: the chair approves or refuses a leave request."""
         actor = Actor.from_dict(actor)
         data = load(schemas.LeaveDecisionIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             row = s.get(models.LeaveRequest, leave_id) if isinstance(leave_id, str) else None
@@ -481,47 +542,67 @@ class MeetingsService(HealthMixin):
 
     @rpc
     def record_provisional_handling(self, actor, data):
-        """M6: a member handled a matter provisionally with the secretary's approval;
-        it becomes a mandatory report on the next meeting's agenda."""
+        """M6: a group member records a matter handled provisionally; it awaits the secretary's
+        approval (given by the secretary's own action, ``approve_provisional_handling``).  The
+        secretary's own record is approved at once."""
         actor = Actor.from_dict(actor)
         data = load(schemas.ProvisionalIn(), data)
         actor.require_org(data["org_id"])
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             org = s.get(models.Organization, data["org_id"])
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
-            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
             if actor.person_id not in group and "system" not in actor.roles:
                 raise Forbidden("M6: only a group member in office handles a matter provisionally",
                                 field="actor", rule="M6")
-            domain.check_provisional(actor.roles, data["approved_by"], secretary)
+            domain.check_provisional(actor.roles)
             row = models.ProvisionalHandling(id=_new_id(), org_id=org.id, title=data["title"],
                                              description=data["description"], handled_by=actor.person_id,
-                                             approved_by=data["approved_by"], recorded_at=now)
+                                             approved_by=None, recorded_at=now, status="awaiting_approval")
             s.add(row)
-            topic = models.Topic(id=_new_id(), meeting_id=None, org_id=org.id, position=0,
-                                 title=f"临时处置情况报告：{data['title']}"[:300], category="report",
-                                 description=data["description"], proposed_by=actor.person_id, created_at=now,
-                                 status="accepted", broad=False, prepared_by="office",
-                                 decided_by=data["approved_by"], decided_at=now, provisional_handling_id=row.id)
-            s.add(topic)
-            row.topic_id = topic.id
-            s.flush()
-            nxt = s.execute(sa.select(models.Meeting).where(
-                models.Meeting.org_id == org.id, models.Meeting.status == "draft",
-                models.Meeting.kind != "democratic_life", models.Meeting.scheduled_at > now)
-                .order_by(models.Meeting.scheduled_at).limit(1)).scalar()
-            if nxt is not None:
-                _place(s, topic, nxt)
-            uow.emit("provisional_handling_recorded", org.id, {
-                "handling_id": row.id, "title": row.title, "description": row.description,
-                "handled_by": row.handled_by, "approved_by": row.approved_by, "recorded_at": now,
-                "report_topic_id": topic.id, "report_meeting_id": topic.meeting_id,
-            })
+            topic = None
+            if group.get(actor.person_id) == "secretary":
+                topic = _approve_handling(s, uow, row, actor.person_id, now)
             return _handling(row, topic, org.timezone)
+
+    @rpc
+    def approve_provisional_handling(self, actor, handling_id):
+        """M6: the secretary in office approves a provisional handling; its report then goes on the
+        next meeting's agenda."""
+        actor = Actor.from_dict(actor)
+        now = clock.now()
+        with self.db.uow() as uow:
+            s = uow.session
+            row = s.get(models.ProvisionalHandling, handling_id) if isinstance(handling_id, str) else None
+            if row is None or not _may_see(actor, row.org_id):
+                raise NotFound("handling_id: no such provisional handling", field="handling_id")
+            org = s.get(models.Organization, row.org_id)
+            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
+            domain.check_approve_provisional(actor.person_id, secretary, row.status)
+            topic = _approve_handling(s, uow, row, actor.person_id, now)
+            return _handling(row, topic, org.timezone)
+
+    @rpc
+    def list_provisional_handlings(self, actor, org_id, status=None):
+        """M6: an organization's provisional handlings (the secretary's queue: ``awaiting_approval``)."""
+        actor = Actor.from_dict(actor)
+        actor.require_org(org_id, cross_org_read=True)
+        if status is not None and status not in domain.HANDLING_STATUSES:
+            raise ValidationFailed(f"status: must be one of {', '.join(domain.HANDLING_STATUSES)}", field="status")
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            q = sa.select(models.ProvisionalHandling).where(models.ProvisionalHandling.org_id == org_id)
+            if status is not None:
+                q = q.where(models.ProvisionalHandling.status == status)
+            rows = s.execute(q.order_by(models.ProvisionalHandling.recorded_at)).scalars().all()
+            return {"org_id": org_id, "items": [
+                _handling(r, s.get(models.Topic, r.topic_id) if r.topic_id else None, org.timezone) for r in rows]}
 
     # ------------------------------------------------------------ notice, observers (M5, M7)
 
@@ -530,7 +611,7 @@ class MeetingsService(HealthMixin):
         """M7: the secretary invites an observer (列席) to one meeting; observers never count or vote."""
         actor = Actor.from_dict(actor)
         data = load(schemas.ObserverIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -555,7 +636,7 @@ class MeetingsService(HealthMixin):
     def notice_meeting(self, actor, meeting_id):
         """M5: send agenda, date and materials to every attendee (≥ 48 h ahead unless an emergency)."""
         actor = Actor.from_dict(actor)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -588,7 +669,7 @@ class MeetingsService(HealthMixin):
         (the chair's ``leave`` list plus every approved leave request)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.OpenIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -601,7 +682,7 @@ class MeetingsService(HealthMixin):
             statuses = domain.split_attendance(group, data["present"], leave)
             present = [pid for pid, st in statuses.items() if st == "present"]
             domain.check_open(meeting.kind, meeting.status, meeting.scheduled_at, meeting.noticed_at,
-                              len(group), present)
+                              len(group), present, now=now, tolerance=self._open_tolerance())
             if meeting.kind == "democratic_life":
                 secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
                 domain.check_dl_open(_dl_steps(s, meeting.id), [p for p in group if p not in leave], secretary,
@@ -622,6 +703,9 @@ class MeetingsService(HealthMixin):
             uow.emit("meeting_opened", meeting.org_id, {
                 "meeting_id": meeting.id, "opened_at": now, "n": len(group), "present": len(present),
                 "quorum": domain.quorum_required(len(group)),
+                # C7: each emergency meeting is reviewed by the discipline inspector (accountability)
+                "kind": meeting.kind, "emergency_reason": meeting.emergency_reason,
+                "title": meeting.title, "chair_person_id": meeting.chair_person_id,
             })
         return self._meeting_view(meeting_id)
 
@@ -637,7 +721,7 @@ class MeetingsService(HealthMixin):
 
     def _presence(self, actor, meeting_id, person_id, action):
         actor = Actor.from_dict(actor)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -672,8 +756,14 @@ class MeetingsService(HealthMixin):
 
     @rpc
     def close_meeting(self, actor, meeting_id):
-        actor = Actor.from_dict(actor)
-        now = utcnow()
+        """V1/M8: ballots live inside an open meeting; the meeting closes only once none is open."""
+        actor_dict, actor = actor, Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id)
+            _require_chair(actor, meeting, "closing the meeting")
+            domain.check_transition("close", meeting.status)
+        domain.check_no_open_ballots(self._open_ballots(actor_dict, meeting_id))
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -685,11 +775,19 @@ class MeetingsService(HealthMixin):
                 "meeting_id": meeting.id, "closed_at": now, "closed_by": actor.person_id})
         return self._meeting_view(meeting_id)
 
+    def _open_ballots(self, actor, meeting_id):
+        """The ids of the meeting's open ballots, from voting; voting unreachable: fail closed."""
+        try:
+            return list(self.voting.open_ballots(actor, meeting_id))
+        except (UnknownService, UpstreamTimeout, ServiceUnavailable):
+            raise ServiceUnavailable("V1: the voting service cannot tell whether ballots are open; the meeting "
+                                     "stays open until it can", field="meeting_id", rule="V1") from None
+
     @rpc
     def cancel_meeting(self, actor, meeting_id, data):
         actor = Actor.from_dict(actor)
         data = load(schemas.ReasonIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -712,7 +810,7 @@ class MeetingsService(HealthMixin):
         """A noticed regular meeting moved to a new time goes back to draft: it needs a new notice ≥ 48 h (M5)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.RescheduleIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -751,7 +849,7 @@ class MeetingsService(HealthMixin):
         """M10: the confidential secretary records the minutes (a new version until approved)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.MinutesIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -788,7 +886,7 @@ class MeetingsService(HealthMixin):
     def approve_minutes(self, actor, meeting_id):
         """M10: the chair approves the minutes of a closed meeting (status minutes_approved)."""
         actor = Actor.from_dict(actor)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -808,7 +906,7 @@ class MeetingsService(HealthMixin):
         """M10: the office prepares a summary or document for a scope; it is issued once the secretary signs it off."""
         actor = Actor.from_dict(actor)
         data = load(schemas.DocumentIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -823,7 +921,7 @@ class MeetingsService(HealthMixin):
     def sign_off(self, actor, document_id):
         """M10: the secretary signs off; the document is then issued to its scope."""
         actor = Actor.from_dict(actor)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             row = _document_for(s, actor, document_id)
@@ -856,7 +954,7 @@ class MeetingsService(HealthMixin):
         """M11 (§四): one step of the democratic life meeting (see ``domain.DL_STEPS``)."""
         actor = Actor.from_dict(actor)
         data = load(schemas.DemocraticLifeStepIn(), data)
-        now = utcnow()
+        now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
@@ -895,7 +993,7 @@ class MeetingsService(HealthMixin):
             actor.require("secretary", "office", rule="M11", action="completing a rectification measure")
             if row.completed_at is not None:
                 raise Conflict("M11: the measure is already completed", field="step_id", rule="M11")
-            row.completed_at, row.completion = utcnow(), data["text"]
+            row.completed_at, row.completion = clock.now(), data["text"]
             return _dl_step(row, _tz(s, meeting))
 
     @rpc
@@ -928,13 +1026,13 @@ class MeetingsService(HealthMixin):
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             held, dl_years = _held(s, org)
-            today = _local_day(utcnow(), org.timezone)
+            today = _local_day(clock.now(), org.timezone)
         return [dict(f, org_id=org_id) for f in domain.compliance_findings(first, today, held, dl_years)]
 
     @timer(interval=COMPLIANCE_INTERVAL)
     def compliance_timer(self):
         """M2/M11: raise each missing-meeting alert once per organization and period (every replica runs this)."""
-        self._scan(utcnow())
+        self._scan(clock.now())
 
     @rpc
     def scan_compliance(self, actor, as_of=None):
@@ -943,7 +1041,7 @@ class MeetingsService(HealthMixin):
         if "system" not in actor.roles:
             raise Forbidden("AUTH: the compliance scan is run by the suite itself", field="actor", rule="AUTH")
         try:
-            now = dt.datetime.fromisoformat(as_of) if as_of else utcnow()
+            now = dt.datetime.fromisoformat(as_of) if as_of else clock.now()
         except (TypeError, ValueError):
             raise ValidationFailed("as_of: must be an ISO 8601 instant", field="as_of") from None
         if now.tzinfo is None:
@@ -1025,6 +1123,17 @@ class MeetingsService(HealthMixin):
             return {"org_id": org_id, "timezone": org.timezone, "items": items}
 
     @rpc
+    def presence_now(self, actor, meeting_id, person_id):
+        """V1: where a person stands in the meeting right now -> {meeting_id, meeting_status, presence}
+        with presence "present" | "absent" | "leave" | None (not on the roll).  Voting asks on every vote."""
+        actor = Actor.from_dict(actor)
+        with self.db.read() as s:
+            meeting = _meeting_for(s, actor, meeting_id)
+            row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
+            return {"meeting_id": meeting.id, "meeting_status": meeting.status,
+                    "presence": row.status if row is not None else None}
+
+    @rpc
     def attendance_snapshot(self, actor, meeting_id, topic_id):
         """What voting copies into a ballot when it opens (V1, V3): N, who is present now, on leave."""
         actor = Actor.from_dict(actor)
@@ -1036,6 +1145,7 @@ class MeetingsService(HealthMixin):
                                     field="topic_id", rule="M4")
             if meeting.status != "opened":
                 raise RuleViolation("M8: ballots open only in an opened meeting", field="meeting_id", rule="M8")
+            domain.check_votable(meeting.kind, meeting.scheduled_at, meeting.noticed_at, topic.category)
             rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting.id)).scalars()
             group = _group_of(s, meeting)
             members = [{
@@ -1046,7 +1156,8 @@ class MeetingsService(HealthMixin):
             return {
                 "org_id": meeting.org_id, "meeting_id": meeting.id, "meeting_kind": meeting.kind,
                 "emergency": meeting.kind == "emergency", "chair_person_id": meeting.chair_person_id,
-                "topic": {"topic_id": topic.id, "title": topic.title, "category": topic.category},
+                "topic": {"topic_id": topic.id, "title": topic.title, "category": topic.category,
+                          "candidate_person_id": topic.candidate_person_id},   # V4: the item's candidate
                 "n": meeting.group_size, "present": sum(1 for m in members if m["presence"] == "present"),
                 "members": members,
             }
@@ -1074,7 +1185,7 @@ class MeetingsService(HealthMixin):
         deadline = row.scheduled_at - domain.OBJECTION_LEAD
         return {
             "meeting_id": row.id, "org_id": row.org_id, "kind": row.kind, "title": row.title,
-            "theme": row.theme,
+            "theme": row.theme, "emergency_reason": row.emergency_reason,
             "status": row.status, "scheduled_at": iso(row.scheduled_at),
             "scheduled_at_local": row.scheduled_at.astimezone(tz).isoformat(), "timezone": row.timezone,
             "chair_person_id": row.chair_person_id, "delegated_by": row.delegated_by,
@@ -1199,7 +1310,7 @@ def _require_topic_editable(s, topic):
 def _attach_pending_reports(s, meeting):
     """M6: provisional handlings not yet reported go on the next meeting's agenda."""
     rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id,
+        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
         models.ProvisionalHandling.reported_meeting_id.is_(None))).scalars().all()
     for handling in rows:
         topic = s.get(models.Topic, handling.topic_id)
@@ -1209,11 +1320,36 @@ def _attach_pending_reports(s, meeting):
             _place(s, topic, meeting)
 
 
+def _approve_handling(s, uow, row, approver, now):
+    """M6: an approved provisional handling becomes a mandatory report on the next meeting's agenda."""
+    row.status, row.approved_by, row.approved_at = "approved", approver, now
+    topic = models.Topic(id=_new_id(), meeting_id=None, org_id=row.org_id, position=0,
+                         title=f"临时处置情况报告：{row.title}"[:300], category="report",
+                         description=row.description, proposed_by=row.handled_by, created_at=now,
+                         status="accepted", broad=False, prepared_by="office",
+                         decided_by=approver, decided_at=now, provisional_handling_id=row.id)
+    s.add(topic)
+    row.topic_id = topic.id
+    s.flush()
+    nxt = s.execute(sa.select(models.Meeting).where(
+        models.Meeting.org_id == row.org_id, models.Meeting.status == "draft",
+        models.Meeting.kind != "democratic_life", models.Meeting.scheduled_at > now)
+        .order_by(models.Meeting.scheduled_at).limit(1)).scalar()
+    if nxt is not None:
+        _place(s, topic, nxt)
+    uow.emit("provisional_handling_recorded", row.org_id, {
+        "handling_id": row.id, "title": row.title, "description": row.description,
+        "handled_by": row.handled_by, "approved_by": row.approved_by, "recorded_at": row.recorded_at,
+        "report_topic_id": topic.id, "report_meeting_id": topic.meeting_id,
+    })
+    return topic
+
+
 def _unreported_elsewhere(s, meeting, now):
     """M6: titles of provisional handlings that this meeting must hear but whose report is not on its agenda."""
     titles = []
     rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id,
+        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
         models.ProvisionalHandling.reported_meeting_id.is_(None),
         models.ProvisionalHandling.recorded_at <= now)).scalars().all()
     for handling in rows:
@@ -1321,7 +1457,7 @@ def _org(org):
 def _appointment(a):
     return {"appointment_id": a.id, "org_id": a.org_id, "person_id": a.person_id, "role": a.role,
             "start_date": a.start_date.isoformat(), "end_date": a.end_date.isoformat() if a.end_date else None,
-            "division_of_work": a.division_of_work}
+            "division_of_work": a.division_of_work, "end_reason": a.end_reason}
 
 
 def _topic(t, materials=None):
@@ -1368,9 +1504,10 @@ def _leave(r, tz):
 def _handling(h, topic, timezone):
     tz = ZoneInfo(timezone)
     return {"handling_id": h.id, "org_id": h.org_id, "title": h.title, "description": h.description,
-            "handled_by": h.handled_by, "approved_by": h.approved_by, "recorded_at": iso(h.recorded_at),
-            "recorded_at_local": _local(h.recorded_at, tz), "report_topic_id": topic.id,
-            "report_meeting_id": topic.meeting_id}
+            "handled_by": h.handled_by, "status": h.status, "approved_by": h.approved_by,
+            "approved_at": iso(h.approved_at), "recorded_at": iso(h.recorded_at),
+            "recorded_at_local": _local(h.recorded_at, tz), "report_topic_id": topic.id if topic else None,
+            "report_meeting_id": topic.meeting_id if topic else None}
 
 
 def _minutes(m, leave_opinions, tz):

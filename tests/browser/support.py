@@ -35,7 +35,7 @@ def passed_decision(base, title, topic, close_meeting=False):
     returns (meeting_id, decision_id) once the accountability service has the decision."""
     sec, _ = login(base, "secretary")
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
-    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": title, "scheduled_at": when}))["meeting_id"]
+    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": title, "scheduled_at": when}))["meeting_id"]
     tid = ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={"title": topic, "category": "work_plan"}))["topic_id"]
     ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
     ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": GROUP_PRESENT, "leave": []}))

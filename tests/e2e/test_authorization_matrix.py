@@ -221,7 +221,7 @@ def world(suite):
         return r.json()
 
     # demo-org: a meeting with two topics, a closed ballot (its decision, task and record), an open ballot
-    m = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "矩阵会议", "scheduled_at": SOON()}))
+    m = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "矩阵会议", "scheduled_at": SOON()}))
     t1 = ok(sec.post(f"/api/v1/meetings/{m['meeting_id']}/topics", json={"title": "议题一", "category": "other"}))
     t2 = ok(sec.post(f"/api/v1/meetings/{m['meeting_id']}/topics", json={"title": "议题二", "category": "other"}))
     ok(sec.post(f"/api/v1/meetings/{m['meeting_id']}/open", json={"present": members}))
@@ -267,7 +267,7 @@ def world(suite):
     other, info = login(base, "other-sec", OTHER_PASSWORD)
     orgdept, dept_info = login(base, "other-orgdept", OTHER_PASSWORD)
     assert "org_department" in dept_info["actor"]["roles"], dept_info
-    om = ok(other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他", "scheduled_at": SOON()}))
+    om = ok(other.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "其他", "scheduled_at": SOON()}))
     ot = ok(other.post(f"/api/v1/meetings/{om['meeting_id']}/topics", json={"title": "x", "category": "other"}))
     ok(other.post(f"/api/v1/meetings/{om['meeting_id']}/open", json={"present": ["other-sec"]}))
     ob = ok(other.post("/api/v1/ballots", json={"meeting_id": om["meeting_id"], "topic_id": ot["topic_id"],

@@ -30,7 +30,7 @@ def world(suite):
     sec, info = login(base, "secretary")
     ids = {u: login(base, u)[1]["actor"]["person_id"] for u in
            ["secretary", "deputy", "member1", "member2", "member3", "member4"]}
-    m = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "会议", "scheduled_at": SOON()}).json()
+    m = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "会议", "scheduled_at": SOON()}).json()
     t = sec.post(f"/api/v1/meetings/{m['meeting_id']}/topics", json={"title": "议题", "category": "other"}).json()
     r = sec.post(f"/api/v1/meetings/{m['meeting_id']}/open", json={"present": list(ids.values())})
     assert r.status_code == 200, r.text
@@ -44,7 +44,7 @@ def world(suite):
                                                     "role": "secretary", "start_date": "2020-01-01"}).status_code == 201
     enrol(base, admin.token, "other-sec", "other-org", "other-sec", "another-password-1", notifications_db(suite))
     other, _ = login(base, "other-sec", "another-password-1")
-    om = other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他", "scheduled_at": SOON()}).json()
+    om = other.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "其他", "scheduled_at": SOON()}).json()
     ot = other.post(f"/api/v1/meetings/{om['meeting_id']}/topics", json={"title": "x", "category": "other"}).json()
     assert other.post(f"/api/v1/meetings/{om['meeting_id']}/open", json={"present": ["other-sec"]}).status_code == 200
     ob = other.post("/api/v1/ballots", json={"meeting_id": om["meeting_id"], "topic_id": ot["topic_id"],
@@ -121,7 +121,7 @@ def test_notification_routes_receipts_preferences_and_webhook_guard(world):
     base, sec, member1 = world["base"], world["sec"], world["member1"]
     office, _ = login(base, "office")
     # the emergency meeting of the fixture was not noticed; notice a new one so members get it
-    m = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "通知测试", "scheduled_at": SOON()}).json()
+    m = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "通知测试", "scheduled_at": SOON()}).json()
     sec.post(f"/api/v1/meetings/{m['meeting_id']}/topics", json={"title": "议题", "category": "other"})
     assert sec.post(f"/api/v1/meetings/{m['meeting_id']}/notice").status_code == 200
 
@@ -186,7 +186,7 @@ def test_meeting_routes_calendar_topics_objection_minutes(world):
     r = sec.post(f"/api/v1/topics/{topic_id}/decision", json={"accept": False, "reason": "不属于党组议事范围"})
     assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
     # M5: an objection less than 24 hours before the meeting is refused with the reason
-    soon = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "临时会议", "scheduled_at": SOON()}).json()
+    soon = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "临时会议", "scheduled_at": SOON()}).json()
     err = error_of(member1.post(f"/api/v1/meetings/{soon['meeting_id']}/objections", json={"text": "有异议"}))
     assert err["rule"] == "M5" and "24 hours" in err["message"]
     err = error_of(member1.post(f"/api/v1/meetings/{meeting_id}/objections", json={"text": "有异议"}))

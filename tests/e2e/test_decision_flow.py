@@ -42,7 +42,7 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
     assert members["n"] == 9 and members["quorum"] == 6
 
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
-    r = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议", "scheduled_at": when})
+    r = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "党组紧急会议", "scheduled_at": when})
     assert r.status_code == 201, r.text
     meeting_id = r.json()["meeting_id"]
     r = sec.post(f"/api/v1/meetings/{meeting_id}/topics", json={"title": "2027年度工作计划", "category": "work_plan"})

@@ -183,7 +183,7 @@ def test_emergency_meeting_opens_only_with_quorum(gateway):
         ("demo-office", "王主任", "office"), ("demo-hr", "赵处长", "hr"),
         ("demo-confidential", "陈秘书", "confidential_secretary"), ("demo-discipline", "刘组长", "discipline")]
 
-    r = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议", "scheduled_at": soon()})
+    r = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "党组紧急会议", "scheduled_at": soon()})
     assert r.status_code == 201, r.text
     meeting_id = r.json()["meeting_id"]
     assert r.json()["org_id"] == "demo-org" and r.json()["status"] == "draft"
@@ -221,30 +221,30 @@ def test_bad_input_on_meeting_routes_is_4xx_and_writes_nothing(gateway, containe
     assert "password" not in account and "password_hash" not in account
     other, info = login(gateway, "other-sec", "another-password-1")
     assert info["actor"]["roles"] == ["secretary"]
-    other_meeting = other.post("/api/v1/meetings", json={"kind": "emergency", "title": "其他",
+    other_meeting = other.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "其他",
                                                          "scheduled_at": soon()}).json()["meeting_id"]
 
-    meeting_id = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "会议",
+    meeting_id = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "会议",
                                                     "scheduled_at": soon()}).json()["meeting_id"]
 
     # POST /meetings
-    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "scheduled_at": soon()}),
+    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "scheduled_at": soon()}),
                     400)["field"] == "title"
-    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": 7, "scheduled_at": soon()}),
+    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": 7, "scheduled_at": soon()}),
                     400)["field"] == "title"
     assert error_of(sec.post("/api/v1/meetings", json={"kind": "weekly", "title": "x", "scheduled_at": soon()}),
                     400)["field"] == "kind"
-    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "x",
+    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "x",
                                                        "scheduled_at": "2030-01-01T09:00:00"}),
                     400)["field"] == "scheduled_at"          # no time zone
-    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "x", "scheduled_at": soon(),
+    assert error_of(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "x", "scheduled_at": soon(),
                                                        "org_id": "other-org"}), 400)["field"] == "org_id"
     assert error_of(sec.post("/api/v1/meetings", data="{oops", headers={"Content-Type": "application/json"}),
                     400)["field"] == "body"
     assert error_of(sec.post("/api/v1/meetings", json=["emergency"]), 400)["field"] == "body"
-    assert error_of(member.post("/api/v1/meetings", json={"kind": "emergency", "title": "x",
+    assert error_of(member.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "x",
                                                           "scheduled_at": soon()}), 403)["rule"] == "M1"
-    assert error_of(requests.post(gateway + "/api/v1/meetings", json={"kind": "emergency", "title": "x",
+    assert error_of(requests.post(gateway + "/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "x",
                                                                       "scheduled_at": soon()}), 401)["rule"] == "AUTH"
 
     # GET /meetings/{id}
@@ -328,5 +328,5 @@ def test_admin_routes(gateway):
     _, info = login(gateway, "new-user", "long-enough-1")
     assert info["actor"]["roles"] == []
     # the administrator runs no meeting
-    assert error_of(admin.post("/api/v1/meetings", json={"kind": "emergency", "title": "x",
+    assert error_of(admin.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "x",
                                                          "scheduled_at": soon()}), 403)["rule"] == "M1"

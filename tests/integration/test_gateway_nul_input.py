@@ -48,11 +48,12 @@ def test_nul_in_a_path_a_query_or_a_body_is_a_400_not_a_5xx(api):
     refused(s.get(base + "/api/v1/ballots?meeting_id=%C2%BF%009%2F", timeout=20), "meeting_id")
     refused(s.get(base + "/api/v1/meetings?kind=x%00", timeout=20), "kind")
     refused(s.post(base + "/api/v1/meetings", timeout=20,
-                   json={"kind": "emergency", "title": "a\u0000b", "scheduled_at": "2030-01-01T10:00:00+00:00"}),
+                   json={"kind": "emergency", "emergency_reason": "突发险情", "title": "a\u0000b",
+                         "scheduled_at": "2030-01-01T10:00:00+00:00"}),
             "title")
     assert s.get(base + "/api/v1/meetings", timeout=20).json()["items"] == []     # nothing was written
     # the same requests without the NUL are served by the meetings service on PostgreSQL
     assert s.get(base + "/api/v1/meetings/abc", timeout=20).status_code == 404
     r = s.post(base + "/api/v1/meetings", timeout=20,
-               json={"kind": "emergency", "title": "ab", "scheduled_at": "2030-01-01T10:00:00+00:00"})
+               json={"kind": "emergency", "emergency_reason": "突发险情", "title": "ab", "scheduled_at": "2030-01-01T10:00:00+00:00"})
     assert r.status_code == 201, r.text

@@ -64,6 +64,30 @@ def test_0002_keeps_existing_topics_and_marks_personnel_as_prepared_by_hr(databa
         engine.dispose()
 
 
+def test_0003_keeps_provisional_handlings_approved_and_terms_open(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade_to(engine, "0002")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO organizations (id, name, timezone, created_at) "
+                                 "VALUES ('o', 'org', 'Asia/Shanghai', '2026-01-01 00:00:00')"))
+            conn.execute(sa.text("INSERT INTO persons (id, name, created_at) "
+                                 "VALUES ('p', 'n', '2026-01-01 00:00:00')"))
+            conn.execute(sa.text("INSERT INTO appointments (id, org_id, person_id, role, start_date, created_at) "
+                                 "VALUES ('a', 'o', 'p', 'member', '2026-01-01', '2026-01-01 00:00:00')"))
+            conn.execute(sa.text(
+                "INSERT INTO provisional_handlings (id, org_id, title, description, handled_by, approved_by, "
+                "recorded_at) VALUES ('h', 'o', 't', 'd', 'p', 's', '2026-01-02 00:00:00')"))
+        upgrade_to(engine, "head")
+        with engine.connect() as conn:
+            h = conn.execute(sa.text("SELECT status, approved_by, approved_at FROM provisional_handlings")).one()
+            a = conn.execute(sa.text("SELECT end_date, end_reason FROM appointments")).one()
+        assert h[0] == "approved" and h[1] == "s" and h[2] is not None      # M6: approved before stays approved
+        assert tuple(a) == (None, None)
+    finally:
+        engine.dispose()
+
+
 def test_a_start_at_head_skips_alembic_and_an_older_database_is_still_upgraded(database_url, monkeypatch):
     from shared import db
 
@@ -71,7 +95,7 @@ def test_a_start_at_head_skips_alembic_and_an_older_database_is_still_upgraded(d
     assert head not in (None, "0001")
     engine = make_engine(database_url)
     try:
-        upgrade_to(engine, "0001")                    # a database one migration behind
+        upgrade_to(engine, "0001")                    # a database behind
         assert db.stored_revisions(engine, VERSION_TABLE) == {"0001"}
         migrate(engine, MIGRATIONS, VERSION_TABLE)    # upgraded by Alembic
         assert db.stored_revisions(engine, VERSION_TABLE) == {head}

@@ -18,7 +18,8 @@ def test_emergency_meeting_opens_with_two_thirds_quorum_m8(container_factory, rp
     sec = actor(ids[0], org_id, "secretary")
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)).isoformat()
     meeting = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "emergency",
-                                                  "title": "紧急会议", "scheduled_at": when})
+                                                  "title": "紧急会议", "scheduled_at": when,
+                                                  "emergency_reason": "防汛险情"})
     rpc.meetings.add_topic(sec, meeting["meeting_id"], {"title": "防汛", "category": "work_plan"})
     # 5 of 9 present: below ceil(2*9/3) = 6
     with pytest.raises(RuleViolation) as err:

@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.meetings.service import MeetingsService
+from shared import clock
 from shared.db import normalize_url
 from shared.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
+from tests.support.meetings import VotingStandIn, control_clock
 from tests.support.roster import ADMIN, actor, build_org
 
 pytestmark = pytest.mark.integration
@@ -22,17 +24,24 @@ SYSTEM = {"person_id": "system", "org_id": None, "roles": ["system"]}
 
 
 def now():
-    return dt.datetime.now(UTC)
+    return clock.now()       # the service's clock: tests move it forward (M5: a meeting opens at its time)
 
 
 def at(**delta):
     return (now() + dt.timedelta(**delta)).isoformat()
 
 
+@pytest.fixture(autouse=True)
+def controlled_clock(monkeypatch, tmp_path):
+    control_clock(monkeypatch, tmp_path)
+    VotingStandIn.open, VotingStandIn.asked = {}, []
+
+
 @pytest.fixture
 def env(container_factory, rpc_client, database_url):
     container = container_factory(MeetingsService, database_url=database_url)
     container.start()
+    container_factory(VotingStandIn).start()      # V1: meetings asks voting before closing
     engine = sa.create_engine(normalize_url(database_url), poolclass=sa.pool.NullPool)
     yield rpc_client().meetings, engine
     engine.dispose()
@@ -42,6 +51,7 @@ def env(container_factory, rpc_client, database_url):
 def svc(container_factory, rpc_client):
     """The service on its default embedded database (tests that read no table)."""
     container_factory(MeetingsService).start()
+    container_factory(VotingStandIn).start()
     return rpc_client().meetings
 
 
@@ -71,8 +81,17 @@ def staff(meetings, org_id, role, start=dt.date(2020, 1, 1)):
 
 def meeting(meetings, sec, org_id, kind="regular", hours=72, **extra):
     body = {"org_id": org_id, "kind": kind, "title": "党组会议", "scheduled_at": at(hours=hours)}
+    if kind == "emergency":
+        body["emergency_reason"] = "防汛险情，来不及提前通知"      # M6
     body.update(extra)
     return meetings.schedule_meeting(sec, body)["meeting_id"]
+
+
+def until_meeting(meetings, who, mid):
+    """Move the clock to the meeting's noticed time (M5: it opens then, not before)."""
+    when = dt.datetime.fromisoformat(meetings.get_meeting(who, mid)["scheduled_at"].replace("Z", "+00:00"))
+    if when > now():
+        clock.advance(when - now())
 
 
 def opened(meetings, people, ids, org_id, kind="emergency", present=None, topics=("work_plan",)):
@@ -82,6 +101,7 @@ def opened(meetings, people, ids, org_id, kind="emergency", present=None, topics
             for i, c in enumerate(topics)]
     if kind != "emergency":
         meetings.notice_meeting(sec, mid)
+        until_meeting(meetings, sec, mid)           # M5: held at its noticed time
     meetings.open_meeting(sec, mid, {"present": list(present if present is not None else ids)})
     return mid, tids
 
@@ -262,13 +282,15 @@ def test_m5_objection_refused_at_23h59m_and_accepted_at_24h(env):
     meetings, engine = env
     org_id, ids, p = team(meetings)
     late = meetings.schedule_meeting(p[0], {"org_id": org_id, "kind": "emergency", "title": "紧急",
-                                            "scheduled_at": at(hours=23, minutes=59)})["meeting_id"]
+                                            "scheduled_at": at(hours=23, minutes=59),
+                                            "emergency_reason": "险情"})["meeting_id"]
     with pytest.raises(RuleViolation) as err:
         meetings.raise_objection(p[3], late, {"text": "资料不全"})
     assert err.value.rule == "M5" and "at least 24 hours" in err.value.message
     assert events(engine, "objection_raised") == []
     ok = meetings.schedule_meeting(p[0], {"org_id": org_id, "kind": "emergency", "title": "紧急",
-                                          "scheduled_at": at(hours=24, minutes=1)})["meeting_id"]
+                                          "scheduled_at": at(hours=24, minutes=1),
+                                          "emergency_reason": "险情"})["meeting_id"]
     tid = meetings.add_topic(p[0], ok, {"title": "议题", "category": "work_plan"})["topic_id"]
     objection = meetings.raise_objection(p[3], ok, {"text": "建议推迟", "topic_id": tid})
     assert objection["person_id"] == ids[3] and objection["raised_at_local"].endswith("+08:00")
@@ -327,7 +349,8 @@ def test_m1_secretary_absent_deputy_chairs_only_with_a_delegation(svc):
     assert meetings.get_meeting(p[1], plain)["status"] == "draft"
     # with a recorded delegation the deputy chairs and opens without the secretary
     delegated = meetings.schedule_meeting(p[0], {"org_id": org_id, "kind": "emergency", "title": "受托主持",
-                                                 "scheduled_at": at(hours=1), "delegate_to": ids[1]})
+                                                 "scheduled_at": at(hours=1), "delegate_to": ids[1],
+                                                 "emergency_reason": "险情"})
     assert delegated["chair_person_id"] == ids[1] and delegated["delegated_by"] == ids[0]
     meetings.add_topic(p[1], delegated["meeting_id"], {"title": "议题", "category": "work_plan"})
     view = meetings.open_meeting(p[1], delegated["meeting_id"], {"present": ids[1:]})
@@ -340,14 +363,29 @@ def test_m1_secretary_absent_deputy_chairs_only_with_a_delegation(svc):
 def test_m6_provisional_handling_becomes_a_mandatory_report_at_the_next_meeting(env):
     meetings, engine = env
     org_id, ids, p = team(meetings)
-    with pytest.raises(RuleViolation) as err:   # approved by someone other than the secretary
-        meetings.record_provisional_handling(p[3], {"org_id": org_id, "title": "暴雨抢险", "description": "调拨物资",
-                                                    "approved_by": ids[1]})
-    assert err.value.rule == "M6" and events(engine, "provisional_handling_recorded") == []
     first = meeting(meetings, p[0], org_id, hours=96)      # a draft meeting exists already
     handling = meetings.record_provisional_handling(p[3], {
-        "org_id": org_id, "title": "暴雨抢险", "description": "调拨物资", "approved_by": ids[0]})
+        "org_id": org_id, "title": "暴雨抢险", "description": "调拨物资"})
+    # M6: recorded, not yet approved: not on any agenda, no event
+    assert handling["status"] == "awaiting_approval" and handling["approved_by"] is None
+    assert handling["report_meeting_id"] is None and meetings.get_meeting(p[0], first)["topics"] == []
+    assert events(engine, "provisional_handling_recorded") == []
+    # M6: an approver typed into the request is refused (the secretary approves by acting)
+    with pytest.raises(ValidationFailed) as err:
+        meetings.record_provisional_handling(p[3], {"org_id": org_id, "title": "x", "description": "y",
+                                                    "approved_by": ids[0]})
+    assert err.value.field == "approved_by"
+    for who in (p[1], p[3]):      # neither a deputy nor the member approves
+        with pytest.raises(Forbidden) as err:
+            meetings.approve_provisional_handling(who, handling["handling_id"])
+        assert err.value.rule == "M6"
+    queue = meetings.list_provisional_handlings(p[0], org_id, "awaiting_approval")["items"]
+    assert [h["handling_id"] for h in queue] == [handling["handling_id"]]
+    handling = meetings.approve_provisional_handling(p[0], handling["handling_id"])
+    assert handling["status"] == "approved" and handling["approved_by"] == ids[0]
     assert handling["report_meeting_id"] == first
+    with pytest.raises(Conflict):
+        meetings.approve_provisional_handling(p[0], handling["handling_id"])
     agenda = meetings.get_meeting(p[0], first)["topics"]
     assert [(t["category"], t["mandatory"]) for t in agenda] == [("report", True)]
     # an earlier meeting scheduled afterwards hears it first: the report moves there
@@ -366,6 +404,9 @@ def test_m6_provisional_handling_becomes_a_mandatory_report_at_the_next_meeting(
     assert meetings.notice_meeting(p[0], nxt)["status"] == "noticed"
     [event] = events(engine, "provisional_handling_recorded")
     assert event["handling_id"] == handling["handling_id"] and event["approved_by"] == ids[0]
+    # the secretary's own provisional handling is approved by recording it
+    own = meetings.record_provisional_handling(p[0], {"org_id": org_id, "title": "停电", "description": "启用备用电源"})
+    assert own["status"] == "approved" and own["approved_by"] == ids[0]
 
 
 # ---------------------------------------------------------------- M7 observers, M8 attendance
@@ -391,6 +432,7 @@ def test_m7_observers_get_the_notice_never_count_and_expanded_meetings_widen_the
     [notice] = events(engine, "meeting_noticed")
     assert notice["observers"] == [hr["person_id"]]
     assert set(notice["recipients"]) == set(ids) | {hr["person_id"]}
+    until_meeting(meetings, p[0], mid)
     with pytest.raises(RuleViolation) as err:   # observers never count towards the quorum
         meetings.open_meeting(p[0], mid, {"present": ids[:3] + [hr["person_id"]]})
     assert err.value.rule == "M8"
@@ -558,6 +600,7 @@ def test_m11_democratic_life_meeting_steps(svc):
         step(p[i], mid, {"step": "outline", "text": f"发言提纲{i}"})
     with pytest.raises(Forbidden):   # nobody files another's outline
         step(p[0], mid, {"step": "outline", "text": "代写", "person_id": ids[2]})
+    until_meeting(meetings, p[0], mid)
     with pytest.raises(RuleViolation) as err:   # one outline missing
         meetings.open_meeting(p[0], mid, {"present": ids})
     assert err.value.rule == "M11" and ids[2] in err.value.message
@@ -612,6 +655,7 @@ def test_membership_ending_or_starting_on_the_meeting_day_in_the_org_time_zone_c
     mid = mid["meeting_id"]
     meetings.add_topic(p[0], mid, {"title": "议题", "category": "work_plan"})
     meetings.notice_meeting(p[0], mid)
+    until_meeting(meetings, p[0], mid)
     present = ids + [extra["ends-today"], extra["starts-today"]]
     with pytest.raises(RuleViolation) as err:   # not in office that day
         meetings.open_meeting(p[0], mid, {"present": present + [extra["starts-tomorrow"]]})

@@ -16,11 +16,13 @@ from kombu import Connection, Queue
 from services.meetings.service import MeetingsService
 from services.voting import schemas
 from services.voting.service import VotingService
+from shared import clock
 from shared.db import normalize_url
 from shared.envelope import parse_envelope
 from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from shared.topology import event_exchange
 from tests.support.asyncapi import validate_event
+from tests.support.meetings import control_clock
 from tests.support.roster import actor, build_org
 
 pytestmark = pytest.mark.integration
@@ -78,6 +80,12 @@ def suite(container_factory, rpc_client, database_url, amqp_uri):
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def controlled_clock(monkeypatch, tmp_path):
+    """M5: a noticed meeting opens at its time; tests move the suite's clock there."""
+    control_clock(monkeypatch, tmp_path)
+
+
 def opened_meeting(rpc, n, present, leave=(), category="work_plan"):
     """An org of n group members and an opened emergency meeting with one topic.
 
@@ -85,12 +93,19 @@ def opened_meeting(rpc, n, present, leave=(), category="work_plan"):
     """
     org_id, ids = build_org(rpc.meetings, n)
     sec = actor(ids[0], org_id, "secretary")
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)).isoformat()
-    meeting = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "emergency",
-                                                  "title": "紧急会议", "scheduled_at": when})
+    # M4/M6: personnel and major matters only at a meeting noticed 48 h ahead, held at its time (M5)
+    noticed = category in ("personnel", "major_decision")
+    when = clock.now() + dt.timedelta(hours=48 if noticed else 0, minutes=5)
+    body = {"org_id": org_id, "kind": "regular", "title": "党组会议", "scheduled_at": when.isoformat()} if noticed \
+        else {"org_id": org_id, "kind": "emergency", "emergency_reason": "突发险情", "title": "紧急会议",
+              "scheduled_at": when.isoformat()}
+    meeting = rpc.meetings.schedule_meeting(sec, body)
     mid = meeting["meeting_id"]
     topic = rpc.meetings.add_topic(sec, mid, {"title": "防汛预案", "category": category})
     tid = topic["topic_id"]
+    if noticed:
+        rpc.meetings.notice_meeting(sec, mid)
+        clock.advance(when - clock.now())
     rpc.meetings.open_meeting(sec, mid, {
         "present": [ids[i] for i in present],
         "leave": [{"person_id": ids[i], "opinions": {tid: "同意"}} for i in leave]})
@@ -304,7 +319,8 @@ def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog):
     ballot = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "method": "secret",
                                           "candidates": ["candidate-1"]})   # V4: one candidate
     bid = ballot["ballot_id"]
-    plan = ["yes", "no", "yes", "abstain", "yes", "yes", "no", "yes"]
+    # at a meeting noticed 48 h ahead (M4/M6), below V5's serious disagreement (2 of 8 < 1/3)
+    plan = ["yes", "no", "yes", "abstain", "yes", "yes", "yes", "yes"]
     caplog.clear()
     for i, choice in enumerate(plan):
         data = {"choice": choice}
@@ -316,7 +332,7 @@ def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog):
     assert lines, "logging was captured"
     assert not [line for line in lines if any(pid in line for pid in ids)]
     decision = rpc.voting.close_ballot(sec, bid)
-    assert (decision["yes"], decision["no"], decision["abstain"], decision["outcome"]) == (5, 2, 1, "passed")
+    assert (decision["yes"], decision["no"], decision["abstain"], decision["outcome"]) == (6, 1, 1, "passed")
 
     data = tap.wait_for("result_decided")[0]["data"]
     assert data["method"] == "secret"

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from services.voting import models, schemas
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from tests.integration.test_voting_rpc import member, suite  # noqa: F401  (suite is a fixture)
+from shared import clock
+from tests.integration.test_voting_rpc import controlled_clock, member, suite  # noqa: F401  (fixtures)
 from tests.support.asyncapi import channels, validate_event
 from tests.support.roster import actor, build_org
 
@@ -39,14 +40,19 @@ def meeting(rpc, n, present, topics, kind="emergency", leave=(), org=None):
     A regular meeting is scheduled 49 hours ahead and noticed now (M5)."""
     org_id, ids = org or build_org(rpc.meetings, n)
     sec = actor(ids[0], org_id, "secretary")
+    if any(category in ("personnel", "major_decision") for _, category in topics):
+        kind = "regular"        # M4/M6: never at an emergency meeting; decided only with 48 h notice
     hours = 49 if kind == "regular" else 0
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours, minutes=5)).isoformat()
-    mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": kind, "title": "党组会议",
-                                              "scheduled_at": when})["meeting_id"]
+    when = clock.now() + dt.timedelta(hours=hours, minutes=5)
+    body = {"org_id": org_id, "kind": kind, "title": "党组会议", "scheduled_at": when.isoformat()}
+    if kind == "emergency":
+        body["emergency_reason"] = "突发险情"
+    mid = rpc.meetings.schedule_meeting(sec, body)["meeting_id"]
     tids = [rpc.meetings.add_topic(sec, mid, {"title": title, "category": category})["topic_id"]
             for title, category in topics]
     if kind == "regular":
         rpc.meetings.notice_meeting(sec, mid)
+        clock.advance(when - clock.now())       # M5: held at its noticed time
     rpc.meetings.open_meeting(sec, mid, {
         "present": [ids[i] for i in present],
         "leave": [{"person_id": ids[i], "opinions": {t: "同意" for t in tids}} for i in leave]})
@@ -232,7 +238,8 @@ def test_v5_chair_defers_then_the_item_is_voted_again(suite):
     deferred = rpc.voting.defer_ballot(sec, bid, {"reason": "意见分歧较大，会后进一步调研"})
     assert (deferred["outcome"], deferred["deferred_reason"]) == ("deferred", "意见分歧较大，会后进一步调研")
     assert (deferred["yes"], deferred["no"], deferred["abstain"]) == (5, 3, 0)   # the votes as they stood
-    assert deferred["serious_disagreement"] is True and deferred["emergency"] is True
+    # M4/M6: a personnel item is voted at a meeting noticed 48 h ahead, never at an emergency meeting
+    assert deferred["serious_disagreement"] is True and deferred["emergency"] is False
     assert rpc.voting.get_ballot(sec, bid)["status"] == "closed"
     with pytest.raises(Conflict) as err:
         rpc.voting.close_ballot(sec, bid)
@@ -327,18 +334,15 @@ def test_v5_serious_disagreement_on_a_major_item_needs_defer_or_a_reason(suite):
     check_events(tap)
 
 
-def test_v5_in_an_emergency_the_majority_decides_at_once(suite):
+def test_v5_an_emergency_meeting_never_carries_a_major_item(suite):
+    """M4/M6 (issue 16): personnel and major matters are never decided without a 48 h notice, so the
+    V5 emergency exception has no major item to apply to: the emergency meeting refuses the topic."""
     rpc, tap, engine = suite
-    # personnel: a major item (V5) whose topic the meetings service accepts at an emergency meeting's draft
-    org_id, ids, sec, mid, (tid,) = meeting(rpc, 9, present=range(9), topics=[("抢险指挥部负责人", "personnel")])
-    bid = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "method": "show_of_hands",
-                                       "candidates": ["cand-1"]})["ballot_id"]
-    vote(rpc, ids, org_id, bid, ["yes"] * 5 + ["no"] * 4)
-    decision = rpc.voting.close_ballot(sec, bid)
-    assert (decision["outcome"], decision["emergency"], decision["serious_disagreement"]) == ("passed", True, True)
-    assert decision["confirm_reason"] is None
-    data = tap.wait_for("result_decided")[0]["data"]
-    assert (data["emergency"], data["serious_disagreement"]) == (True, True)
+    org_id, ids, sec, mid, _ = meeting(rpc, 9, present=range(9), topics=[("抢险", "work_plan")])
+    for category in ("personnel", "major_decision"):
+        with pytest.raises(RuleViolation) as err:
+            rpc.meetings.add_topic(sec, mid, {"title": "抢险指挥部负责人", "category": category})
+        assert err.value.rule == "M4"
 
 
 # ---------------------------------------------------------------- V6 reserved opinion after the decision

@@ -21,9 +21,10 @@ def test_m8_quorum_is_ceil_two_thirds(n, needed):
 def test_m8_open_refuses_below_quorum_and_names_the_rule():
     group = {f"p{i}": "member" for i in range(9)}
     with pytest.raises(RuleViolation) as err:
-        domain.check_open("emergency", "draft", MEETING, None, len(group), ["p1", "p2", "p3", "p4", "p5"])
+        domain.check_open("emergency", "draft", MEETING, None, len(group), ["p1", "p2", "p3", "p4", "p5"],
+                          now=MEETING)
     assert err.value.rule == "M8" and "at least 6" in err.value.message
-    domain.check_open("emergency", "draft", MEETING, None, 9, ["p1", "p2", "p3", "p4", "p5", "p6"])
+    domain.check_open("emergency", "draft", MEETING, None, 9, ["p1", "p2", "p3", "p4", "p5", "p6"], now=MEETING)
 
 
 def test_m8_observers_never_count():
@@ -57,14 +58,14 @@ def test_m5_emergency_meeting_skips_notice_lead():
 def test_m5_late_notice_blocks_opening_a_regular_meeting():
     noticed = MEETING - dt.timedelta(hours=47, minutes=59)
     with pytest.raises(RuleViolation) as err:
-        domain.check_open("regular", "noticed", MEETING, noticed, 3, ["a", "b", "c"])
+        domain.check_open("regular", "noticed", MEETING, noticed, 3, ["a", "b", "c"], now=MEETING)
     assert err.value.rule == "M5"
-    domain.check_open("regular", "noticed", MEETING, MEETING - dt.timedelta(hours=48), 3, ["a", "b"])
+    domain.check_open("regular", "noticed", MEETING, MEETING - dt.timedelta(hours=48), 3, ["a", "b"], now=MEETING)
 
 
 def test_m5_regular_meeting_without_notice_cannot_open():
     with pytest.raises(RuleViolation) as err:
-        domain.check_open("regular", "draft", MEETING, None, 3, ["a", "b", "c"])
+        domain.check_open("regular", "draft", MEETING, None, 3, ["a", "b", "c"], now=MEETING)
     assert err.value.rule == "M5"
 
 

@@ -51,7 +51,8 @@ def test_m5_every_kind_but_emergency_needs_48_hours_notice(kind):
     assert err.value.rule == "M5"
     domain.check_notice(kind, "draft", MEETING, MEETING - dt.timedelta(hours=48), topic_count=1)
     with pytest.raises(RuleViolation) as err:
-        domain.check_open(kind, "noticed", MEETING, MEETING - dt.timedelta(hours=47, minutes=59), 3, ["a", "b"])
+        domain.check_open(kind, "noticed", MEETING, MEETING - dt.timedelta(hours=47, minutes=59), 3, ["a", "b"],
+                          now=MEETING)
     assert err.value.rule == "M5"
 
 
@@ -153,12 +154,16 @@ def test_m3_materials_type_size_and_checksum():
 # ---------------------------------------------------------------- M6, M7, M8, M9
 
 def test_m6_provisional_handling_needs_the_secretary_and_blocks_notice_until_reported():
-    domain.check_provisional(("member",), "sec", "sec")
-    with pytest.raises(RuleViolation) as err:
-        domain.check_provisional(("member",), "dep", "sec")
+    domain.check_provisional(("member",))
+    # M6: the secretary in office approves by acting; nobody else (and nothing typed in) does
+    domain.check_approve_provisional("sec", "sec", "awaiting_approval")
+    with pytest.raises(Forbidden) as err:
+        domain.check_approve_provisional("dep", "sec", "awaiting_approval")
     assert err.value.rule == "M6"
+    with pytest.raises(Conflict):
+        domain.check_approve_provisional("sec", "sec", "approved")
     with pytest.raises(Forbidden):
-        domain.check_provisional(("office",), "sec", "sec")
+        domain.check_provisional(("office",))
     with pytest.raises(RuleViolation) as err:
         domain.check_notice("emergency", "draft", MEETING, MEETING, 1, unreported_handlings=["抢险"])
     assert err.value.rule == "M6" and "抢险" in err.value.message
@@ -207,9 +212,9 @@ def test_m9_leave_requests_and_the_chairs_decision():
         domain.check_leave_decision("other", "chair", "requested", "noticed")
     with pytest.raises(Conflict):
         domain.check_leave_decision("chair", "chair", "approved", "noticed")
-    # approved leave joins the chair's list; the chair's list wins; a member who came is present
+    # approved leave joins the chair's list; its opinions are never overwritten (M9); a member who came is present
     assert domain.merge_leave({"b": {"t": "x"}}, {"b": {"t": "y"}, "c": {}, "d": {}}, {"d"}) == {
-        "b": {"t": "x"}, "c": {}}
+        "b": {"t": "y"}, "c": {}}
 
 
 # ---------------------------------------------------------------- lifecycle, M10

@@ -157,10 +157,37 @@ class MeetingsRoutes:
         return self.meetings.get_material(actor.to_dict(), material_id)
 
     @route("POST", "/api/v1/provisional-handlings", roles=GROUP_ROLES, rule="M6", body=schemas.ProvisionalBody,
-           status=201, summary="record a matter handled provisionally with the secretary's approval (M6)",
+           status=201, summary="record a matter handled provisionally; it awaits the secretary's approval (M6)",
            tag="meetings")
     def record_provisional_handling(self, actor, body):
         return self.meetings.record_provisional_handling(actor.to_dict(), dict(body, org_id=own_org(actor)))
+
+    @route("GET", "/api/v1/provisional-handlings", query=schemas.HandlingListQuery, rule="M6",
+           summary="provisional handlings (status awaiting_approval: the secretary's queue)", tag="meetings")
+    def list_provisional_handlings(self, actor, query):
+        return self.meetings.list_provisional_handlings(actor.to_dict(), org_for_read(actor, query["org_id"]),
+                                                        query["status"])
+
+    @route("POST", "/api/v1/provisional-handlings/<handling_id>/approval", roles=("secretary",), rule="M6",
+           summary="the secretary approves a provisional handling; its report goes on the next agenda (M6)",
+           tag="meetings")
+    def approve_provisional_handling(self, actor, handling_id):
+        return self.meetings.approve_provisional_handling(actor.to_dict(), handling_id)
+
+    # ------------------------------------------------------------ terms (§二, M1, M8)
+
+    @route("GET", "/api/v1/appointments", query=schemas.AppointmentListQuery,
+           summary="every term of the organization, ended ones included (terms are never deleted)", tag="meetings")
+    def list_appointments(self, actor, query):
+        # the administrator, who appoints in every organization, reads them all (as the RPC allows)
+        org_id = query["org_id"] if actor.has("admin") and query["org_id"] else org_for_read(actor, query["org_id"])
+        return self.meetings.list_appointments(actor.to_dict(), org_id, query["person_id"])
+
+    @route("POST", "/api/v1/appointments/<appointment_id>/end", roles=("admin",), rule="M1",
+           body=schemas.EndTermIn, summary="end a term on a day, with a reason (removal, transfer, …)",
+           tag="meetings")
+    def end_term(self, actor, appointment_id, body):
+        return self.meetings.end_term(actor.to_dict(), appointment_id, body)
 
     # ------------------------------------------------------------ minutes and documents (M10)
 

@@ -39,16 +39,26 @@ function createMeetingCard(navigate) {
   const kind = select("kind", ["regular", "emergency", "expanded"].map((k) => [k, label("kind", k)]), "regular");
   const title = h("input", { name: "title", required: true, maxlength: 200 });
   const when = h("input", { name: "scheduled_at", type: "datetime-local", required: true, value: defaultLocalTime(tz, 30) });
+  // M6: an emergency meeting records why it cannot wait for the 48 h notice
+  const reason = h("input", { name: "emergency_reason", maxlength: 2000 });
+  const reasonField = field(t("meetings.emergencyReason"), reason, t("meetings.emergencyReasonHint"));
+  const showReason = () => {
+    reasonField.hidden = kind.value !== "emergency";
+    reason.required = kind.value === "emergency";
+  };
+  kind.addEventListener("change", showReason);
+  showReason();
   const submit = h("button", { type: "submit" }, t("meetings.submit"));
   const errors = h("div", { "aria-live": "assertive" });
   const form = h("form", { id: "create-meeting" },
     field(t("meetings.kind"), kind), field(t("meetings.titleField"), title), field(t("meetings.when", { tz }), when),
-    submit, errors);
+    reasonField, submit, errors);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     act(submit, errors, async () => {
       const meeting = await api("/meetings", { method: "POST", body: {
-        kind: kind.value, title: title.value.trim(), scheduled_at: zonedToUtc(when.value, tz) } });
+        kind: kind.value, title: title.value.trim(), scheduled_at: zonedToUtc(when.value, tz),
+        ...(kind.value === "emergency" ? { emergency_reason: reason.value.trim() } : {}) } });
       rememberMeeting(meeting);
       navigate(`meeting/${meeting.meeting_id}`);
     });

@@ -21,6 +21,8 @@ PERSONNEL = "personnel"                                          # V4: one candi
 MAJOR_CATEGORIES = ("major_decision", "personnel")               # V5: serious-disagreement check
 DEFAULT_DISAGREEMENT_RATIO = "1/3"                               # V5: "one third of those voting"
 IN_FORCE, SUPERSEDED = "in_force", "superseded"                  # V7
+DEFERRED, NOT_ADOPTED = "deferred", "not_adopted"                # V5, V7: not in force
+DECISION_STATUSES = (IN_FORCE, SUPERSEDED, DEFERRED, NOT_ADOPTED)
 POLICY_ROLES = ("secretary", "admin")                            # V5: who sets the ratio
 UNANIMOUS_SECRET = "V8: unanimous secret ballot reveals every vote"
 
@@ -350,10 +352,12 @@ def check_defer(actor_person_id, actor_roles, chair_person_id, status, reason):
     return reason
 
 
-def check_revote(actor_org_id, previous):
-    """V5 (复议表决): a new ballot may follow a deferred one of the same organization, once.
+def check_revote(actor_org_id, previous, meeting_id=None, category=None):
+    """V5 (复议表决): a new ballot may follow a deferred one of the same organization, once,
+    on the same kind of item, and only at a later meeting than the one that deferred it.
 
-    ``previous``: None when not found, else a dict with org_id, outcome, followed_by.
+    ``previous``: None when not found, else a dict with org_id, outcome, followed_by and
+    (when known) meeting_id, category.
     """
     if previous is None or previous["org_id"] != actor_org_id:
         raise NotFound("previous_ballot_id: no such ballot", field="previous_ballot_id")
@@ -364,6 +368,41 @@ def check_revote(actor_org_id, previous):
     if previous["followed_by"]:
         raise Conflict(f"V5: the deferred ballot was already voted again (ballot {previous['followed_by']})",
                        field="previous_ballot_id", rule="V5")
+    if meeting_id is not None and previous.get("meeting_id") == meeting_id:
+        raise RuleViolation("V5: a deferred item is voted again only at a later meeting, after more research; "
+                            "not at the meeting that deferred it", field="previous_ballot_id", rule="V5")
+    if category is not None and previous.get("category") not in (None, category):
+        raise RuleViolation(f"V5: the re-vote is on the same matter; the deferred ballot was a "
+                            f"{previous['category']} item, this one is a {category} item",
+                            field="previous_ballot_id", rule="V5")
+
+
+def in_force(outcome_, superseded_by, reconsideration=False):
+    """V5, V7 (I2): a decision is in force when it decided (passed or failed), nothing superseded it,
+    and it is not a reconsideration that failed (then the reconsidered decision stays in force)."""
+    if outcome_ not in ("passed", "failed") or superseded_by:
+        return False
+    return not (reconsideration and outcome_ != "passed")
+
+
+def check_item_open(meeting_id, item_decisions, reconsiders_id=None):
+    """V5, V7, V9 (invariant I2): may a ballot open on this agenda item now?
+
+    ``item_decisions``: every decision on the item, dicts with decision_id, meeting_id, outcome,
+    superseded_by, reconsidered_decision_id.  A decided item (passed or failed, in force) is voted
+    again only by an approved reconsideration of that very decision (V7); an item deferred at this
+    meeting is voted again only at a later one (V5).  At most one decision on an item is in force.
+    """
+    for d in item_decisions:
+        if in_force(d["outcome"], d["superseded_by"], bool(d.get("reconsidered_decision_id"))) \
+                and d["decision_id"] != reconsiders_id:
+            raise RuleViolation(f"V7: this item was already decided ({d['outcome']}, decision {d['decision_id']}); "
+                                "it is voted again only by a reconsideration the secretary approves",
+                                field="topic_id", rule="V7")
+    if reconsiders_id is None and any(d["outcome"] == "deferred" and d["meeting_id"] == meeting_id
+                                      for d in item_decisions):
+        raise RuleViolation("V5: this item was deferred at this meeting for more research; "
+                            "it is voted again only at a later meeting", field="topic_id", rule="V5")
 
 
 # ---------------------------------------------------------------- V6 reserved opinion after the decision
@@ -414,9 +453,15 @@ def check_reconsideration(actor_roles, approved_by_secretary, decision, reason):
     return reason
 
 
-def decision_status(superseded_by):
-    """V7: a decision stays in force until a reconsideration passes."""
-    return SUPERSEDED if superseded_by else IN_FORCE
+def decision_status(superseded_by, outcome_="passed", reconsideration=False):
+    """V5, V7: a decision stays in force until a reconsideration passes (then "superseded", naming
+    its successor); a deferral decided nothing ("deferred"); a failed or deferred reconsideration
+    leaves the reconsidered decision in force ("not_adopted")."""
+    if superseded_by:
+        return SUPERSEDED
+    if in_force(outcome_, superseded_by, reconsideration):
+        return IN_FORCE
+    return NOT_ADOPTED if reconsideration else DEFERRED
 
 
 # ---------------------------------------------------------------- V8 warnings

@@ -1,7 +1,7 @@
 """marshmallow schemas of the voting RPC payloads and of the events it publishes."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from services.voting.domain import CHOICES, IN_FORCE, METHODS, OPINION_MAX, OUTCOMES, PRESENCES, REASON_MAX, SUPERSEDED
+from services.voting.domain import CHOICES, DECISION_STATUSES, METHODS, OPINION_MAX, OUTCOMES, PRESENCES, REASON_MAX
 
 ID = validate.Length(min=1, max=64)
 COUNT = validate.Range(min=0)
@@ -207,6 +207,6 @@ class DecisionSupersededData(Schema):
 class DecisionView(ResultDecidedData):
     """``get_decision`` / ``close_ballot`` answer: the event data plus what may change or is derived."""
     explanation = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf((IN_FORCE, SUPERSEDED)))   # V7
+    status = fields.String(required=True, validate=validate.OneOf(DECISION_STATUSES))   # V5, V7
     superseded_by = fields.String(required=True, allow_none=True, validate=ID)              # V7
     warnings = fields.List(fields.String(), required=True)                                   # V8

@@ -79,7 +79,8 @@ class VotingService(HealthMixin):
             present = domain.check_open(actor.person_id, actor.roles, snapshot["chair_person_id"],
                                         data["method"], snapshot["n"], electorate, open_id)
             if data["previous_ballot_id"] is not None:
-                domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]))
+                domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]),
+                                    snapshot["meeting_id"], topic["category"])
             if reconsiders and s.execute(sa.select(models.Decision.superseded_by)
                                          .where(models.Decision.id == reconsiders[0])).scalar():
                 raise RuleViolation("V7: the decision was superseded meanwhile", field="decision_id", rule="V7")
@@ -101,6 +102,10 @@ class VotingService(HealthMixin):
             except IntegrityError:
                 s.rollback()
                 raise _open_conflict(s, ballot) from None
+            # V5, V7 (I2): checked after the insert, which waits on the item's unique key while another
+            # ballot on it closes, so the decision that ballot wrote is seen here
+            domain.check_item_open(snapshot["meeting_id"], _item_decisions(s, topic["topic_id"]),
+                                   reconsiders[0] if reconsiders else None)
             s.add_all(models.Elector(ballot_id=ballot_id, person_id=e.person_id, role=e.role,
                                      presence=e.presence, written_opinion=e.written_opinion)
                       for e in electorate.values())
@@ -436,7 +441,17 @@ def _previous(s, ballot_id):
         return None
     outcome = s.execute(sa.select(models.Decision.outcome).where(models.Decision.ballot_id == prev.id)).scalar()
     followed_by = s.execute(sa.select(models.Ballot.id).where(models.Ballot.previous_ballot_id == prev.id)).scalar()
-    return {"org_id": prev.org_id, "outcome": outcome, "followed_by": followed_by}
+    return {"org_id": prev.org_id, "outcome": outcome, "followed_by": followed_by,
+            "meeting_id": prev.meeting_id, "category": prev.category}
+
+
+def _item_decisions(s, item_id):
+    """V5, V7: every decision taken on one agenda item."""
+    D = models.Decision
+    rows = s.execute(sa.select(D.id, D.meeting_id, D.outcome, D.superseded_by, D.reconsidered_decision_id)
+                     .where(D.agenda_item_id == item_id)).all()
+    return [{"decision_id": r.id, "meeting_id": r.meeting_id, "outcome": r.outcome, "superseded_by": r.superseded_by,
+             "reconsidered_decision_id": r.reconsidered_decision_id} for r in rows]
 
 
 def _open_conflict(s, ballot):
@@ -535,7 +550,8 @@ def _decision_view(s, decision, ballot):
         "counts_only": decision.counts_only,
         "recorded_by": sorted(recorders),
         "explanation": decision.explanation,
-        "status": domain.decision_status(decision.superseded_by),
+        "status": domain.decision_status(decision.superseded_by, decision.outcome,
+                                         decision.reconsidered_decision_id is not None),
         "superseded_by": decision.superseded_by,
         "warnings": domain.secrecy_warnings(decision.method, counts),
     }

@@ -1,0 +1,84 @@
+"""Issue 16, voting side: the rules that hold whatever the order of calls (V1, V4, V5, V7, M8).
+
+Plain domain functions, no broker, no database.
+"""
+import pytest
+
+from services.voting import domain
+from shared.errors import Conflict, NotFound, RuleViolation
+
+
+def dec(decision_id, outcome, meeting_id="m1", superseded_by=None, reconsidered=None):
+    return {"decision_id": decision_id, "meeting_id": meeting_id, "outcome": outcome,
+            "superseded_by": superseded_by, "reconsidered_decision_id": reconsidered}
+
+
+# ---------------------------------------------------------------- V5, V7, V9: one decision in force per item (I2)
+
+def test_an_item_never_voted_opens():
+    domain.check_item_open("m1", [])
+
+
+@pytest.mark.parametrize("outcome", ["passed", "failed"])
+def test_v7_a_decided_item_is_not_voted_again_without_a_reconsideration(outcome):
+    with pytest.raises(RuleViolation) as err:
+        domain.check_item_open("m1", [dec("d1", outcome)])
+    assert (err.value.rule, err.value.field) == ("V7", "topic_id")
+    with pytest.raises(RuleViolation):                       # nor at a later meeting
+        domain.check_item_open("m2", [dec("d1", outcome)])
+
+
+def test_v7_an_approved_reconsideration_of_that_decision_reopens_the_item():
+    domain.check_item_open("m2", [dec("d1", "passed")], reconsiders_id="d1")
+    with pytest.raises(RuleViolation) as err:                # reconsidering another decision does not
+        domain.check_item_open("m2", [dec("d1", "passed")], reconsiders_id="d-other")
+    assert err.value.rule == "V7"
+
+
+def test_v7_after_a_passing_reconsideration_only_the_successor_is_in_force():
+    history = [dec("d1", "passed", superseded_by="d2"), dec("d2", "passed", reconsidered="d1")]
+    with pytest.raises(RuleViolation) as err:
+        domain.check_item_open("m3", history)
+    assert "d2" in err.value.message
+    domain.check_item_open("m3", history, reconsiders_id="d2")
+
+
+def test_v7_a_failed_reconsideration_leaves_the_old_decision_in_force():
+    history = [dec("d1", "passed"), dec("d2", "failed", reconsidered="d1")]
+    assert domain.decision_status(None, "failed", reconsideration=True) == domain.NOT_ADOPTED
+    assert domain.decision_status(None, "passed") == domain.IN_FORCE
+    domain.check_item_open("m3", history, reconsiders_id="d1")   # d1 may be reconsidered again
+
+
+def test_v5_a_deferred_item_is_not_voted_again_at_the_same_meeting():
+    with pytest.raises(RuleViolation) as err:
+        domain.check_item_open("m1", [dec("d1", "deferred", meeting_id="m1")])
+    assert (err.value.rule, err.value.field) == ("V5", "topic_id")
+    domain.check_item_open("m2", [dec("d1", "deferred", meeting_id="m1")])   # a later meeting: yes
+
+
+def test_decision_status_names_what_is_not_in_force():
+    assert domain.decision_status("d2", "passed") == domain.SUPERSEDED
+    assert domain.decision_status(None, "deferred") == domain.DEFERRED
+    assert domain.decision_status(None, "failed") == domain.IN_FORCE        # the item was rejected
+    assert set(domain.DECISION_STATUSES) == {"in_force", "superseded", "deferred", "not_adopted"}
+
+
+def previous(**kw):
+    return dict({"org_id": "o1", "outcome": "deferred", "followed_by": None, "meeting_id": "m1",
+                 "category": "personnel"}, **kw)
+
+
+def test_v5_revote_at_a_later_meeting_on_the_same_kind_of_item():
+    domain.check_revote("o1", previous(), "m2", "personnel")
+    with pytest.raises(RuleViolation) as err:
+        domain.check_revote("o1", previous(), "m1", "personnel")
+    assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
+    assert "later meeting" in err.value.message
+    with pytest.raises(RuleViolation) as err:
+        domain.check_revote("o1", previous(), "m2", "work_plan")
+    assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
+    with pytest.raises(Conflict):
+        domain.check_revote("o1", previous(followed_by="b9"), "m2", "personnel")
+    with pytest.raises(NotFound):
+        domain.check_revote("o2", previous(), "m2", "personnel")

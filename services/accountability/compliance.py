@@ -8,7 +8,8 @@ subject_id): the service stores it once, so replicas, timers and redelivered
 events never duplicate it.
 
 Event-fed rules:  M5 late notice, M8 no quorum (meeting and ballot), M4 ad-hoc
-topic, V4 bundled personnel vote, V7 reconsideration without approval.
+topic, V4 bundled personnel vote, V5 serious disagreement confirmed instead of deferred,
+V7 reconsideration without approval.
 Timer-fed rules:  M2 month without meeting, M11 year without democratic life
 meeting, C5 overdue implementation without explanation, C6 overdue duty/report.
 """
@@ -63,7 +64,9 @@ def fact_ballot_opened(data):
 def fact_decision(data):
     approved = bool(data.get("reconsideration_approved")) or bool(data.get("reconsideration_approved_by"))
     return {"decision_id": data["decision_id"], "superseded_decision_id": data.get("superseded_decision_id"),
-            "reconsideration_approved": approved}
+            "reconsideration_approved": approved, "outcome": data.get("outcome"),
+            "emergency": bool(data.get("emergency")), "serious_disagreement": bool(data.get("serious_disagreement")),
+            "confirm_reason": data.get("confirm_reason")}
 
 
 def fact_topic_accepted(data, meeting_kind):
@@ -134,6 +137,18 @@ def reconsideration_without_approval(fact):
     return Alert("V7", "decision", fact["decision_id"],
                  f"V7: decision supersedes {fact['superseded_decision_id']} without a recorded "
                  "approval of the secretary for the reconsideration")
+
+
+def disagreement_overridden(fact):
+    """V5 §三(六): on serious disagreement over a major matter the decision is in general deferred;
+    outside an emergency the chair may confirm it with a recorded reason, and the discipline
+    inspector is told (C7)."""
+    if not fact.get("serious_disagreement") or fact.get("emergency") or fact.get("outcome") == "deferred" \
+            or not fact.get("confirm_reason"):
+        return None
+    return Alert("V5", "decision", fact["decision_id"],
+                 f"V5: decided despite serious disagreement instead of being deferred; the chair's reason: "
+                 f"{fact['confirm_reason']}")
 
 
 # ------------------------------------------------------------------ timer-fed rules
@@ -214,7 +229,7 @@ EVENT_RULES = {
     "meeting_opened": (no_quorum,),
     "ballot_opened": (no_quorum, bundled_personnel_vote),
     "topic_accepted": (ad_hoc_topic,),
-    "result_decided": (reconsideration_without_approval,),
+    "result_decided": (reconsideration_without_approval, disagreement_overridden),
 }
 
 

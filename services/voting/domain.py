@@ -12,7 +12,8 @@ CHOICES = ("yes", "no", "abstain")                               # V2
 OUTCOMES = ("passed", "failed", "deferred")                      # V9
 PRESENCES = ("present", "leave", "absent")
 GROUP_ROLES = ("secretary", "deputy_secretary", "member")
-OPEN, CLOSED = "open", "closed"
+OPEN, CLOSED, LAPSED = "open", "closed", "lapsed"      # lapsed: its meeting closed first (V1)
+MEETING_OPENED = "opened"                                        # meetings' status of a meeting in session
 OPINION_MAX = 5000
 REASON_MAX = 2000
 RECORDING_METHODS = ("oral", "show_of_hands")                    # V2: the chair may record these
@@ -167,6 +168,20 @@ def check_can_vote(elector, status, already_voted, choice, counts_recorded=False
     if already_voted:
         raise Conflict("V1: one person, one vote: you have already voted on this ballot",
                        field="actor", rule="V1")
+
+
+def check_in_session(meeting_status, presence=None, voter=True, field="actor"):
+    """V1, M8 (invariant I3): ballots live inside an open meeting.  Votes, records and closes are
+    taken only while the meeting is open; a vote only from a member present at that moment
+    (one recorded as departed, on leave or absent is refused).  ``meeting_status`` and
+    ``presence`` are meetings' answer now, not the ballot's snapshot at opening."""
+    if meeting_status != MEETING_OPENED:
+        raise RuleViolation(f"V1: the meeting is {meeting_status or 'not open'}; ballots are voted and closed "
+                            "only while their meeting is open", field="meeting_id", rule="V1")
+    if voter and presence != "present":
+        now = {"absent": "recorded absent or departed", "leave": "on leave"}.get(presence, "not attending")
+        raise RuleViolation(f"V1: only members present at this moment vote; {'you are' if field == 'actor' else 'the member is'} "
+                            f"{now}", field=field, rule="V1")
 
 
 def check_close(actor_person_id, actor_roles, chair_person_id, status):

@@ -112,6 +112,18 @@ class AttendanceSnapshot(_Lenient):
     members = fields.List(fields.Nested(SnapshotMember), required=True)
 
 
+class PresenceNow(_Lenient):
+    """meetings.presence_now: the meeting's status and one person's presence at this moment (V1, M8)."""
+    meeting_id = fields.String(required=True, validate=ID)
+    meeting_status = fields.String(required=True)
+    presence = fields.String(required=True, allow_none=True)
+
+
+class MeetingClosedIn(_Lenient):
+    """meetings.meeting_closed, as voting reads it (the V1 backstop)."""
+    meeting_id = fields.String(required=True, validate=ID)
+
+
 # ---------------------------------------------------------------- events (SPEC §4, voting.events)
 
 class BallotOpenedData(Schema):
@@ -194,6 +206,17 @@ class ReservedOpinionRecordedData(Schema):
     person_id = fields.String(required=True, validate=ID)
     reserved_opinion = fields.String(required=True)
     recorded_at = fields.String(required=True)
+
+
+class BallotLapsedData(Schema):
+    """V1: a ballot still open when its meeting closed: no decision."""
+    ballot_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    agenda_item_id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True)
+    votes_cast = fields.Integer(required=True, strict=True, validate=COUNT)
+    lapsed_at = fields.String(required=True)
+    reason = fields.String(required=True)
 
 
 class DecisionSupersededData(Schema):

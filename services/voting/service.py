@@ -15,7 +15,7 @@ from services.voting import domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
-from shared.nameko_ext import Database, HealthMixin, ServiceRpc, rpc
+from shared.nameko_ext import Database, HealthMixin, PoisonMessage, ServiceRpc, durable_event_handler, rpc
 from shared.validation import load
 
 
@@ -127,6 +127,9 @@ class VotingService(HealthMixin):
         actor = Actor.from_dict(actor)
         data = load(schemas.CastVoteIn(), data)
         opinion = domain.clean_opinion(data["reserved_opinion"])
+        # V1, M8 (I3): the meeting open and the voter present at this moment, as meetings knows it now
+        now = self._presence_now(actor, self._meeting_of(actor, ballot_id), actor.person_id)
+        domain.check_in_session(now["meeting_status"], now["presence"])
         with self.db.uow() as uow:
             s = uow.session
             # shared lock: votes go in side by side, but not past a closing ballot (V9)
@@ -159,6 +162,13 @@ class VotingService(HealthMixin):
         if (data["choices"] is None) == (data["counts"] is None):
             raise ValidationFailed("choices: give either choices per person or counts, not both",
                                    field="choices", rule="V2")
+        # V1, M8: recorded only while the meeting is open, each named member present at this moment
+        meeting_id = self._meeting_of(actor, ballot_id)
+        domain.check_in_session(self._presence_now(actor, meeting_id, actor.person_id)["meeting_status"],
+                                voter=False)
+        for pid in sorted(data["choices"] or ()):
+            now = self._presence_now(actor, meeting_id, pid)
+            domain.check_in_session(now["meeting_status"], now["presence"], field=f"choices.{pid}")
         with self.db.uow() as uow:
             s = uow.session
             ballot = _ballot_for(s, actor, ballot_id, lock="update")
@@ -206,6 +216,9 @@ class VotingService(HealthMixin):
         return self._conclude(actor, ballot_id, defer_reason=data["reason"])
 
     def _conclude(self, actor, ballot_id, confirm_reason=None, defer_reason=None):
+        # V1, M8: a ballot is closed or deferred only while its meeting is open
+        domain.check_in_session(self._presence_now(actor, self._meeting_of(actor, ballot_id),
+                                                   actor.person_id)["meeting_status"], voter=False)
         now = utcnow()
         with self.db.uow() as uow:
             s = uow.session
@@ -297,6 +310,56 @@ class VotingService(HealthMixin):
                 "reserved_opinion": text, "recorded_at": iso(now)})
             return {"decision_id": decision.id, "person_id": actor.person_id, "reserved_opinion": text,
                     "recorded_at": iso(now)}
+
+    @rpc
+    def open_ballots(self, actor, meeting_id):
+        """V1, M8: the ids of a meeting's ballots still open, in the order they opened (meetings asks
+        before it closes a meeting).  Another organization's ballots are not listed."""
+        actor = Actor.from_dict(actor)
+        meeting_id = load(schemas.MeetingIn(), {"meeting_id": meeting_id})["meeting_id"]
+        with self.db.read() as s:
+            rows = s.execute(sa.select(models.Ballot.id, models.Ballot.org_id)
+                             .where(models.Ballot.meeting_id == meeting_id, models.Ballot.status == domain.OPEN)
+                             .order_by(models.Ballot.opened_at, models.Ballot.id)).all()
+        return [r.id for r in rows if _may_see(actor, r.org_id)]
+
+    @durable_event_handler("meetings", "meeting_closed")
+    def on_meeting_closed(self, envelope):
+        """V1, M8 backstop: a ballot still open when its meeting closed (a race with the close) lapses —
+        no decision, ``ballot_lapsed`` — and takes no further vote or close."""
+        try:
+            meeting_id = load(schemas.MeetingClosedIn(), envelope["data"], rule="V1")["meeting_id"]
+        except ValidationFailed as exc:
+            raise PoisonMessage(f"meeting_closed {envelope['event_id']}: {exc.message}") from None
+        now = utcnow()
+        with self.db.uow() as uow:
+            if not uow.first_time(envelope["event_id"], "voting.on_meeting_closed"):
+                return
+            s = uow.session
+            ballots = s.execute(sa.select(models.Ballot).where(models.Ballot.meeting_id == meeting_id,
+                                                               models.Ballot.status == domain.OPEN)
+                                .order_by(models.Ballot.id).with_for_update()).scalars().all()
+            for ballot in ballots:
+                ballot.status, ballot.closed_at = domain.LAPSED, now
+                ballot.open_item_id = ballot.open_reconsideration_of = None
+                uow.emit("ballot_lapsed", ballot.org_id, {
+                    "ballot_id": ballot.id, "meeting_id": ballot.meeting_id,
+                    "agenda_item_id": ballot.agenda_item_id, "title": ballot.title,
+                    "votes_cast": _votes_cast(s, ballot), "lapsed_at": iso(now),
+                    "reason": "the meeting closed while the ballot was open"})
+
+    def _meeting_of(self, actor, ballot_id):
+        with self.db.read() as s:
+            return _ballot_for(s, actor, ballot_id).meeting_id
+
+    def _presence_now(self, actor, meeting_id, person_id):
+        """meetings' answer now: {meeting_id, meeting_status, presence}; malformed is upstream's fault."""
+        raw = self.meetings.presence_now(actor.to_dict(), meeting_id, person_id)
+        try:
+            return load(schemas.PresenceNow(), raw)
+        except ValidationFailed as exc:
+            raise ServiceUnavailable(f"the meetings service gave a malformed presence ({exc.message})",
+                                     field=None, rule=None) from None
 
     @rpc
     def set_policy(self, actor, org_id, data):

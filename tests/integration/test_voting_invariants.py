@@ -1,13 +1,17 @@
 """Issue 16, voting side, over real RabbitMQ RPC on SQLite and PostgreSQL: rules that hold
-whatever the order of calls — one decision in force per item (V5, V7, I2).
+whatever the order of calls — one decision in force per item (V5, V7, I2); votes only inside
+an open meeting, from members present at that moment (V1, M8, I3).
 
 Every refusal is checked to write nothing.
 """
+import time
+
 import pytest
 
 from shared.errors import RuleViolation
 from tests.integration.test_voting_rpc import member, suite  # noqa: F401  (suite is a fixture)
-from tests.integration.test_voting_rules import meeting, rows, vote
+from tests.integration.test_voting_rules import check_events, meeting, rows, vote
+from tests.support.roster import actor
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +64,71 @@ def test_v7_after_a_passing_reconsideration_the_superseded_decision_names_its_su
     assert err.value.rule == "V7"
     items = {d["decision_id"]: d["status"] for d in rpc.voting.list_decisions(sec, org_id)["items"]}
     assert items == {old["decision_id"]: "superseded", new["decision_id"]: "in_force"}
+
+
+# ---------------------------------------------------------------- defect 5: votes only inside an open meeting (V1, M8, I3)
+
+def wait_status(rpc, who, ballot_id, status, timeout=10):
+    deadline = time.monotonic() + timeout
+    while (ballot := rpc.voting.get_ballot(who, ballot_id))["status"] != status:
+        assert time.monotonic() < deadline, f"ballot {ballot_id} still {ballot['status']}"
+        time.sleep(0.1)
+    return ballot
+
+
+def test_v1_no_vote_record_or_close_once_the_meeting_closed_and_the_open_ballot_lapses(suite):
+    rpc, tap, engine = suite
+    org_id, ids, sec, mid, (tid, tid_b) = meeting(rpc, 7, present=range(7),
+                                                  topics=[("采购办法", "organization"), ("计划", "work_plan")])
+    bid = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid})["ballot_id"]
+    hands = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid_b, "method": "show_of_hands"})["ballot_id"]
+    vote(rpc, ids, org_id, bid, ["yes"] * 4)
+    assert rpc.voting.open_ballots(sec, mid) == [bid, hands]
+    assert rpc.voting.open_ballots(actor("x", "another-org", "secretary"), mid) == []
+
+    rpc.meetings.close_meeting(sec, mid)          # meetings closes it while ballots are open (the race)
+    for call in (lambda: rpc.voting.cast_vote(member(ids, org_id, 5), bid, {"choice": "yes"}),
+                 lambda: rpc.voting.close_ballot(sec, bid),
+                 lambda: rpc.voting.defer_ballot(sec, bid, {"reason": "会后再议"}),
+                 lambda: rpc.voting.record_votes(sec, hands, {"choices": {ids[2]: "yes"}}),
+                 lambda: rpc.voting.record_votes(sec, hands, {"counts": {"yes": 5, "no": 0, "abstain": 0}})):
+        with pytest.raises(RuleViolation) as err:
+            call()
+        assert (err.value.rule, err.value.field) == ("V1", "meeting_id")
+        assert "only while their meeting is open" in err.value.message
+    assert rows(engine, "SELECT count(*) FROM decisions")[0][0] == 0
+    assert rows(engine, "SELECT count(*) FROM participations")[0][0] == 4
+
+    # the backstop: meetings.meeting_closed lapses every ballot still open, with no decision
+    for b in (bid, hands):
+        lapsed = wait_status(rpc, sec, b, "lapsed")
+        assert lapsed["decision_id"] is None and lapsed["closed_at"] is not None
+    events = {e["data"]["ballot_id"]: e["data"] for e in tap.wait_for("ballot_lapsed", count=2)}
+    assert events[bid]["votes_cast"] == 4 and events[hands]["votes_cast"] == 0
+    assert events[bid]["meeting_id"] == mid and events[bid]["agenda_item_id"] == tid
+    assert rpc.voting.open_ballots(sec, mid) == []
+    assert rows(engine, "SELECT count(*) FROM decisions")[0][0] == 0
+    check_events(tap)
+
+
+def test_v1_a_member_recorded_as_departed_does_not_vote_until_back(suite):
+    rpc, tap, engine = suite
+    org_id, ids, sec, mid, (tid, tid_b) = meeting(rpc, 7, present=range(7),
+                                                  topics=[("采购办法", "organization"), ("计划", "work_plan")])
+    bid = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid})["ballot_id"]
+    hands = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid_b, "method": "show_of_hands"})["ballot_id"]
+    rpc.meetings.record_departure(sec, mid, ids[3])
+    with pytest.raises(RuleViolation) as err:
+        rpc.voting.cast_vote(member(ids, org_id, 3), bid, {"choice": "no"})
+    assert (err.value.rule, err.value.field) == ("V1", "actor") and "departed" in err.value.message
+    with pytest.raises(RuleViolation) as err:     # nor does the chair record them
+        rpc.voting.record_votes(sec, hands, {"choices": {ids[2]: "yes", ids[3]: "yes"}})
+    assert (err.value.rule, err.value.field) == ("V1", f"choices.{ids[3]}")
+    assert rows(engine, "SELECT count(*) FROM participations")[0][0] == 0      # all or nothing
+
+    rpc.meetings.record_arrival(sec, mid, ids[3])  # back in the room: votes again
+    assert rpc.voting.cast_vote(member(ids, org_id, 3), bid, {"choice": "no"})["votes_cast"] == 1
+    vote(rpc, ids, org_id, bid, ["yes"] * 3)
+    decision = rpc.voting.close_ballot(sec, bid)
+    assert (decision["yes"], decision["no"], decision["outcome"]) == (3, 1, "failed")
+

@@ -26,7 +26,7 @@ EVENT_SCHEMAS = {
     "ballot_opened": schemas.BallotOpenedData, "ballot_closed": schemas.BallotClosedData,
     "result_decided": schemas.ResultDecidedData, "ballot_deferred": schemas.BallotDeferredData,
     "reserved_opinion_recorded": schemas.ReservedOpinionRecordedData,
-    "decision_superseded": schemas.DecisionSupersededData,
+    "decision_superseded": schemas.DecisionSupersededData, "ballot_lapsed": schemas.BallotLapsedData,
 }
 
 
@@ -471,7 +471,7 @@ def test_v7_reconsideration_supersedes_only_when_it_passes(suite):
     assert results[failed["decision_id"]]["superseded_decision_id"] is None
     listed = rpc.voting.list_decisions(sec, org_id)
     assert {d["decision_id"]: d["status"] for d in listed["items"]} == {
-        old["decision_id"]: "superseded", failed["decision_id"]: "in_force", new["decision_id"]: "in_force"}
+        old["decision_id"]: "superseded", failed["decision_id"]: "not_adopted", new["decision_id"]: "in_force"}
     check_events(tap)
 
 

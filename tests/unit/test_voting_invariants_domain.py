@@ -82,3 +82,29 @@ def test_v5_revote_at_a_later_meeting_on_the_same_kind_of_item():
         domain.check_revote("o1", previous(followed_by="b9"), "m2", "personnel")
     with pytest.raises(NotFound):
         domain.check_revote("o2", previous(), "m2", "personnel")
+
+
+
+# ---------------------------------------------------------------- V1, M8: ballots live inside an open meeting (I3)
+
+def test_v1_a_present_member_votes_while_the_meeting_is_open():
+    domain.check_in_session("opened", "present")
+    domain.check_in_session("opened", None, voter=False)           # the chair closing: only the meeting matters
+
+
+@pytest.mark.parametrize("status", ["closed", "minutes_approved", "draft", "noticed", "cancelled", None])
+def test_v1_nothing_is_voted_or_closed_outside_an_open_meeting(status):
+    for voter in (True, False):
+        with pytest.raises(RuleViolation) as err:
+            domain.check_in_session(status, "present", voter=voter)
+        assert (err.value.rule, err.value.field) == ("V1", "meeting_id")
+
+
+@pytest.mark.parametrize("presence, says", [("absent", "departed"), ("leave", "on leave"), (None, "not attending")])
+def test_v1_only_members_present_at_this_moment_vote(presence, says):
+    with pytest.raises(RuleViolation) as err:
+        domain.check_in_session("opened", presence)
+    assert (err.value.rule, err.value.field) == ("V1", "actor") and says in err.value.message
+    with pytest.raises(RuleViolation) as err:
+        domain.check_in_session("opened", presence, field="choices.p9")
+    assert err.value.field == "choices.p9"

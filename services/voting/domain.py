@@ -291,10 +291,23 @@ def check_record_counts(counts, present, votes_cast, counts_recorded):
 
 # ---------------------------------------------------------------- V4 one candidate per personnel ballot
 
-def check_candidates(category, candidates):
+def check_candidates(category, candidates, item_candidate=None):
     """V4: a personnel item names exactly one candidate; a bundled vote on several is refused.
-    Other items name none.  Returns the candidate's person id or None."""
+    Other items name none.  Returns the candidate's person id or None.
+
+    ``item_candidate``: the candidate the agenda item itself names (meetings' snapshot).  When the
+    item names one, the ballot's candidate is that person: a request may repeat it or omit it,
+    and a request naming anyone else is refused (invariant I4)."""
     distinct = sorted(set(candidates or ()))
+    if category == PERSONNEL and item_candidate:
+        if len(distinct) > 1:
+            raise RuleViolation(f"V4: a bundled vote on several candidates is refused ({len(distinct)} named); "
+                                "each candidate gets their own agenda item and ballot",
+                                field="candidates", rule="V4")
+        if distinct and distinct[0] != item_candidate:
+            raise RuleViolation(f"V4: the candidate of a ballot is the candidate of its item ({item_candidate}); "
+                                f"{distinct[0]} is not", field="candidates", rule="V4")
+        return item_candidate
     if category == PERSONNEL:
         if len(distinct) > 1:
             raise RuleViolation(f"V4: a bundled vote on several candidates is refused ({len(distinct)} named); "

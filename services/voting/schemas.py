@@ -99,6 +99,7 @@ class SnapshotTopic(_Lenient):
     topic_id = fields.String(required=True, validate=ID)
     title = fields.String(required=True)
     category = fields.String(required=True)
+    candidate_person_id = fields.String(load_default=None, allow_none=True, validate=ID)   # V4: the item's own
 
 
 class AttendanceSnapshot(_Lenient):

@@ -69,7 +69,7 @@ class VotingService(HealthMixin):
             raise NotFound("meeting_id: no such meeting", field="meeting_id")
         electorate = domain.electorate_from_snapshot(snapshot["members"])
         topic = snapshot["topic"]
-        candidate = domain.check_candidates(topic["category"], data["candidates"])
+        candidate = domain.check_candidates(topic["category"], data["candidates"], topic["candidate_person_id"])
         now = utcnow()
         ballot_id = _new_id()
         with self.db.uow() as uow:

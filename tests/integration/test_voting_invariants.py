@@ -4,6 +4,7 @@ an open meeting, from members present at that moment (V1, M8, I3).
 
 Every refusal is checked to write nothing.
 """
+import datetime as dt
 import time
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from shared.errors import RuleViolation
 from tests.integration.test_voting_rpc import member, suite  # noqa: F401  (suite is a fixture)
 from tests.integration.test_voting_rules import check_events, meeting, rows, vote
-from tests.support.roster import actor
+from tests.support.roster import actor, build_org
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +133,29 @@ def test_v1_a_member_recorded_as_departed_does_not_vote_until_back(suite):
     decision = rpc.voting.close_ballot(sec, bid)
     assert (decision["yes"], decision["no"], decision["outcome"]) == (3, 1, "failed")
 
+
+# ---------------------------------------------------------------- defect 6 (part): the candidate comes from the item (V4, I4)
+
+def test_v4_a_personnel_ballot_names_its_items_candidate_and_no_other(suite):
+    rpc, tap, engine = suite
+    org_id, ids = build_org(rpc.meetings, 7)
+    sec = actor(ids[0], org_id, "secretary")
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=49)).isoformat()
+    mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "regular", "title": "党组会议",
+                                              "scheduled_at": when})["meeting_id"]
+    tid = rpc.meetings.add_topic(sec, mid, {"title": "任命处长", "category": "personnel",
+                                            "candidate_person_ids": [ids[6]]})["topic_id"]
+    assert rpc.meetings.get_topic(sec, tid)["candidate_person_id"] == ids[6]
+    rpc.meetings.notice_meeting(sec, mid)
+    rpc.meetings.open_meeting(sec, mid, {"present": ids, "leave": []})
+    for named in (["cand-b"], [ids[5]], [ids[6], ids[5]]):
+        with pytest.raises(RuleViolation) as err:
+            rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "candidates": named})
+        assert (err.value.rule, err.value.field) == ("V4", "candidates")
+    assert rows(engine, "SELECT count(*) FROM ballots")[0][0] == 0
+    ballot = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid})      # from the item itself
+    assert ballot["candidate_person_id"] == ids[6]
+    vote(rpc, ids, org_id, ballot["ballot_id"], ["yes"] * 5)
+    decision = rpc.voting.close_ballot(sec, ballot["ballot_id"])
+    assert decision["candidate_person_id"] == ids[6]
+    assert tap.wait_for("result_decided")[0]["data"]["candidate_person_id"] == ids[6]

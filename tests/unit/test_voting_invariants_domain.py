@@ -108,3 +108,16 @@ def test_v1_only_members_present_at_this_moment_vote(presence, says):
     with pytest.raises(RuleViolation) as err:
         domain.check_in_session("opened", presence, field="choices.p9")
     assert err.value.field == "choices.p9"
+
+
+# ---------------------------------------------------------------- V4: the candidate comes from the item (I4)
+
+def test_v4_the_ballots_candidate_is_the_items_candidate():
+    assert domain.check_candidates("personnel", None, item_candidate="cand-a") == "cand-a"
+    assert domain.check_candidates("personnel", ["cand-a"], item_candidate="cand-a") == "cand-a"
+    with pytest.raises(RuleViolation) as err:
+        domain.check_candidates("personnel", ["cand-b"], item_candidate="cand-a")
+    assert (err.value.rule, err.value.field) == ("V4", "candidates") and "cand-a" in err.value.message
+    with pytest.raises(RuleViolation) as err:
+        domain.check_candidates("personnel", ["cand-a", "cand-b"], item_candidate="cand-a")
+    assert (err.value.rule, err.value.field) == ("V4", "candidates")

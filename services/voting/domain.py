@@ -3,7 +3,7 @@
 Each check raises a typed error naming its SPEC rule; the service layer calls
 them before it writes anything, so a refused action changes nothing.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 
@@ -35,11 +35,12 @@ class Elector:
     role: str
     presence: str
     written_opinion: str | None = None
+    recused: bool = False                  # V4 回避: the item's candidate, or declared a conflict
 
     @property
     def may_vote(self):
-        """V1: a group member who is present."""
-        return self.presence == "present" and self.role in GROUP_ROLES
+        """V1: a group member who is present; V4: and not recused for this item."""
+        return self.presence == "present" and self.role in GROUP_ROLES and not self.recused
 
 
 # ---------------------------------------------------------------- arithmetic (V3, M8)
@@ -114,9 +115,54 @@ def electorate_from_snapshot(members):
     return electorate
 
 
+# ---------------------------------------------------------------- V4 recusal (回避)
+
+def recused_members(electorate, candidate, declared):
+    """V4 回避 (the cadre selection rules §三(二) cites): the group members recused for an item —
+    the item's candidate when a member, and every member who declared a conflict of interest."""
+    return sorted(pid for pid, e in electorate.items()
+                  if e.role in GROUP_ROLES and (pid == candidate or pid in declared))
+
+
+def with_recusals(electorate, recused):
+    return {pid: replace(e, recused=True) if pid in recused else e for pid, e in electorate.items()}
+
+
+def item_figures(n, electorate):
+    """V3, V4, M8 with recusals -> (N of the item, present for the item).
+
+    A recused member takes no part in the item: they are not among those who should attend
+    it (应到会) nor among those present for it.  So the item's N is the group's N minus the
+    recused members, its "present" counts the members present and not recused, the quorum
+    at the ballot is two thirds of the item's N (M8), and the ballot passes with more than
+    half of the item's N voting yes (V3).  Without recusals both equal the meeting's figures.
+    """
+    recused = sum(1 for e in electorate.values() if e.recused)
+    present = sum(1 for e in electorate.values() if e.presence == "present" and not e.recused)
+    return n - recused, present
+
+
+def check_declaration(is_group_member, reason, declared, voted, counts_recorded=False):
+    """V4 回避: a group member of the meeting declares a conflict of interest on an item, once,
+    before voting on it; returns the cleaned reason."""
+    if not is_group_member:
+        raise RuleViolation("V4: only a group member of this meeting declares a conflict of interest on its items",
+                            field="actor", rule="V4")
+    reason = clean_reason(reason, "reason")
+    if not reason:
+        raise ValidationFailed("reason: say what the conflict of interest is", field="reason", rule="V4")
+    if declared:
+        raise Conflict("V4: your conflict of interest on this item is already declared", field="topic_id", rule="V4")
+    if voted or counts_recorded:
+        raise Conflict("V4: a conflict of interest is declared before voting; the vote on this item is already "
+                       + ("cast" if voted else "recorded"), field="topic_id", rule="V4")
+    return reason
+
+
 def check_open(actor_person_id, actor_roles, chair_person_id, method, n, electorate, open_ballot_id):
     """Open a ballot: only the chair (M1), a known method (V2), one open ballot per item (V4),
-    and the quorum holds again now (M8)."""
+    and the quorum holds again now (M8), counted on the item's N and present (V4 recusals,
+    ``item_figures``)."""
     if actor_person_id != chair_person_id and "system" not in actor_roles:
         raise RuleViolation("M1: only the meeting's chair opens a ballot", field="actor", rule="M1")
     check_method(method)
@@ -128,11 +174,15 @@ def check_open(actor_person_id, actor_roles, chair_person_id, method, n, elector
     if len(electorate) != n:
         raise RuleViolation(f"M8: the attendance snapshot lists {len(electorate)} group members but N={n}",
                             field="meeting_id", rule="M8")
-    present = sum(1 for e in electorate.values() if e.presence == "present")
-    needed = quorum_required(n)
+    n_item, present = item_figures(n, electorate)
+    if n_item < 1:
+        raise RuleViolation("V4: every group member is recused for this item; the group cannot decide it",
+                            field="topic_id", rule="V4")
+    needed = quorum_required(n_item)
+    recused = f" (not counting {n - n_item} recused)" if n_item != n else ""
     if present < needed:
-        raise RuleViolation(f"M8: quorum not reached when the ballot opens: {present} of {n} group members "
-                            f"present, at least {needed} (two thirds) needed", field="present", rule="M8")
+        raise RuleViolation(f"M8: quorum not reached when the ballot opens: {present} of {n_item} group members "
+                            f"present{recused}, at least {needed} (two thirds) needed", field="present", rule="M8")
     return present
 
 
@@ -163,6 +213,9 @@ def check_can_vote(elector, status, already_voted, choice, counts_recorded=False
     if elector.presence == "leave":
         raise RuleViolation("V1: a member on leave cannot vote (their written opinion is recorded instead, M9)",
                             field="actor", rule="V1")
+    if elector.recused:
+        raise RuleViolation("V4: you are recused (回避) from this item — its candidate or a declared conflict of "
+                            "interest — and do not vote on it", field="actor", rule="V4")
     if not elector.may_vote:
         raise RuleViolation("V1: only group members present at the meeting may vote", field="actor", rule="V1")
     if already_voted:
@@ -224,9 +277,10 @@ def member_lines(electorate, voted, reserved, stances, secret, recorded_by=None)
             "presence": e.presence,
             "voted": has_voted,
             "stance": None if (secret or not has_voted) else stances.get(pid),
-            "reserved_opinion": reserved.get(pid) if e.presence == "present" else None,
+            "reserved_opinion": reserved.get(pid) if e.presence == "present" and not e.recused else None,
             "written_opinion": e.written_opinion,
             "recorded_by": recorded_by.get(pid) if has_voted else None,
+            "recused": e.recused,                                        # V4 回避: took no part in the item
         })
     return lines
 
@@ -261,6 +315,9 @@ def check_record_choices(electorate, already_voted, choices, counts_recorded):
         if choices[pid] not in CHOICES:
             raise ValidationFailed(f"{field}: must be one of {', '.join(CHOICES)}", field=field, rule="V2")
         elector = electorate.get(pid)
+        if elector is not None and elector.recused:
+            raise RuleViolation(f"V4: {pid} is recused (回避) from this item and does not vote on it",
+                                field=field, rule="V4")
         if elector is None or not elector.may_vote:
             why = ("is not a group member of this meeting" if elector is None or elector.role not in GROUP_ROLES
                    else f"is {elector.presence}")

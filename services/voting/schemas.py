@@ -44,6 +44,13 @@ class ReservedOpinionIn(Schema):
     text = fields.String(required=True, validate=validate.Length(max=OPINION_MAX))      # V6
 
 
+class ConflictIn(Schema):
+    """V4 回避: a group member declares a conflict of interest on an agenda item, before voting."""
+    meeting_id = fields.String(required=True, validate=ID)
+    topic_id = fields.String(required=True, validate=ID)
+    reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))
+
+
 class ReconsiderationIn(Schema):
     """V7: reconsider a decision at a meeting, with the secretary's approval."""
     decision_id = fields.String(required=True, validate=ID)
@@ -137,6 +144,7 @@ class BallotOpenedData(Schema):
     n = fields.Integer(required=True, strict=True, validate=COUNT)
     present = fields.Integer(required=True, strict=True, validate=COUNT)
     eligible = fields.List(fields.String(validate=ID), required=True)
+    recused = fields.List(fields.String(validate=ID), required=True)                  # V4 回避
 
 
 class BallotClosedData(Schema):
@@ -153,6 +161,7 @@ class ResultMember(Schema):
     reserved_opinion = fields.String(required=True, allow_none=True)                          # V6
     written_opinion = fields.String(required=True, allow_none=True)                           # M9
     recorded_by = fields.String(required=True, allow_none=True)        # V2: who recorded this vote, if not cast
+    recused = fields.Boolean(required=True)                            # V4 回避: no part in the item
 
 
 class ResultDecidedData(Schema):
@@ -185,6 +194,8 @@ class ResultDecidedData(Schema):
     deferred_reason = fields.String(required=True, allow_none=True)                   # V5
     counts_only = fields.Boolean(required=True)                                       # V2
     recorded_by = fields.List(fields.String(validate=ID), required=True)              # V2
+    # additive (0003) ------------------------------------------------------
+    recused = fields.List(fields.String(validate=ID), required=True)                  # V4 回避
 
 
 class BallotDeferredData(Schema):

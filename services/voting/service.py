@@ -76,8 +76,13 @@ class VotingService(HealthMixin):
             s = uow.session
             open_id = s.execute(sa.select(models.Ballot.id)
                                 .where(models.Ballot.open_item_id == topic["topic_id"])).scalar()
+            # V4 回避: the item's candidate and the members who declared a conflict take no part in it
+            declared = set(s.execute(sa.select(models.ConflictDeclaration.person_id).where(
+                models.ConflictDeclaration.agenda_item_id == topic["topic_id"])).scalars())
+            electorate = domain.with_recusals(electorate, domain.recused_members(electorate, candidate, declared))
             present = domain.check_open(actor.person_id, actor.roles, snapshot["chair_person_id"],
                                         data["method"], snapshot["n"], electorate, open_id)
+            n_item, _ = domain.item_figures(snapshot["n"], electorate)
             if data["previous_ballot_id"] is not None:
                 domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]),
                                     snapshot["meeting_id"], topic["category"])
@@ -89,7 +94,7 @@ class VotingService(HealthMixin):
                 id=ballot_id, org_id=snapshot["org_id"], meeting_id=snapshot["meeting_id"],
                 agenda_item_id=topic["topic_id"], open_item_id=topic["topic_id"], title=topic["title"],
                 category=topic["category"], method=data["method"], emergency=snapshot["emergency"],
-                chair_person_id=snapshot["chair_person_id"], n=snapshot["n"], present=present,
+                chair_person_id=snapshot["chair_person_id"], n=n_item, present=present,
                 status=domain.OPEN, opened_by=actor.person_id, opened_at=now,
                 candidate_person_id=candidate, previous_ballot_id=data["previous_ballot_id"],
                 reconsiders_decision_id=reconsiders[0] if reconsiders else None,
@@ -107,13 +112,14 @@ class VotingService(HealthMixin):
             domain.check_item_open(snapshot["meeting_id"], _item_decisions(s, topic["topic_id"]),
                                    reconsiders[0] if reconsiders else None)
             s.add_all(models.Elector(ballot_id=ballot_id, person_id=e.person_id, role=e.role,
-                                     presence=e.presence, written_opinion=e.written_opinion)
+                                     presence=e.presence, written_opinion=e.written_opinion, recused=e.recused)
                       for e in electorate.values())
             uow.emit("ballot_opened", ballot.org_id, {
                 "ballot_id": ballot_id, "meeting_id": ballot.meeting_id, "agenda_item_id": ballot.agenda_item_id,
                 "title": ballot.title, "category": ballot.category, "method": ballot.method,
                 "n": ballot.n, "present": present,
                 "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
+                "recused": sorted(pid for pid, e in electorate.items() if e.recused),
             })
         with self.db.read() as s:
             return _ballot_view(s, s.get(models.Ballot, ballot_id))
@@ -135,7 +141,7 @@ class VotingService(HealthMixin):
             # shared lock: votes go in side by side, but not past a closing ballot (V9)
             ballot = _ballot_for(s, actor, ballot_id, lock="share")
             row = s.get(models.Elector, (ballot.id, actor.person_id))
-            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
+            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion, row.recused) if row else None
             already = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
             domain.check_can_vote(elector, ballot.status, already, data["choice"],
                                   counts_recorded=ballot.count_yes is not None)
@@ -293,7 +299,7 @@ class VotingService(HealthMixin):
             if decision is None or not _may_see(actor, decision.org_id):
                 raise NotFound("decision_id: no such decision", field="decision_id")
             row = s.get(models.Elector, (decision.ballot_id, actor.person_id))
-            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
+            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion, row.recused) if row else None
             at_vote = s.get(models.Participation, (decision.ballot_id, actor.person_id))
             existing = (at_vote is not None and at_vote.reserved_opinion) or \
                 s.get(models.ReservedOpinion, (decision.id, actor.person_id)) is not None
@@ -310,6 +316,46 @@ class VotingService(HealthMixin):
                 "reserved_opinion": text, "recorded_at": iso(now)})
             return {"decision_id": decision.id, "person_id": actor.person_id, "reserved_opinion": text,
                     "recorded_at": iso(now)}
+
+    @rpc
+    def declare_conflict(self, actor, data):
+        """V4 回避: a group member of the meeting declares a conflict of interest on one of its items,
+        before voting on it.  They are recused for that item: no vote, not counted in its N nor
+        present (``domain.item_figures``), listed as recused in the decision.  A ballot already open
+        on the item is updated at once; a later one starts with the recusal."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ConflictIn(), data, rule="V4")
+        snapshot = _snapshot(self.meetings.attendance_snapshot(actor.to_dict(), data["meeting_id"],
+                                                               data["topic_id"]))
+        if snapshot["org_id"] != actor.org_id:
+            raise NotFound("meeting_id: no such meeting", field="meeting_id")
+        electorate = domain.electorate_from_snapshot(snapshot["members"])
+        me = electorate.get(actor.person_id)
+        topic_id = snapshot["topic"]["topic_id"]
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            ballot = s.execute(sa.select(models.Ballot).where(models.Ballot.open_item_id == topic_id)
+                               .with_for_update()).scalar()
+            voted = ballot is not None and s.get(models.Participation, (ballot.id, actor.person_id)) is not None
+            declared = s.get(models.ConflictDeclaration, (topic_id, actor.person_id)) is not None
+            reason = domain.check_declaration(me is not None and me.role in domain.GROUP_ROLES, data["reason"],
+                                              declared, voted, ballot is not None and ballot.count_yes is not None)
+            s.add(models.ConflictDeclaration(agenda_item_id=topic_id, person_id=actor.person_id,
+                                             org_id=snapshot["org_id"], meeting_id=snapshot["meeting_id"],
+                                             reason=reason, declared_at=now))
+            row = s.get(models.Elector, (ballot.id, actor.person_id)) if ballot is not None else None
+            if row is not None and not row.recused:
+                row.recused = True
+                ballot.n -= 1                                     # the item's N and present (V4, V3)
+                ballot.present -= 1 if row.presence == "present" else 0
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict("V4: your conflict of interest on this item is already declared",
+                               field="topic_id", rule="V4") from None
+        return {"meeting_id": snapshot["meeting_id"], "topic_id": topic_id, "person_id": actor.person_id,
+                "reason": reason, "declared_at": iso(now), "ballot_id": ballot.id if ballot is not None else None}
 
     @rpc
     def open_ballots(self, actor, meeting_id):
@@ -551,7 +597,8 @@ def _reshuffle_box(s, ballot_id, choices):
 
 def _electorate(s, ballot_id):
     rows = s.execute(sa.select(models.Elector).where(models.Elector.ballot_id == ballot_id)).scalars()
-    return {r.person_id: domain.Elector(r.person_id, r.role, r.presence, r.written_opinion) for r in rows}
+    return {r.person_id: domain.Elector(r.person_id, r.role, r.presence, r.written_opinion, r.recused)
+            for r in rows}
 
 
 def _ballot_view(s, ballot):
@@ -565,6 +612,7 @@ def _ballot_view(s, ballot):
         "chair_person_id": ballot.chair_person_id, "n": ballot.n, "present": ballot.present,
         "votes_cast": _votes_cast(s, ballot),
         "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
+        "recused": sorted(pid for pid, e in electorate.items() if e.recused),          # V4 回避
         "opened_at": iso(ballot.opened_at), "closed_at": iso(ballot.closed_at),
         "decision_id": decision_id,
         "candidate_person_id": ballot.candidate_person_id,                 # V4
@@ -587,7 +635,8 @@ def _decision_view(s, decision, ballot):
     reserved = {p.person_id: p.reserved_opinion for p in roll if p.reserved_opinion}
     reserved.update(s.execute(sa.select(models.ReservedOpinion.person_id, models.ReservedOpinion.text)
                               .where(models.ReservedOpinion.decision_id == decision.id)).all())
-    members = domain.member_lines(_electorate(s, ballot.id), {p.person_id for p in roll}, reserved,
+    electorate = _electorate(s, ballot.id)
+    members = domain.member_lines(electorate, {p.person_id for p in roll}, reserved,
                                   {v.person_id: v.choice for v in open_votes}, secret,
                                   recorded_by={v.person_id: v.recorded_by for v in open_votes if v.recorded_by})
     recorders = {v.recorded_by for v in open_votes if v.recorded_by}
@@ -612,6 +661,7 @@ def _decision_view(s, decision, ballot):
         "deferred_reason": decision.deferred_reason,
         "counts_only": decision.counts_only,
         "recorded_by": sorted(recorders),
+        "recused": sorted(pid for pid, e in electorate.items() if e.recused),          # V4 回避
         "explanation": decision.explanation,
         "status": domain.decision_status(decision.superseded_by, decision.outcome,
                                          decision.reconsidered_decision_id is not None),

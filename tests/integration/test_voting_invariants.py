@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shared.errors import RuleViolation
+from shared.errors import Conflict, RuleViolation, ValidationFailed
 from tests.integration.test_voting_rpc import member, suite  # noqa: F401  (suite is a fixture)
 from tests.integration.test_voting_rules import check_events, meeting, rows, vote
 from tests.support.roster import actor, build_org
@@ -159,3 +159,73 @@ def test_v4_a_personnel_ballot_names_its_items_candidate_and_no_other(suite):
     decision = rpc.voting.close_ballot(sec, ballot["ballot_id"])
     assert decision["candidate_person_id"] == ids[6]
     assert tap.wait_for("result_decided")[0]["data"]["candidate_person_id"] == ids[6]
+
+
+# ---------------------------------------------------------------- defect 6: recusal (回避, V4)
+
+def test_v4_the_candidate_and_members_who_declare_a_conflict_are_recused(suite):
+    rpc, tap, engine = suite
+    org_id, ids = build_org(rpc.meetings, 7)
+    sec = actor(ids[0], org_id, "secretary")
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=49)).isoformat()
+    mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "regular", "title": "党组会议",
+                                              "scheduled_at": when})["meeting_id"]
+    person_tid = rpc.meetings.add_topic(sec, mid, {"title": "任命副局长", "category": "personnel",
+                                                   "candidate_person_ids": [ids[6]]})["topic_id"]
+    plan_tid = rpc.meetings.add_topic(sec, mid, {"title": "采购合同", "category": "organization"})["topic_id"]
+    rpc.meetings.notice_meeting(sec, mid)
+    rpc.meetings.open_meeting(sec, mid, {"present": ids, "leave": []})
+
+    # the candidate, a group member, takes no part in their own appointment: N 7 -> 6, present 7 -> 6
+    ballot = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": person_tid, "method": "secret"})
+    assert (ballot["recused"], ballot["n"], ballot["present"]) == ([ids[6]], 6, 6)
+    assert ids[6] not in ballot["eligible"]
+    with pytest.raises(RuleViolation) as err:
+        rpc.voting.cast_vote(member(ids, org_id, 6), ballot["ballot_id"], {"choice": "yes"})
+    assert (err.value.rule, err.value.field) == ("V4", "actor")
+    vote(rpc, ids, org_id, ballot["ballot_id"], ["yes"] * 4 + ["no"] * 2)     # 4 of N=6: more than half
+    decision = rpc.voting.close_ballot(sec, ballot["ballot_id"], {"confirm_reason": "工作急需"})
+    assert (decision["outcome"], decision["n"], decision["present"], decision["threshold"]) == ("passed", 6, 6, 4)
+    assert decision["recused"] == [ids[6]]
+    lines = {m["person_id"]: m for m in decision["members"]}
+    assert lines[ids[6]]["recused"] is True and lines[ids[6]]["voted"] is False
+    assert all(lines[p]["recused"] is False for p in ids[:6])
+    event = tap.wait_for("result_decided")[0]["data"]
+    assert event["recused"] == [ids[6]] and event["n"] == 6
+    assert tap.wait_for("ballot_opened")[0]["data"]["recused"] == [ids[6]]
+
+    # a member declares a conflict before the item's ballot: recused when it opens
+    for who, data, error, field in [
+        (member(ids, org_id, 5), {"meeting_id": mid, "topic_id": plan_tid, "reason": "  "}, ValidationFailed, "reason"),
+        (actor("obs-1", org_id, "office"), {"meeting_id": mid, "topic_id": plan_tid, "reason": "亲属"},
+         RuleViolation, "actor"),
+    ]:
+        with pytest.raises(error) as err:
+            rpc.voting.declare_conflict(who, data)
+        assert (err.value.rule, err.value.field) == ("V4", field)
+    declared = rpc.voting.declare_conflict(member(ids, org_id, 5),
+                                           {"meeting_id": mid, "topic_id": plan_tid, "reason": "配偶任职于合同相对方"})
+    assert (declared["person_id"], declared["ballot_id"]) == (ids[5], None)
+    with pytest.raises(Conflict) as err:
+        rpc.voting.declare_conflict(member(ids, org_id, 5), {"meeting_id": mid, "topic_id": plan_tid, "reason": "再次"})
+    assert err.value.rule == "V4"
+    plan = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": plan_tid})
+    assert (plan["recused"], plan["n"], plan["present"]) == ([ids[5]], 6, 6)
+
+    # after voting it is too late; before voting, on an open ballot, it applies at once
+    rpc.voting.cast_vote(member(ids, org_id, 4), plan["ballot_id"], {"choice": "yes"})
+    with pytest.raises(Conflict) as err:
+        rpc.voting.declare_conflict(member(ids, org_id, 4), {"meeting_id": mid, "topic_id": plan_tid, "reason": "x"})
+    assert (err.value.rule, err.value.field) == ("V4", "topic_id")
+    assert rpc.voting.declare_conflict(member(ids, org_id, 3), {"meeting_id": mid, "topic_id": plan_tid,
+                                                                "reason": "曾参与投标"})["ballot_id"] == plan["ballot_id"]
+    now = rpc.voting.get_ballot(sec, plan["ballot_id"])
+    assert (now["recused"], now["n"], now["present"]) == (sorted([ids[3], ids[5]]), 5, 5)
+    with pytest.raises(RuleViolation) as err:
+        rpc.voting.cast_vote(member(ids, org_id, 3), plan["ballot_id"], {"choice": "no"})
+    assert err.value.rule == "V4"
+    vote(rpc, ids, org_id, plan["ballot_id"], ["yes"] * 3)                     # ids 0-2; with ids[4]: 4 of N=5
+    result = rpc.voting.close_ballot(sec, plan["ballot_id"])
+    assert (result["outcome"], result["yes"], result["n"], result["recused"]) == \
+        ("passed", 4, 5, sorted([ids[3], ids[5]]))
+    check_events(tap)

@@ -5,7 +5,7 @@ Plain domain functions, no broker, no database.
 import pytest
 
 from services.voting import domain
-from shared.errors import Conflict, NotFound, RuleViolation
+from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 
 
 def dec(decision_id, outcome, meeting_id="m1", superseded_by=None, reconsidered=None):
@@ -121,3 +121,60 @@ def test_v4_the_ballots_candidate_is_the_items_candidate():
     with pytest.raises(RuleViolation) as err:
         domain.check_candidates("personnel", ["cand-a", "cand-b"], item_candidate="cand-a")
     assert (err.value.rule, err.value.field) == ("V4", "candidates")
+
+
+# ---------------------------------------------------------------- V4 recusal (回避), N and present for the item
+
+def seven(present=7, leave=()):
+    ids = [f"p{i}" for i in range(7)]
+    return {pid: domain.Elector(pid, "secretary" if pid == "p0" else "member",
+                                "leave" if pid in leave else "present" if i < present else "absent")
+            for i, pid in enumerate(ids)}
+
+
+def test_v4_the_candidate_and_declared_members_are_recused_observers_never():
+    e = seven()
+    e["obs"] = domain.Elector("obs", "observer", "present")
+    assert domain.recused_members(e, "p6", {"p2", "obs"}) == ["p2", "p6"]
+    assert domain.recused_members(e, "outsider", set()) == []      # a candidate from outside the group
+
+
+def test_v4_n_and_present_of_an_item_leave_the_recused_out():
+    e = domain.with_recusals(seven(present=6), ["p5", "p6"])         # p6 absent and recused, p5 present and recused
+    assert domain.item_figures(7, e) == (5, 5)
+    assert domain.threshold(5) == 3 and domain.quorum_required(5) == 4
+    assert domain.item_figures(7, seven(present=6)) == (7, 6)      # without recusals: the meeting's figures
+
+
+def test_v4_m8_the_ballots_quorum_counts_the_item():
+    e = domain.with_recusals(seven(present=5), ["p0", "p1"])         # 3 present of an item N of 5: below 4
+    with pytest.raises(RuleViolation) as err:
+        domain.check_open("p0", ("secretary",), "p0", "named", 7, e, None)
+    assert err.value.rule == "M8" and "3 of 5" in err.value.message and "2 recused" in err.value.message
+    assert domain.check_open("p0", ("secretary",), "p0", "named", 7, domain.with_recusals(seven(), ["p6"]), None) == 6
+
+
+def test_v4_a_recused_member_neither_votes_nor_is_recorded_nor_keeps_a_reserved_opinion():
+    e = domain.with_recusals(seven(), ["p6"])
+    with pytest.raises(RuleViolation) as err:
+        domain.check_can_vote(e["p6"], domain.OPEN, False, "yes")
+    assert (err.value.rule, err.value.field) == ("V4", "actor") and "回避" in err.value.message
+    with pytest.raises(RuleViolation) as err:
+        domain.check_record_choices(e, set(), {"p1": "yes", "p6": "yes"}, False)
+    assert (err.value.rule, err.value.field) == ("V4", "choices.p6")
+    with pytest.raises(RuleViolation):
+        domain.check_reserved_opinion(e["p6"], "passed", False, "保留")
+    lines = {m["person_id"]: m for m in domain.member_lines(e, {"p1"}, {"p6": "x"}, {"p1": "yes"}, False)}
+    assert lines["p6"]["recused"] is True and lines["p6"]["reserved_opinion"] is None
+    assert lines["p1"]["recused"] is False
+
+
+def test_v4_a_conflict_is_declared_once_by_a_group_member_before_voting():
+    assert domain.check_declaration(True, " 近亲属 ", False, False) == "近亲属"
+    for args, error, field in [((False, "x", False, False), RuleViolation, "actor"),
+                               ((True, "  ", False, False), ValidationFailed, "reason"),
+                               ((True, "x", True, False), Conflict, "topic_id"),
+                               ((True, "x", False, True), Conflict, "topic_id")]:
+        with pytest.raises(error) as err:
+            domain.check_declaration(*args)
+        assert (err.value.rule, err.value.field) == ("V4", field)

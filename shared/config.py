@@ -10,6 +10,8 @@ secret such as ``0123`` stays ``0123``).  Keys a service reads:
 ``<SERVICE>_DATABASE_URL``  database of one service, wins over ``DATABASE_URL``
 ``RPC_TIMEOUT``         seconds an RPC may take before it fails (default 10)
 ``GATEWAY_PORT``        the gateway's HTTP port (default 8000)
+``RESERVED_OPINION_WINDOW_DAYS``  voting: reserved opinions after a decision are taken for this
+                        many days; unset (the default): until the meeting's minutes are approved (V6)
 """
 import os
 from pathlib import Path
@@ -33,6 +35,8 @@ ENV_KEYS = (
     "ARCHIVE_HASH_ALGORITHM", "ARCHIVE_SIGNING_KEY",
     # accountability: how often the compliance timer sweeps
     "COMPLIANCE_SWEEP_SECONDS",
+    # voting: reserved opinions after a decision for this many days (unset: until the minutes are approved, V6)
+    "RESERVED_OPINION_WINDOW_DAYS",
 )
 
 

@@ -26,6 +26,8 @@ SUBSCRIPTIONS = (
     ("meetings", "meeting_noticed", "archive", "on_meeting_noticed"),
     ("meetings", "objection_raised", "notifications", "on_objection_raised"),
     ("meetings", "meeting_closed", "voting", "on_meeting_closed"),
+    ("meetings", "minutes_approved", "voting", "on_minutes_approved"),
+    ("voting", "reserved_opinion_recorded", "accountability", "on_reserved_opinion_recorded"),
 )
 
 

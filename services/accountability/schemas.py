@@ -50,6 +50,13 @@ class ResultDecidedIn(_Lenient):
     members = fields.List(fields.Nested(ResultMemberIn), required=True)
 
 
+class ReservedOpinionRecordedIn(_Lenient):
+    """``voting.reserved_opinion_recorded`` data (V6 → C1)."""
+    decision_id = fields.String(required=True, validate=ID)
+    person_id = fields.String(required=True, validate=ID)
+    reserved_opinion = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
 # ------------------------------------------------------------------ more consumed events (C7)
 
 class MeetingScheduledIn(_Lenient):

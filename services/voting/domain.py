@@ -3,6 +3,7 @@
 Each check raises a typed error naming its SPEC rule; the service layer calls
 them before it writes anything, so a refused action changes nothing.
 """
+import datetime as dt
 from dataclasses import dataclass, replace
 
 from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
@@ -507,6 +508,34 @@ def check_reserved_opinion(elector, outcome_, existing, text):
     if not opinion:
         raise ValidationFailed("text: the reserved opinion is empty", field="text", rule="V6")
     return opinion
+
+
+def opinion_window_days(value):
+    """V6: the configured window in whole days (``RESERVED_OPINION_WINDOW_DAYS``), or None for the
+    default window: until the meeting's minutes are approved."""
+    if value in (None, ""):
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"RESERVED_OPINION_WINDOW_DAYS must be a whole number of days, not {value!r}") from None
+    if days < 1:
+        raise ValueError("RESERVED_OPINION_WINDOW_DAYS must be at least 1")
+    return days
+
+
+def check_opinion_window(decided_at, now, minutes_approved_at=None, days=None):
+    """V6: a reserved opinion after the decision is recorded within a window — by default until the
+    minutes of the meeting that decided are approved (M10, they then record the decision for good);
+    with a configured number of days, until that many days after the decision."""
+    if days is not None:
+        closes = decided_at + dt.timedelta(days=days)
+        if now > closes:
+            raise RuleViolation(f"V6: reserved opinions on this decision were accepted for {days} day(s), until "
+                                f"{closes.isoformat()}", field="decision_id", rule="V6")
+    elif minutes_approved_at is not None:
+        raise RuleViolation(f"V6: reserved opinions on this decision closed when the meeting's minutes were approved "
+                            f"({minutes_approved_at.isoformat()})", field="decision_id", rule="V6")
 
 
 # ---------------------------------------------------------------- V7 reconsideration

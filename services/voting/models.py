@@ -161,6 +161,15 @@ class ReservedOpinion(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class MinutesApproval(Base):
+    """M10 → V6: the meeting's minutes were approved (from meetings.minutes_approved); reserved opinions
+    after the decision close then, by default."""
+    __tablename__ = "minutes_approvals"
+    meeting_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64))
+    approved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Policy(Base):
     """An organization's voting policy (V5: the serious-disagreement ratio)."""
     __tablename__ = "policies"

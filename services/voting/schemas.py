@@ -127,6 +127,12 @@ class PresenceNow(_Lenient):
     presence = fields.String(required=True, allow_none=True)
 
 
+class MinutesApprovedIn(_Lenient):
+    """meetings.minutes_approved, as voting reads it (V6: the reserved-opinion window closes)."""
+    meeting_id = fields.String(required=True, validate=ID)
+    approved_at = fields.AwareDateTime(required=True)
+
+
 class MeetingClosedIn(_Lenient):
     """meetings.meeting_closed, as voting reads it (the V1 backstop)."""
     meeting_id = fields.String(required=True, validate=ID)

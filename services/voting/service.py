@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from nameko.dependency_providers import Config
 from sqlalchemy.exc import IntegrityError
 
 from services.voting import domain, models, schemas
@@ -27,6 +28,7 @@ class VotingService(HealthMixin):
     name = "voting"
     db = Database(models, Path(__file__).parent / "migrations")
     meetings = ServiceRpc("meetings")
+    config = Config()
 
     @rpc
     def open_ballot(self, actor, data):
@@ -304,6 +306,9 @@ class VotingService(HealthMixin):
             existing = (at_vote is not None and at_vote.reserved_opinion) or \
                 s.get(models.ReservedOpinion, (decision.id, actor.person_id)) is not None
             text = domain.check_reserved_opinion(elector, decision.outcome, existing, data["text"])
+            approval = s.get(models.MinutesApproval, decision.meeting_id)
+            domain.check_opinion_window(decision.decided_at, now, approval.approved_at if approval else None,
+                                        domain.opinion_window_days(self.config.get("RESERVED_OPINION_WINDOW_DAYS")))
             s.add(models.ReservedOpinion(decision_id=decision.id, person_id=actor.person_id, text=text,
                                          recorded_at=now))
             try:
@@ -393,6 +398,20 @@ class VotingService(HealthMixin):
                     "agenda_item_id": ballot.agenda_item_id, "title": ballot.title,
                     "votes_cast": _votes_cast(s, ballot), "lapsed_at": iso(now),
                     "reason": "the meeting closed while the ballot was open"})
+
+    @durable_event_handler("meetings", "minutes_approved")
+    def on_minutes_approved(self, envelope):
+        """M10 → V6: the meeting's minutes are approved; reserved opinions after its decisions close
+        (the default window)."""
+        try:
+            data = load(schemas.MinutesApprovedIn(), envelope["data"], rule="V6")
+        except ValidationFailed as exc:
+            raise PoisonMessage(f"minutes_approved {envelope['event_id']}: {exc.message}") from None
+        with self.db.uow() as uow:
+            if uow.first_time(envelope["event_id"], "voting.on_minutes_approved") and \
+                    uow.session.get(models.MinutesApproval, data["meeting_id"]) is None:
+                uow.session.add(models.MinutesApproval(meeting_id=data["meeting_id"], org_id=envelope["org_id"],
+                                                       approved_at=data["approved_at"]))
 
     def _meeting_of(self, actor, ballot_id):
         with self.db.read() as s:

@@ -229,3 +229,41 @@ def test_v4_the_candidate_and_members_who_declare_a_conflict_are_recused(suite):
     assert (result["outcome"], result["yes"], result["n"], result["recused"]) == \
         ("passed", 4, 5, sorted([ids[3], ids[5]]))
     check_events(tap)
+
+
+# ---------------------------------------------------------------- defect 10: the window for reserved opinions (V6)
+
+def test_v6_reserved_opinions_after_the_decision_close_when_the_minutes_are_approved(suite):
+    rpc, tap, engine = suite
+    org_id, ids, sec, mid, (tid,) = meeting(rpc, 7, present=range(7), topics=[("采购办法", "organization")])
+    bid = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid})["ballot_id"]
+    vote(rpc, ids, org_id, bid, ["yes"] * 5 + ["no"] * 2)
+    decision = rpc.voting.close_ballot(sec, bid)
+    did = decision["decision_id"]
+    rpc.meetings.close_meeting(sec, mid)
+    # after the meeting, before the minutes are approved: still open
+    kept = rpc.voting.record_reserved_opinion(member(ids, org_id, 5), did, {"text": "对执行时限保留意见"})
+    assert kept["reserved_opinion"] == "对执行时限保留意见"
+    clerk = actor("cs-" + ids[0], org_id, "confidential_secretary")
+    rpc.meetings.record_minutes(clerk, mid, {"text": "会议纪要：审议通过采购办法。"})
+    rpc.meetings.approve_minutes(sec, mid)
+
+    def refused():
+        try:
+            rpc.voting.record_reserved_opinion(member(ids, org_id, 6), did, {"text": "迟到的保留意见"})
+        except RuleViolation as exc:
+            return exc
+        raise AssertionError("a reserved opinion was accepted after the minutes were approved")
+    deadline = time.monotonic() + 10
+    err = None
+    while err is None:
+        # voting learns of the approval from meetings.minutes_approved; until then the window is open
+        assert time.monotonic() < deadline, "voting never learnt that the minutes were approved"
+        if rows(engine, "SELECT count(*) FROM minutes_approvals WHERE meeting_id = :m", m=mid)[0][0]:
+            err = refused()
+        else:
+            time.sleep(0.1)
+    assert (err.rule, err.field) == ("V6", "decision_id") and "minutes" in err.message
+    lines = {m["person_id"]: m for m in rpc.voting.get_decision(sec, did)["members"]}
+    assert lines[ids[5]]["reserved_opinion"] == "对执行时限保留意见" and lines[ids[6]]["reserved_opinion"] is None
+    assert len(tap.wait_for("reserved_opinion_recorded")) == 1

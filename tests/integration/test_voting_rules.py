@@ -665,6 +665,6 @@ def test_migrations_build_exactly_the_models(database_url):
                 "include_name": lambda name, kind, _parent: not (kind == "table" and name.startswith("alembic_")),
             })
             assert compare_metadata(context, models.Base.metadata) == []
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version_voting")).scalar() == "0003"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version_voting")).scalar() == "0004"
     finally:
         engine.dispose()

@@ -2,6 +2,8 @@
 
 Plain domain functions, no broker, no database.
 """
+import datetime as dt
+
 import pytest
 
 from services.voting import domain
@@ -178,3 +180,27 @@ def test_v4_a_conflict_is_declared_once_by_a_group_member_before_voting():
         with pytest.raises(error) as err:
             domain.check_declaration(*args)
         assert (err.value.rule, err.value.field) == ("V4", field)
+
+
+# ---------------------------------------------------------------- V6: the window for reserved opinions after the decision
+
+def test_v6_by_default_the_window_closes_when_the_minutes_are_approved():
+    decided = dt.datetime(2026, 12, 1, 3, tzinfo=dt.timezone.utc)
+    domain.check_opinion_window(decided, decided + dt.timedelta(days=400))          # no approval yet: open
+    with pytest.raises(RuleViolation) as err:
+        domain.check_opinion_window(decided, decided + dt.timedelta(days=1), decided + dt.timedelta(hours=5))
+    assert (err.value.rule, err.value.field) == ("V6", "decision_id") and "minutes" in err.value.message
+
+
+def test_v6_a_configured_window_in_days_replaces_the_default():
+    decided = dt.datetime(2026, 12, 1, 3, tzinfo=dt.timezone.utc)
+    approved = decided + dt.timedelta(hours=5)
+    domain.check_opinion_window(decided, decided + dt.timedelta(days=7), approved, days=7)
+    with pytest.raises(RuleViolation) as err:
+        domain.check_opinion_window(decided, decided + dt.timedelta(days=7, seconds=1), None, days=7)
+    assert err.value.rule == "V6" and "7 day(s)" in err.value.message
+    assert domain.opinion_window_days(None) is None and domain.opinion_window_days("") is None
+    assert domain.opinion_window_days("10") == 10
+    for bad in ("0", "-2", "ten", "1.5"):
+        with pytest.raises(ValueError):
+            domain.opinion_window_days(bad)

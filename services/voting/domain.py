@@ -586,3 +586,100 @@ def secrecy_warnings(method, counts):
     if method == "secret" and cast > 0 and max(counts[c] for c in CHOICES) == cast:
         return [UNANIMOUS_SECRET]
     return []
+
+
+# ---------------------------------------------------------------- the Ballot aggregate
+
+class Ballot:
+    """One ballot on one agenda item as an aggregate: its state changes only through these methods,
+    each checking the rules above (the same functions the service calls) and returning the domain
+    events it raises as ``(event_type, data)``.  Nothing here stores anything.
+
+    ``item``: dict with topic_id, category, candidate_person_id (may be None), title.
+    ``item_decisions``: the decisions already taken on the item (``check_item_open``'s shape).
+    """
+
+    def __init__(self, ballot_id, meeting_id, item, method, chair_person_id, n, present, electorate,
+                 candidate, emergency=False, reconsiders_id=None, ratio=DEFAULT_DISAGREEMENT_RATIO):
+        self.ballot_id, self.meeting_id, self.item, self.method = ballot_id, meeting_id, item, method
+        self.chair_person_id, self.n, self.present, self.electorate = chair_person_id, n, present, electorate
+        self.candidate, self.emergency, self.reconsiders_id, self.ratio = candidate, emergency, reconsiders_id, ratio
+        self.status = OPEN
+        self.choices = {}                   # person_id -> choice (the aggregate's view; V8 is the storage's job)
+        self.decision = None
+
+    @classmethod
+    def open(cls, ballot_id, actor_person_id, actor_roles, meeting, item, method, n, electorate, candidates=None,
+             declared=(), item_decisions=(), open_ballot_id=None, reconsiders_id=None):
+        """``meeting``: dict with meeting_id, status, chair_person_id, emergency.  ``electorate``: the
+        snapshot's {person_id: Elector}.  -> (Ballot, events)."""
+        check_in_session(meeting["status"], voter=False)
+        candidate = check_candidates(item["category"], candidates, item.get("candidate_person_id"))
+        electorate = with_recusals(electorate, recused_members(electorate, candidate, set(declared)))
+        present = check_open(actor_person_id, actor_roles, meeting["chair_person_id"], method, n, electorate,
+                             open_ballot_id)
+        check_item_open(meeting["meeting_id"], list(item_decisions), reconsiders_id)
+        n_item, _ = item_figures(n, electorate)
+        ballot = cls(ballot_id, meeting["meeting_id"], item, method, meeting["chair_person_id"], n_item, present,
+                     electorate, candidate, bool(meeting.get("emergency")), reconsiders_id)
+        return ballot, [("ballot_opened", {
+            "ballot_id": ballot_id, "meeting_id": ballot.meeting_id, "agenda_item_id": item["topic_id"],
+            "n": n_item, "present": present, "method": method,
+            "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
+            "recused": sorted(pid for pid, e in electorate.items() if e.recused)})]
+
+    def cast(self, person_id, choice, meeting_status, presence_now):
+        """V1, M8, V4: a vote from a member present at this moment, in an open meeting, once."""
+        check_in_session(meeting_status, presence_now)
+        check_can_vote(self.electorate.get(person_id), self.status, person_id in self.choices, choice)
+        self.choices[person_id] = choice
+        return []
+
+    def close(self, decision_id, actor_person_id, actor_roles, meeting_status, confirm_reason=None, defer_reason=None):
+        """V9, V3, V5, V7: the decision (a dict) and its events."""
+        check_in_session(meeting_status, voter=False)
+        if defer_reason is not None:
+            defer_reason = check_defer(actor_person_id, actor_roles, self.chair_person_id, self.status, defer_reason)
+        else:
+            check_close(actor_person_id, actor_roles, self.chair_person_id, self.status)
+        counts = tally(self.choices.values())
+        figures = decide(counts, self.n, self.present)
+        serious = False
+        if defer_reason is not None:
+            figures["outcome"] = "deferred"
+        else:
+            serious, confirm_reason = check_disagreement(self.item["category"], self.emergency, counts, self.ratio,
+                                                         confirm_reason)
+        self.status = CLOSED
+        self.decision = dict(
+            figures, decision_id=decision_id, ballot_id=self.ballot_id, meeting_id=self.meeting_id,
+            agenda_item_id=self.item["topic_id"], category=self.item["category"],
+            candidate_person_id=self.candidate, reconsidered_decision_id=self.reconsiders_id,
+            superseded_decision_id=self.reconsiders_id if figures["outcome"] == "passed" else None,
+            superseded_by=None, serious_disagreement=serious, confirm_reason=confirm_reason,
+            deferred_reason=defer_reason, voters=sorted(self.choices),
+            recused=sorted(pid for pid, e in self.electorate.items() if e.recused))
+        events = [("ballot_closed", {"ballot_id": self.ballot_id, "decision_id": decision_id,
+                                     "outcome": figures["outcome"]}),
+                  ("result_decided", dict(self.decision))]
+        if self.decision["superseded_decision_id"]:
+            events.append(("decision_superseded", {"decision_id": self.reconsiders_id,
+                                                   "superseded_by": decision_id, "ballot_id": self.ballot_id}))
+        return self.decision, events
+
+    def lapse(self):
+        """V1 backstop: the meeting closed with this ballot open: no decision."""
+        if self.status != OPEN:
+            return []
+        self.status = LAPSED
+        return [("ballot_lapsed", {"ballot_id": self.ballot_id, "meeting_id": self.meeting_id,
+                                   "agenda_item_id": self.item["topic_id"], "votes_cast": len(self.choices)})]
+
+
+def supersede(item_decisions, decision):
+    """V7: a passing reconsideration supersedes the decision it reconsidered, which names its successor."""
+    for d in item_decisions:
+        if decision.get("superseded_decision_id") == d["decision_id"] and d["superseded_by"] is None:
+            d["superseded_by"] = decision["decision_id"]
+    item_decisions.append(decision)
+    return item_decisions

@@ -12,6 +12,8 @@ secret such as ``0123`` stays ``0123``).  Keys a service reads:
 ``GATEWAY_PORT``        the gateway's HTTP port (default 8000)
 ``REQUIRE_STRONG_SECRETS``  "1" (deploy/ sets it): refuse to start with a placeholder
                         (``change-me``…), short or repetitive secret (issue 17)
+``RESERVED_OPINION_WINDOW_DAYS``  voting: reserved opinions after a decision are taken for this
+                        many days; unset (the default): until the meeting's minutes are approved (V6)
 """
 import os
 import re
@@ -41,6 +43,8 @@ ENV_KEYS = (
     "REQUIRE_STRONG_SECRETS",
     # meetings: how long before its noticed time a meeting may open (M5, minutes, default 30)
     "MEETING_OPEN_TOLERANCE_MINUTES",
+    # voting: reserved opinions after a decision for this many days (unset: until the minutes are approved, V6)
+    "RESERVED_OPINION_WINDOW_DAYS",
 )
 
 MIN_SECRET_LENGTH = 16

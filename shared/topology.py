@@ -25,6 +25,9 @@ SUBSCRIPTIONS = (
     ("voting", "ballot_opened", "accountability", "on_ballot_opened"),
     ("meetings", "meeting_noticed", "archive", "on_meeting_noticed"),
     ("meetings", "objection_raised", "notifications", "on_objection_raised"),
+    ("meetings", "meeting_closed", "voting", "on_meeting_closed"),
+    ("meetings", "minutes_approved", "voting", "on_minutes_approved"),
+    ("voting", "reserved_opinion_recorded", "accountability", "on_reserved_opinion_recorded"),
 )
 
 

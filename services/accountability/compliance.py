@@ -9,7 +9,8 @@ events never duplicate it.
 
 Event-fed rules:  M5 late notice, M8 no quorum (meeting and ballot), M6 every
 emergency meeting held (reviewed by the discipline inspector), M4 ad-hoc topic,
-V4 bundled personnel vote, V7 reconsideration without approval.
+V4 bundled personnel vote, V5 serious disagreement confirmed instead of deferred,
+V7 reconsideration without approval.
 Timer-fed rules:  M2 month without meeting, M11 year without democratic life
 meeting, C5 overdue implementation without explanation, C6 overdue duty/report.
 """
@@ -66,7 +67,9 @@ def fact_ballot_opened(data):
 def fact_decision(data):
     approved = bool(data.get("reconsideration_approved")) or bool(data.get("reconsideration_approved_by"))
     return {"decision_id": data["decision_id"], "superseded_decision_id": data.get("superseded_decision_id"),
-            "reconsideration_approved": approved}
+            "reconsideration_approved": approved, "outcome": data.get("outcome"),
+            "emergency": bool(data.get("emergency")), "serious_disagreement": bool(data.get("serious_disagreement")),
+            "confirm_reason": data.get("confirm_reason")}
 
 
 def fact_topic_accepted(data, meeting_kind):
@@ -150,6 +153,18 @@ def reconsideration_without_approval(fact):
                  "approval of the secretary for the reconsideration")
 
 
+def disagreement_overridden(fact):
+    """V5 §三(六): on serious disagreement over a major matter the decision is in general deferred;
+    outside an emergency the chair may confirm it with a recorded reason, and the discipline
+    inspector is told (C7)."""
+    if not fact.get("serious_disagreement") or fact.get("emergency") or fact.get("outcome") == "deferred" \
+            or not fact.get("confirm_reason"):
+        return None
+    return Alert("V5", "decision", fact["decision_id"],
+                 f"V5: decided despite serious disagreement instead of being deferred; the chair's reason: "
+                 f"{fact['confirm_reason']}")
+
+
 # ------------------------------------------------------------------ timer-fed rules
 
 def _month_start(day):
@@ -228,7 +243,7 @@ EVENT_RULES = {
     "meeting_opened": (no_quorum, emergency_meeting),
     "ballot_opened": (no_quorum, bundled_personnel_vote),
     "topic_accepted": (ad_hoc_topic,),
-    "result_decided": (reconsideration_without_approval,),
+    "result_decided": (reconsideration_without_approval, disagreement_overridden),
 }
 
 

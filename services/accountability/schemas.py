@@ -43,8 +43,18 @@ class ResultDecidedIn(_Lenient):
     # V7: the secretary's approval of the reconsideration, when the producer reports it
     reconsideration_approved = fields.Boolean(load_default=False)
     reconsideration_approved_by = fields.String(load_default=None, allow_none=True, validate=ID)
+    # V5: serious disagreement on a major item confirmed by the chair with a reason (C7 alert)
+    serious_disagreement = fields.Boolean(load_default=False)
+    confirm_reason = fields.String(load_default=None, allow_none=True)
     decided_at = fields.AwareDateTime(required=True)
     members = fields.List(fields.Nested(ResultMemberIn), required=True)
+
+
+class ReservedOpinionRecordedIn(_Lenient):
+    """``voting.reserved_opinion_recorded`` data (V6 → C1)."""
+    decision_id = fields.String(required=True, validate=ID)
+    person_id = fields.String(required=True, validate=ID)
+    reserved_opinion = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 # ------------------------------------------------------------------ more consumed events (C7)

@@ -19,7 +19,7 @@ from nameko.timer import Timer
 from services.accountability import compliance, domain, models, schemas
 from shared.actor import Actor
 from shared.clock import as_utc, iso, utcnow
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
 from shared.validation import check_page, load
 
@@ -91,6 +91,33 @@ class AccountabilityService(HealthMixin):
                 "decision_id": data["decision_id"], "links": len(links),
             })
             _raise_alerts(uow, org_id, compliance.evaluate("result_decided", compliance.fact_decision(data)))
+
+    @durable_event_handler("voting", "reserved_opinion_recorded")
+    def on_reserved_opinion_recorded(self, envelope):
+        """C1/V6: a reserved opinion kept after the decision goes on the member's responsibility link
+        (it counts for an exemption, C3).  Links are never rewritten: an opinion already on the link
+        stays.  Before the decision is linked (events of one exchange may arrive out of order) the
+        event is retried with back-off, then dead-lettered for replay."""
+        data = _event_data(envelope, schemas.ReservedOpinionRecordedIn(), "C1")
+        with self.db.uow() as uow:
+            s = uow.session
+            link = s.execute(sa.select(models.ResponsibilityLink).where(
+                models.ResponsibilityLink.decision_id == data["decision_id"],
+                models.ResponsibilityLink.person_id == data["person_id"]).with_for_update()).scalar()
+            if link is None:
+                if s.get(models.Decision, data["decision_id"]) is None:
+                    raise ServiceUnavailable(f"C1: decision {data['decision_id']} not linked yet; "
+                                             "the reserved opinion waits for it", rule="C1")
+                log.warning("reserved opinion of %s on decision %s: no link for that person; ignored",
+                            data["person_id"], data["decision_id"])
+                return
+            if link.org_id != envelope["org_id"]:
+                raise PoisonMessage(f"reserved_opinion_recorded {envelope['event_id']}: "
+                                    "the decision belongs to another organization")
+            if not uow.first_time(envelope["event_id"], "accountability.on_reserved_opinion_recorded"):
+                return
+            if not link.reserved_opinion:
+                link.reserved_opinion = data["reserved_opinion"]
 
     @durable_event_handler("meetings", "meeting_scheduled")
     def on_meeting_scheduled(self, envelope):

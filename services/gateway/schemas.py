@@ -185,6 +185,7 @@ DeferBallotIn = voting.DeferBallotIn
 RecordVotesIn = voting.RecordVotesIn
 ReservedOpinionIn = voting.ReservedOpinionIn
 ReconsiderationIn = voting.ReconsiderationIn
+ConflictIn = voting.ConflictIn
 PolicyIn = voting.PolicyIn
 
 

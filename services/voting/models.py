@@ -70,6 +70,19 @@ class Elector(Base):
     role: Mapped[str] = mapped_column(sa.String(40))
     presence: Mapped[str] = mapped_column(sa.String(20))                    # present | leave | absent
     written_opinion: Mapped[str | None] = mapped_column(sa.Text, nullable=True)   # M9
+    # 0003: V4 回避 — the item's candidate or a declared conflict: no vote, not counted in N or present
+    recused: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+
+
+class ConflictDeclaration(Base):
+    """V4 回避: a group member declared a conflict of interest on an agenda item, before voting."""
+    __tablename__ = "conflict_declarations"
+    agenda_item_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64))
+    meeting_id: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Participation(Base):
@@ -146,6 +159,15 @@ class ReservedOpinion(Base):
     person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     text: Mapped[str] = mapped_column(sa.Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MinutesApproval(Base):
+    """M10 → V6: the meeting's minutes were approved (from meetings.minutes_approved); reserved opinions
+    after the decision close then, by default."""
+    __tablename__ = "minutes_approvals"
+    meeting_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(64))
+    approved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Policy(Base):

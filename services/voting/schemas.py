@@ -1,7 +1,7 @@
 """marshmallow schemas of the voting RPC payloads and of the events it publishes."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from services.voting.domain import CHOICES, IN_FORCE, METHODS, OPINION_MAX, OUTCOMES, PRESENCES, REASON_MAX, SUPERSEDED
+from services.voting.domain import CHOICES, DECISION_STATUSES, METHODS, OPINION_MAX, OUTCOMES, PRESENCES, REASON_MAX
 
 ID = validate.Length(min=1, max=64)
 COUNT = validate.Range(min=0)
@@ -42,6 +42,13 @@ class RecordVotesIn(Schema):
 
 class ReservedOpinionIn(Schema):
     text = fields.String(required=True, validate=validate.Length(max=OPINION_MAX))      # V6
+
+
+class ConflictIn(Schema):
+    """V4 回避: a group member declares a conflict of interest on an agenda item, before voting."""
+    meeting_id = fields.String(required=True, validate=ID)
+    topic_id = fields.String(required=True, validate=ID)
+    reason = fields.String(required=True, validate=validate.Length(max=REASON_MAX))
 
 
 class ReconsiderationIn(Schema):
@@ -99,6 +106,7 @@ class SnapshotTopic(_Lenient):
     topic_id = fields.String(required=True, validate=ID)
     title = fields.String(required=True)
     category = fields.String(required=True)
+    candidate_person_id = fields.String(load_default=None, allow_none=True, validate=ID)   # V4: the item's own
 
 
 class AttendanceSnapshot(_Lenient):
@@ -110,6 +118,24 @@ class AttendanceSnapshot(_Lenient):
     n = fields.Integer(required=True, allow_none=True, strict=True)
     present = fields.Integer(load_default=None, allow_none=True)
     members = fields.List(fields.Nested(SnapshotMember), required=True)
+
+
+class PresenceNow(_Lenient):
+    """meetings.presence_now: the meeting's status and one person's presence at this moment (V1, M8)."""
+    meeting_id = fields.String(required=True, validate=ID)
+    meeting_status = fields.String(required=True)
+    presence = fields.String(required=True, allow_none=True)
+
+
+class MinutesApprovedIn(_Lenient):
+    """meetings.minutes_approved, as voting reads it (V6: the reserved-opinion window closes)."""
+    meeting_id = fields.String(required=True, validate=ID)
+    approved_at = fields.AwareDateTime(required=True)
+
+
+class MeetingClosedIn(_Lenient):
+    """meetings.meeting_closed, as voting reads it (the V1 backstop)."""
+    meeting_id = fields.String(required=True, validate=ID)
 
 
 # ---------------------------------------------------------------- events (SPEC §4, voting.events)
@@ -124,6 +150,7 @@ class BallotOpenedData(Schema):
     n = fields.Integer(required=True, strict=True, validate=COUNT)
     present = fields.Integer(required=True, strict=True, validate=COUNT)
     eligible = fields.List(fields.String(validate=ID), required=True)
+    recused = fields.List(fields.String(validate=ID), required=True)                  # V4 回避
 
 
 class BallotClosedData(Schema):
@@ -140,6 +167,7 @@ class ResultMember(Schema):
     reserved_opinion = fields.String(required=True, allow_none=True)                          # V6
     written_opinion = fields.String(required=True, allow_none=True)                           # M9
     recorded_by = fields.String(required=True, allow_none=True)        # V2: who recorded this vote, if not cast
+    recused = fields.Boolean(required=True)                            # V4 回避: no part in the item
 
 
 class ResultDecidedData(Schema):
@@ -172,6 +200,8 @@ class ResultDecidedData(Schema):
     deferred_reason = fields.String(required=True, allow_none=True)                   # V5
     counts_only = fields.Boolean(required=True)                                       # V2
     recorded_by = fields.List(fields.String(validate=ID), required=True)              # V2
+    # additive (0003) ------------------------------------------------------
+    recused = fields.List(fields.String(validate=ID), required=True)                  # V4 回避
 
 
 class BallotDeferredData(Schema):
@@ -196,6 +226,17 @@ class ReservedOpinionRecordedData(Schema):
     recorded_at = fields.String(required=True)
 
 
+class BallotLapsedData(Schema):
+    """V1: a ballot still open when its meeting closed: no decision."""
+    ballot_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    agenda_item_id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True)
+    votes_cast = fields.Integer(required=True, strict=True, validate=COUNT)
+    lapsed_at = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
 class DecisionSupersededData(Schema):
     """V7: the old decision stays kept, linked to the one that replaced it."""
     decision_id = fields.String(required=True, validate=ID)
@@ -207,6 +248,6 @@ class DecisionSupersededData(Schema):
 class DecisionView(ResultDecidedData):
     """``get_decision`` / ``close_ballot`` answer: the event data plus what may change or is derived."""
     explanation = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf((IN_FORCE, SUPERSEDED)))   # V7
+    status = fields.String(required=True, validate=validate.OneOf(DECISION_STATUSES))   # V5, V7
     superseded_by = fields.String(required=True, allow_none=True, validate=ID)              # V7
     warnings = fields.List(fields.String(), required=True)                                   # V8

@@ -9,13 +9,14 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from nameko.dependency_providers import Config
 from sqlalchemy.exc import IntegrityError
 
 from services.voting import domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
-from shared.nameko_ext import Database, HealthMixin, ServiceRpc, rpc
+from shared.nameko_ext import Database, HealthMixin, PoisonMessage, ServiceRpc, durable_event_handler, rpc
 from shared.validation import load
 
 
@@ -27,6 +28,7 @@ class VotingService(HealthMixin):
     name = "voting"
     db = Database(models, Path(__file__).parent / "migrations")
     meetings = ServiceRpc("meetings")
+    config = Config()
 
     @rpc
     def open_ballot(self, actor, data):
@@ -69,17 +71,23 @@ class VotingService(HealthMixin):
             raise NotFound("meeting_id: no such meeting", field="meeting_id")
         electorate = domain.electorate_from_snapshot(snapshot["members"])
         topic = snapshot["topic"]
-        candidate = domain.check_candidates(topic["category"], data["candidates"])
+        candidate = domain.check_candidates(topic["category"], data["candidates"], topic["candidate_person_id"])
         now = utcnow()
         ballot_id = _new_id()
         with self.db.uow() as uow:
             s = uow.session
             open_id = s.execute(sa.select(models.Ballot.id)
                                 .where(models.Ballot.open_item_id == topic["topic_id"])).scalar()
+            # V4 回避: the item's candidate and the members who declared a conflict take no part in it
+            declared = set(s.execute(sa.select(models.ConflictDeclaration.person_id).where(
+                models.ConflictDeclaration.agenda_item_id == topic["topic_id"])).scalars())
+            electorate = domain.with_recusals(electorate, domain.recused_members(electorate, candidate, declared))
             present = domain.check_open(actor.person_id, actor.roles, snapshot["chair_person_id"],
                                         data["method"], snapshot["n"], electorate, open_id)
+            n_item, _ = domain.item_figures(snapshot["n"], electorate)
             if data["previous_ballot_id"] is not None:
-                domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]))
+                domain.check_revote(snapshot["org_id"], _previous(s, data["previous_ballot_id"]),
+                                    snapshot["meeting_id"], topic["category"])
             if reconsiders and s.execute(sa.select(models.Decision.superseded_by)
                                          .where(models.Decision.id == reconsiders[0])).scalar():
                 raise RuleViolation("V7: the decision was superseded meanwhile", field="decision_id", rule="V7")
@@ -88,7 +96,7 @@ class VotingService(HealthMixin):
                 id=ballot_id, org_id=snapshot["org_id"], meeting_id=snapshot["meeting_id"],
                 agenda_item_id=topic["topic_id"], open_item_id=topic["topic_id"], title=topic["title"],
                 category=topic["category"], method=data["method"], emergency=snapshot["emergency"],
-                chair_person_id=snapshot["chair_person_id"], n=snapshot["n"], present=present,
+                chair_person_id=snapshot["chair_person_id"], n=n_item, present=present,
                 status=domain.OPEN, opened_by=actor.person_id, opened_at=now,
                 candidate_person_id=candidate, previous_ballot_id=data["previous_ballot_id"],
                 reconsiders_decision_id=reconsiders[0] if reconsiders else None,
@@ -101,14 +109,19 @@ class VotingService(HealthMixin):
             except IntegrityError:
                 s.rollback()
                 raise _open_conflict(s, ballot) from None
+            # V5, V7 (I2): checked after the insert, which waits on the item's unique key while another
+            # ballot on it closes, so the decision that ballot wrote is seen here
+            domain.check_item_open(snapshot["meeting_id"], _item_decisions(s, topic["topic_id"]),
+                                   reconsiders[0] if reconsiders else None)
             s.add_all(models.Elector(ballot_id=ballot_id, person_id=e.person_id, role=e.role,
-                                     presence=e.presence, written_opinion=e.written_opinion)
+                                     presence=e.presence, written_opinion=e.written_opinion, recused=e.recused)
                       for e in electorate.values())
             uow.emit("ballot_opened", ballot.org_id, {
                 "ballot_id": ballot_id, "meeting_id": ballot.meeting_id, "agenda_item_id": ballot.agenda_item_id,
                 "title": ballot.title, "category": ballot.category, "method": ballot.method,
                 "n": ballot.n, "present": present,
                 "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
+                "recused": sorted(pid for pid, e in electorate.items() if e.recused),
             })
         with self.db.read() as s:
             return _ballot_view(s, s.get(models.Ballot, ballot_id))
@@ -122,12 +135,15 @@ class VotingService(HealthMixin):
         actor = Actor.from_dict(actor)
         data = load(schemas.CastVoteIn(), data)
         opinion = domain.clean_opinion(data["reserved_opinion"])
+        # V1, M8 (I3): the meeting open and the voter present at this moment, as meetings knows it now
+        now = self._presence_now(actor, self._meeting_of(actor, ballot_id), actor.person_id)
+        domain.check_in_session(now["meeting_status"], now["presence"])
         with self.db.uow() as uow:
             s = uow.session
             # shared lock: votes go in side by side, but not past a closing ballot (V9)
             ballot = _ballot_for(s, actor, ballot_id, lock="share")
             row = s.get(models.Elector, (ballot.id, actor.person_id))
-            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
+            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion, row.recused) if row else None
             already = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
             domain.check_can_vote(elector, ballot.status, already, data["choice"],
                                   counts_recorded=ballot.count_yes is not None)
@@ -154,6 +170,13 @@ class VotingService(HealthMixin):
         if (data["choices"] is None) == (data["counts"] is None):
             raise ValidationFailed("choices: give either choices per person or counts, not both",
                                    field="choices", rule="V2")
+        # V1, M8: recorded only while the meeting is open, each named member present at this moment
+        meeting_id = self._meeting_of(actor, ballot_id)
+        domain.check_in_session(self._presence_now(actor, meeting_id, actor.person_id)["meeting_status"],
+                                voter=False)
+        for pid in sorted(data["choices"] or ()):
+            now = self._presence_now(actor, meeting_id, pid)
+            domain.check_in_session(now["meeting_status"], now["presence"], field=f"choices.{pid}")
         with self.db.uow() as uow:
             s = uow.session
             ballot = _ballot_for(s, actor, ballot_id, lock="update")
@@ -201,6 +224,9 @@ class VotingService(HealthMixin):
         return self._conclude(actor, ballot_id, defer_reason=data["reason"])
 
     def _conclude(self, actor, ballot_id, confirm_reason=None, defer_reason=None):
+        # V1, M8: a ballot is closed or deferred only while its meeting is open
+        domain.check_in_session(self._presence_now(actor, self._meeting_of(actor, ballot_id),
+                                                   actor.person_id)["meeting_status"], voter=False)
         now = utcnow()
         with self.db.uow() as uow:
             s = uow.session
@@ -275,11 +301,14 @@ class VotingService(HealthMixin):
             if decision is None or not _may_see(actor, decision.org_id):
                 raise NotFound("decision_id: no such decision", field="decision_id")
             row = s.get(models.Elector, (decision.ballot_id, actor.person_id))
-            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion) if row else None
+            elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion, row.recused) if row else None
             at_vote = s.get(models.Participation, (decision.ballot_id, actor.person_id))
             existing = (at_vote is not None and at_vote.reserved_opinion) or \
                 s.get(models.ReservedOpinion, (decision.id, actor.person_id)) is not None
             text = domain.check_reserved_opinion(elector, decision.outcome, existing, data["text"])
+            approval = s.get(models.MinutesApproval, decision.meeting_id)
+            domain.check_opinion_window(decision.decided_at, now, approval.approved_at if approval else None,
+                                        domain.opinion_window_days(self.config.get("RESERVED_OPINION_WINDOW_DAYS")))
             s.add(models.ReservedOpinion(decision_id=decision.id, person_id=actor.person_id, text=text,
                                          recorded_at=now))
             try:
@@ -292,6 +321,110 @@ class VotingService(HealthMixin):
                 "reserved_opinion": text, "recorded_at": iso(now)})
             return {"decision_id": decision.id, "person_id": actor.person_id, "reserved_opinion": text,
                     "recorded_at": iso(now)}
+
+    @rpc
+    def declare_conflict(self, actor, data):
+        """V4 回避: a group member of the meeting declares a conflict of interest on one of its items,
+        before voting on it.  They are recused for that item: no vote, not counted in its N nor
+        present (``domain.item_figures``), listed as recused in the decision.  A ballot already open
+        on the item is updated at once; a later one starts with the recusal."""
+        actor = Actor.from_dict(actor)
+        data = load(schemas.ConflictIn(), data, rule="V4")
+        snapshot = _snapshot(self.meetings.attendance_snapshot(actor.to_dict(), data["meeting_id"],
+                                                               data["topic_id"]))
+        if snapshot["org_id"] != actor.org_id:
+            raise NotFound("meeting_id: no such meeting", field="meeting_id")
+        electorate = domain.electorate_from_snapshot(snapshot["members"])
+        me = electorate.get(actor.person_id)
+        topic_id = snapshot["topic"]["topic_id"]
+        now = utcnow()
+        with self.db.uow() as uow:
+            s = uow.session
+            ballot = s.execute(sa.select(models.Ballot).where(models.Ballot.open_item_id == topic_id)
+                               .with_for_update()).scalar()
+            voted = ballot is not None and s.get(models.Participation, (ballot.id, actor.person_id)) is not None
+            declared = s.get(models.ConflictDeclaration, (topic_id, actor.person_id)) is not None
+            reason = domain.check_declaration(me is not None and me.role in domain.GROUP_ROLES, data["reason"],
+                                              declared, voted, ballot is not None and ballot.count_yes is not None)
+            s.add(models.ConflictDeclaration(agenda_item_id=topic_id, person_id=actor.person_id,
+                                             org_id=snapshot["org_id"], meeting_id=snapshot["meeting_id"],
+                                             reason=reason, declared_at=now))
+            row = s.get(models.Elector, (ballot.id, actor.person_id)) if ballot is not None else None
+            if row is not None and not row.recused:
+                row.recused = True
+                ballot.n -= 1                                     # the item's N and present (V4, V3)
+                ballot.present -= 1 if row.presence == "present" else 0
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict("V4: your conflict of interest on this item is already declared",
+                               field="topic_id", rule="V4") from None
+        return {"meeting_id": snapshot["meeting_id"], "topic_id": topic_id, "person_id": actor.person_id,
+                "reason": reason, "declared_at": iso(now), "ballot_id": ballot.id if ballot is not None else None}
+
+    @rpc
+    def open_ballots(self, actor, meeting_id):
+        """V1, M8: the ids of a meeting's ballots still open, in the order they opened (meetings asks
+        before it closes a meeting).  Another organization's ballots are not listed."""
+        actor = Actor.from_dict(actor)
+        meeting_id = load(schemas.MeetingIn(), {"meeting_id": meeting_id})["meeting_id"]
+        with self.db.read() as s:
+            rows = s.execute(sa.select(models.Ballot.id, models.Ballot.org_id)
+                             .where(models.Ballot.meeting_id == meeting_id, models.Ballot.status == domain.OPEN)
+                             .order_by(models.Ballot.opened_at, models.Ballot.id)).all()
+        return [r.id for r in rows if _may_see(actor, r.org_id)]
+
+    @durable_event_handler("meetings", "meeting_closed")
+    def on_meeting_closed(self, envelope):
+        """V1, M8 backstop: a ballot still open when its meeting closed (a race with the close) lapses —
+        no decision, ``ballot_lapsed`` — and takes no further vote or close."""
+        try:
+            meeting_id = load(schemas.MeetingClosedIn(), envelope["data"], rule="V1")["meeting_id"]
+        except ValidationFailed as exc:
+            raise PoisonMessage(f"meeting_closed {envelope['event_id']}: {exc.message}") from None
+        now = utcnow()
+        with self.db.uow() as uow:
+            if not uow.first_time(envelope["event_id"], "voting.on_meeting_closed"):
+                return
+            s = uow.session
+            ballots = s.execute(sa.select(models.Ballot).where(models.Ballot.meeting_id == meeting_id,
+                                                               models.Ballot.status == domain.OPEN)
+                                .order_by(models.Ballot.id).with_for_update()).scalars().all()
+            for ballot in ballots:
+                ballot.status, ballot.closed_at = domain.LAPSED, now
+                ballot.open_item_id = ballot.open_reconsideration_of = None
+                uow.emit("ballot_lapsed", ballot.org_id, {
+                    "ballot_id": ballot.id, "meeting_id": ballot.meeting_id,
+                    "agenda_item_id": ballot.agenda_item_id, "title": ballot.title,
+                    "votes_cast": _votes_cast(s, ballot), "lapsed_at": iso(now),
+                    "reason": "the meeting closed while the ballot was open"})
+
+    @durable_event_handler("meetings", "minutes_approved")
+    def on_minutes_approved(self, envelope):
+        """M10 → V6: the meeting's minutes are approved; reserved opinions after its decisions close
+        (the default window)."""
+        try:
+            data = load(schemas.MinutesApprovedIn(), envelope["data"], rule="V6")
+        except ValidationFailed as exc:
+            raise PoisonMessage(f"minutes_approved {envelope['event_id']}: {exc.message}") from None
+        with self.db.uow() as uow:
+            if uow.first_time(envelope["event_id"], "voting.on_minutes_approved") and \
+                    uow.session.get(models.MinutesApproval, data["meeting_id"]) is None:
+                uow.session.add(models.MinutesApproval(meeting_id=data["meeting_id"], org_id=envelope["org_id"],
+                                                       approved_at=data["approved_at"]))
+
+    def _meeting_of(self, actor, ballot_id):
+        with self.db.read() as s:
+            return _ballot_for(s, actor, ballot_id).meeting_id
+
+    def _presence_now(self, actor, meeting_id, person_id):
+        """meetings' answer now: {meeting_id, meeting_status, presence}; malformed is upstream's fault."""
+        raw = self.meetings.presence_now(actor.to_dict(), meeting_id, person_id)
+        try:
+            return load(schemas.PresenceNow(), raw)
+        except ValidationFailed as exc:
+            raise ServiceUnavailable(f"the meetings service gave a malformed presence ({exc.message})",
+                                     field=None, rule=None) from None
 
     @rpc
     def set_policy(self, actor, org_id, data):
@@ -436,7 +569,17 @@ def _previous(s, ballot_id):
         return None
     outcome = s.execute(sa.select(models.Decision.outcome).where(models.Decision.ballot_id == prev.id)).scalar()
     followed_by = s.execute(sa.select(models.Ballot.id).where(models.Ballot.previous_ballot_id == prev.id)).scalar()
-    return {"org_id": prev.org_id, "outcome": outcome, "followed_by": followed_by}
+    return {"org_id": prev.org_id, "outcome": outcome, "followed_by": followed_by,
+            "meeting_id": prev.meeting_id, "category": prev.category}
+
+
+def _item_decisions(s, item_id):
+    """V5, V7: every decision taken on one agenda item."""
+    D = models.Decision
+    rows = s.execute(sa.select(D.id, D.meeting_id, D.outcome, D.superseded_by, D.reconsidered_decision_id)
+                     .where(D.agenda_item_id == item_id)).all()
+    return [{"decision_id": r.id, "meeting_id": r.meeting_id, "outcome": r.outcome, "superseded_by": r.superseded_by,
+             "reconsidered_decision_id": r.reconsidered_decision_id} for r in rows]
 
 
 def _open_conflict(s, ballot):
@@ -473,7 +616,8 @@ def _reshuffle_box(s, ballot_id, choices):
 
 def _electorate(s, ballot_id):
     rows = s.execute(sa.select(models.Elector).where(models.Elector.ballot_id == ballot_id)).scalars()
-    return {r.person_id: domain.Elector(r.person_id, r.role, r.presence, r.written_opinion) for r in rows}
+    return {r.person_id: domain.Elector(r.person_id, r.role, r.presence, r.written_opinion, r.recused)
+            for r in rows}
 
 
 def _ballot_view(s, ballot):
@@ -487,6 +631,7 @@ def _ballot_view(s, ballot):
         "chair_person_id": ballot.chair_person_id, "n": ballot.n, "present": ballot.present,
         "votes_cast": _votes_cast(s, ballot),
         "eligible": sorted(pid for pid, e in electorate.items() if e.may_vote),
+        "recused": sorted(pid for pid, e in electorate.items() if e.recused),          # V4 回避
         "opened_at": iso(ballot.opened_at), "closed_at": iso(ballot.closed_at),
         "decision_id": decision_id,
         "candidate_person_id": ballot.candidate_person_id,                 # V4
@@ -509,7 +654,8 @@ def _decision_view(s, decision, ballot):
     reserved = {p.person_id: p.reserved_opinion for p in roll if p.reserved_opinion}
     reserved.update(s.execute(sa.select(models.ReservedOpinion.person_id, models.ReservedOpinion.text)
                               .where(models.ReservedOpinion.decision_id == decision.id)).all())
-    members = domain.member_lines(_electorate(s, ballot.id), {p.person_id for p in roll}, reserved,
+    electorate = _electorate(s, ballot.id)
+    members = domain.member_lines(electorate, {p.person_id for p in roll}, reserved,
                                   {v.person_id: v.choice for v in open_votes}, secret,
                                   recorded_by={v.person_id: v.recorded_by for v in open_votes if v.recorded_by})
     recorders = {v.recorded_by for v in open_votes if v.recorded_by}
@@ -534,8 +680,10 @@ def _decision_view(s, decision, ballot):
         "deferred_reason": decision.deferred_reason,
         "counts_only": decision.counts_only,
         "recorded_by": sorted(recorders),
+        "recused": sorted(pid for pid, e in electorate.items() if e.recused),          # V4 回避
         "explanation": decision.explanation,
-        "status": domain.decision_status(decision.superseded_by),
+        "status": domain.decision_status(decision.superseded_by, decision.outcome,
+                                         decision.reconsidered_decision_id is not None),
         "superseded_by": decision.superseded_by,
         "warnings": domain.secrecy_warnings(decision.method, counts),
     }

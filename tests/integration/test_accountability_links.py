@@ -228,3 +228,36 @@ def test_migrations_build_exactly_the_models(database_url):
             assert compare_metadata(context, models.Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def opinion_recorded(org_id, decision_id, person_id, text):
+    return make_envelope("voting", "reserved_opinion_recorded", org_id, {
+        "decision_id": decision_id, "ballot_id": str(uuid.uuid4()), "person_id": person_id,
+        "reserved_opinion": text, "recorded_at": "2026-12-11T03:00:00Z"})
+
+
+def test_c1_v6_a_reserved_opinion_after_the_decision_goes_on_the_link_in_any_order(service, amqp_uri):
+    org = "org-v6"
+    secretary = actor("y1", org, "secretary")
+    decided = result_decided(org)
+    decision_id = decided["data"]["decision_id"]
+    late = opinion_recorded(org, decision_id, "y2", "对分期安排保留意见")
+    # the opinion arrives before the decision is linked: kept waiting, applied once linked
+    publish(amqp_uri, late)
+    time.sleep(0.5)
+    publish(amqp_uri, decided, late)                           # and a redelivery
+    publish(amqp_uri, opinion_recorded(org, decision_id, "y4", "不同的文字"))   # y4 already has one: kept
+
+    def applied():
+        try:
+            links = {l["person_id"]: l for l in service.decision_links(secretary, decision_id)["links"]}
+        except NotFound:
+            return None
+        return links if links["y2"]["reserved_opinion"] else None
+    links = wait_for(applied, timeout=20)
+    assert links["y2"]["reserved_opinion"] == "对分期安排保留意见"
+    time.sleep(1)
+    links = {l["person_id"]: l for l in service.decision_links(secretary, decision_id)["links"]}
+    assert links["y4"]["reserved_opinion"] == "建议分期实施"                 # never rewritten (C2)
+    assert links["y1"]["reserved_opinion"] is None
+    assert links["y2"]["stance"] == "yes"                                      # the vote stays as cast

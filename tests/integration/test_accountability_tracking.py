@@ -462,3 +462,23 @@ def test_c7_timer_raises_overdue_duty_alert_once_across_two_replicas(container_f
     items = svc.list_alerts(SECRETARY, ORG)["items"]
     assert [(a["rule"], a["subject_id"]) for a in items] == [("C6", duty["duty_id"])]
     assert len(outbox(pg_url, "compliance_alert_raised")) == 1
+
+
+def test_c7_v5_a_decision_confirmed_despite_serious_disagreement_alerts_the_inspector(service, amqp_uri):
+    reason = "岗位空缺影响工作，需即时决定"
+    overridden = result_decided(serious_disagreement=True, confirm_reason=reason)
+    emergency = result_decided(serious_disagreement=True, confirm_reason=None, emergency=True)
+    calm = result_decided(serious_disagreement=False, confirm_reason=None)
+    publish(amqp_uri, "voting", overridden, overridden, emergency, calm)
+    wait_for(lambda: rows_linked(service, calm, emergency, overridden))
+    items = service.list_alerts(INSPECTOR, ORG)["items"]
+    assert [(a["rule"], a["subject_type"], a["subject_id"]) for a in items] == [
+        ("V5", "decision", overridden["data"]["decision_id"])]               # once, whatever the redelivery
+    assert reason in items[0]["message"]
+
+
+def rows_linked(svc, *events):
+    try:
+        return all(svc.decision_links(SECRETARY, e["data"]["decision_id"]) for e in events)
+    except Exception:
+        return False

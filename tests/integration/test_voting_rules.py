@@ -27,7 +27,7 @@ EVENT_SCHEMAS = {
     "ballot_opened": schemas.BallotOpenedData, "ballot_closed": schemas.BallotClosedData,
     "result_decided": schemas.ResultDecidedData, "ballot_deferred": schemas.BallotDeferredData,
     "reserved_opinion_recorded": schemas.ReservedOpinionRecordedData,
-    "decision_superseded": schemas.DecisionSupersededData,
+    "decision_superseded": schemas.DecisionSupersededData, "ballot_lapsed": schemas.BallotLapsedData,
 }
 
 
@@ -259,25 +259,43 @@ def test_v5_chair_defers_then_the_item_is_voted_again(suite):
         rpc.voting.record_reserved_opinion(member(ids, org_id, 2), deferred["decision_id"], {"text": "保留"})
     assert err.value.rule == "V6"
 
-    # 复议表决: a later ballot votes the item again, linked to the deferred one
+    # V5: not at the meeting that deferred it, neither on the item nor on another item of that meeting
+    with pytest.raises(RuleViolation) as err:
+        rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "candidates": ["cand-1"]})
+    assert (err.value.rule, err.value.field) == ("V5", "topic_id")
+    for data in ({"topic_id": tid, "candidates": ["cand-1"]}, {"topic_id": other}):
+        with pytest.raises(RuleViolation) as err:
+            rpc.voting.open_ballot(sec, dict(data, meeting_id=mid, previous_ballot_id=bid))
+        assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
+        assert "later meeting" in err.value.message
+    assert [b["ballot_id"] for b in rpc.voting.list_ballots(sec, mid)] == [bid]      # nothing written
+    assert deferred["status"] == "deferred"                                           # decided nothing
+
+    # 复议表决: a ballot at a later meeting votes the item again, linked to the deferred one
+    rpc.meetings.close_meeting(sec, mid)
+    _, _, _, mid2, (tid2, other2) = meeting(rpc, 9, present=range(9), org=(org_id, ids),
+                                            topics=[("任命处长（复议）", "personnel"), ("计划二", "work_plan")])
     with pytest.raises(NotFound) as err:
-        rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "candidates": ["cand-1"],
+        rpc.voting.open_ballot(sec, {"meeting_id": mid2, "topic_id": tid2, "candidates": ["cand-1"],
                                      "previous_ballot_id": str(uuid.uuid4())})
     assert err.value.field == "previous_ballot_id"
-    again = rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": tid, "method": "named",
+    with pytest.raises(RuleViolation) as err:   # the same matter: a work-plan item does not re-vote a personnel one
+        rpc.voting.open_ballot(sec, {"meeting_id": mid2, "topic_id": other2, "previous_ballot_id": bid})
+    assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
+    again = rpc.voting.open_ballot(sec, {"meeting_id": mid2, "topic_id": tid2, "method": "named",
                                          "candidates": ["cand-1"], "previous_ballot_id": bid})
     assert again["previous_ballot_id"] == bid
     with pytest.raises(Conflict) as err:   # a deferred ballot is voted again once
-        rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": other, "previous_ballot_id": bid})
+        rpc.voting.open_ballot(sec, {"meeting_id": mid2, "topic_id": other2, "previous_ballot_id": bid})
     assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
     vote(rpc, ids, org_id, again["ballot_id"], ["yes"] * 8 + ["no"])
     decision = rpc.voting.close_ballot(sec, again["ballot_id"])
-    assert (decision["outcome"], decision["previous_ballot_id"]) == ("passed", bid)
+    assert (decision["outcome"], decision["previous_ballot_id"], decision["status"]) == ("passed", bid, "in_force")
     with pytest.raises(RuleViolation) as err:   # only a deferred ballot is voted again
-        rpc.voting.open_ballot(sec, {"meeting_id": mid, "topic_id": other,
+        rpc.voting.open_ballot(sec, {"meeting_id": mid2, "topic_id": other2,
                                      "previous_ballot_id": again["ballot_id"]})
     assert (err.value.rule, err.value.field) == ("V5", "previous_ballot_id")
-    assert [b["ballot_id"] for b in rpc.voting.list_ballots(sec, mid)] == [bid, again["ballot_id"]]
+    assert [b["ballot_id"] for b in rpc.voting.list_ballots(sec, mid2)] == [again["ballot_id"]]
     tap.wait_for("result_decided", count=2)
     check_events(tap)
 
@@ -457,7 +475,7 @@ def test_v7_reconsideration_supersedes_only_when_it_passes(suite):
     assert results[failed["decision_id"]]["superseded_decision_id"] is None
     listed = rpc.voting.list_decisions(sec, org_id)
     assert {d["decision_id"]: d["status"] for d in listed["items"]} == {
-        old["decision_id"]: "superseded", failed["decision_id"]: "in_force", new["decision_id"]: "in_force"}
+        old["decision_id"]: "superseded", failed["decision_id"]: "not_adopted", new["decision_id"]: "in_force"}
     check_events(tap)
 
 

@@ -210,3 +210,22 @@ def test_m4_a_topic_not_raised_at_the_meeting_can_never_raise_an_alert(category,
     assert compliance.topic_may_raise_alert(data) is False
     assert compliance.evaluate("topic_accepted", compliance.fact_topic_accepted(data, kind)) == []
     assert compliance.topic_may_raise_alert({**data, "raised_at_meeting": True}) is True
+
+
+# ------------------------------------------------------------------ V5 serious disagreement overridden
+
+def v5_fact(**kw):
+    data = dict({"decision_id": "d-5", "outcome": "passed", "emergency": False, "serious_disagreement": True,
+                 "confirm_reason": "岗位空缺影响工作"}, **kw)
+    return compliance.fact_decision(data)
+
+
+def test_v5_confirming_despite_serious_disagreement_raises_an_alert_with_the_reason():
+    alerts = compliance.evaluate("result_decided", v5_fact())
+    assert rules(alerts) == [("V5", "decision", "d-5")] and "岗位空缺影响工作" in alerts[0].message
+
+
+def test_v5_no_alert_when_deferred_in_an_emergency_or_without_disagreement():
+    assert compliance.evaluate("result_decided", v5_fact(emergency=True)) == []      # the majority decides at once
+    assert compliance.evaluate("result_decided", v5_fact(outcome="deferred", confirm_reason=None)) == []
+    assert compliance.evaluate("result_decided", v5_fact(serious_disagreement=False, confirm_reason=None)) == []

@@ -196,11 +196,11 @@ def test_member_lines_named_ballot_shows_stances_sorted():
     lines = domain.member_lines(e, {"p0", "p1"}, {"p0": None, "p1": "保留"}, {"p0": "yes", "p1": "no"}, False)
     assert [m["person_id"] for m in lines] == ["p0", "p1", "p2", "p3"]
     assert lines[0] == {"person_id": "p0", "presence": "present", "voted": True, "stance": "yes",
-                        "reserved_opinion": None, "written_opinion": None, "recorded_by": None}
+                        "reserved_opinion": None, "written_opinion": None, "recorded_by": None, "recused": False}
     assert lines[1]["stance"] == "no" and lines[1]["reserved_opinion"] == "保留"
     assert lines[2]["voted"] is False and lines[2]["stance"] is None
     assert lines[3] == {"person_id": "p3", "presence": "leave", "voted": False, "stance": None,
-                        "reserved_opinion": None, "written_opinion": "同意", "recorded_by": None}
+                        "reserved_opinion": None, "written_opinion": "同意", "recorded_by": None, "recused": False}
 
 
 def test_v8_member_lines_of_a_secret_ballot_never_carry_a_stance():

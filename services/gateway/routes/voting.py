@@ -61,6 +61,12 @@ class VotingRoutes:
     def record_reserved_opinion(self, actor, decision_id, body):
         return self.voting.record_reserved_opinion(actor.to_dict(), decision_id, body)
 
+    @route("POST", "/api/v1/conflicts-of-interest", roles=GROUP_ROLES, rule="V4", body=schemas.ConflictIn,
+           status=201, summary="declare a conflict of interest on an agenda item before voting: recused (回避, V4)",
+           tag="voting")
+    def declare_conflict(self, actor, body):
+        return self.voting.declare_conflict(actor.to_dict(), body)
+
     @route("POST", "/api/v1/reconsiderations", roles=("secretary",), rule="V7", body=schemas.ReconsiderationIn,
            status=201, summary="reconsider a decision at a meeting, with the secretary's approval (V7)",
            tag="voting")

@@ -21,7 +21,7 @@ What is checked, line by line:
 - each record's ``hash`` is H(prev_hash + "\\n" + canonical envelope) with H its
   ``algorithm`` (``sha256``, or ``sm3`` of GB/T 32905-2016), the envelope being
   the fields seq, org_id, kind, record_id, source_event_id, classification,
-  created_at, content, corrects, and reason / recorded_by when present;
+  created_at, content, corrects, and reason / recorded_by / retention when present;
 - the last line is the checkpoint: its seq and head_hash are the last record's,
   and its Ed25519 signature over the canonical
   ``{"org_id", "seq", "head_hash", "created_at"}`` is valid for the key.
@@ -48,7 +48,7 @@ GENESIS = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 ENVELOPE = ("seq", "org_id", "kind", "record_id", "source_event_id", "classification", "created_at",
             "content", "corrects")
-OPTIONAL = ("reason", "recorded_by")
+OPTIONAL = ("reason", "recorded_by", "retention")
 RECORD_FIELDS = set(ENVELOPE) | {"prev_hash", "hash", "algorithm"}
 
 

@@ -53,13 +53,13 @@ def append(session, *, org_id, kind, subject_id, source_event_id, content, recor
         head.last_seq, head.last_hash, org_id=org_id, kind=kind, record_id=record_id,
         source_event_id=source_event_id, created_at=domain.timestamp(now), content=content,
         classification=classification, corrects=corrects, algorithm=algorithm, reason=reason,
-        recorded_by=recorded_by)
+        recorded_by=recorded_by, retention=domain.retention_of(kind))
     session.add(Record(
         id=rec["record_id"], org_id=org_id, seq=rec["seq"], kind=kind, subject_id=subject_id,
         source_event_id=source_event_id, classification=classification, created_at=now,
         content=content, corrects=corrects, prev_hash=rec["prev_hash"], hash=rec["hash"],
         algorithm=rec["algorithm"], meeting_id=domain.meeting_of(content), reason=reason,
-        recorded_by=recorded_by))
+        recorded_by=recorded_by, retention=rec["retention"]))
     for person_id in sorted(domain.persons_of(content)):
         session.add(RecordPerson(record_id=rec["record_id"], person_id=person_id, org_id=org_id))
     head.last_seq = rec["seq"]
@@ -158,7 +158,7 @@ def as_record(row):
         "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": domain.timestamp(row.created_at), "content": row.content, "corrects": row.corrects,
-        "reason": row.reason, "recorded_by": row.recorded_by,
+        "reason": row.reason, "recorded_by": row.recorded_by, "retention": row.retention,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
     }
 
@@ -172,8 +172,16 @@ def view(row, with_content=True):
         "created_at": domain.timestamp(row.created_at), "corrects": row.corrects,
         "reason": row.reason, "recorded_by": row.recorded_by,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
+        **retention_view(row),
         "content": row.content if with_content else None,
     }
+
+
+def retention_view(row):
+    """A1: the record's retention period (hashed since 0003; derived from the kind before)."""
+    retention = row.retention or domain.retention_of(row.kind)
+    return {"retention": retention, "retention_label": domain.RETENTION_LABELS[retention],
+            "retention_hashed": row.retention is not None}
 
 
 def versions(session, row):
@@ -297,7 +305,7 @@ def _verifiable(row):
         "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": created_text, "content": content, "corrects": row.corrects,
-        "reason": row.reason, "recorded_by": row.recorded_by,
+        "reason": row.reason, "recorded_by": row.recorded_by, "retention": row.retention,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
     }
 
@@ -326,7 +334,8 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
     query = (sa.select(Record.id, Record.org_id, Record.seq, Record.kind, Record.source_event_id,
                        Record.classification, sa.type_coerce(Record.created_at, sa.String).label("created_at"),
                        sa.type_coerce(Record.content, sa.Text).label("content"), Record.corrects,
-                       Record.reason, Record.recorded_by, Record.prev_hash, Record.hash, Record.algorithm)
+                       Record.reason, Record.recorded_by, Record.retention, Record.prev_hash, Record.hash,
+                       Record.algorithm)
              .where(Record.org_id == org_id).order_by(Record.seq).execution_options(yield_per=batch))
     verifier = domain.ChainVerifier(head, finite=True)      # _verifiable refuses NaN and Infinity
     total = head[0] if progress is not None else 0

@@ -18,7 +18,12 @@ from shared.errors import DomainError, Forbidden, NotFound, RuleViolation, Valid
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
 from shared.validation import load
 
-HANDLER = "archive.on_result_decided"
+
+# events whose payload the archive checks in full before keeping it (the others: their subject id)
+EVENT_SCHEMAS = {
+    ("voting", "result_decided"): schemas.ResultDecidedData,
+    ("meetings", "meeting_noticed"): schemas.MeetingNoticedData,
+}
 
 
 class ArchiveSettings(DependencyProvider):
@@ -56,25 +61,21 @@ class ArchiveService(HealthMixin):
 
     # ------------------------------------------------------------ events in (A1, A2)
 
-    @durable_event_handler("voting", "result_decided")
-    def on_result_decided(self, envelope):
-        """A1: keep the decision (tally, members, reserved opinions) for ever, once per event."""
-        self._archive(envelope, "voting", "result_decided", schemas.ResultDecidedData(), HANDLER)
+    # one durable handler per archived event type, ``on_<event_type>``: see _archiving_handler below
 
-    @durable_event_handler("meetings", "meeting_noticed")
-    def on_meeting_noticed(self, envelope):
-        """A1: keep the notice with its agenda, once per event."""
-        self._archive(envelope, "meetings", "meeting_noticed", schemas.MeetingNoticedData(),
-                      "archive.on_meeting_noticed")
-
-    def _archive(self, envelope, source, event_type, schema, handler):
+    def _archive(self, envelope, source, event_type):
+        """A1: append the event's data to its organization's chain, once per event (inbox)."""
         spec = domain.archived_event(source, event_type)
+        handler = f"archive.on_{event_type}"
         org_id = envelope.get("org_id")
         data = envelope["data"]
         try:
             if not isinstance(org_id, str) or not org_id:
                 raise PoisonMessage(f"A2: a {event_type} event without org_id has no chain to join")
-            load(schema, data, rule="A1")
+            schema = EVENT_SCHEMAS.get((source, event_type))
+            if schema is not None:
+                load(schema(), data, rule="A1")
+            subject_id = domain.check_subject(spec, data)
             domain.check_secrecy(data)                      # V8
             domain.canonical_bytes(data)                    # A2: hashable, or refused now
         except (DomainError, domain.CanonicalizationError) as exc:
@@ -83,11 +84,11 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             if not uow.first_time(envelope["event_id"], handler):
                 return                                       # duplicate delivery: already archived
-            rec = chain.append(uow.session, org_id=org_id, kind=spec.kind, subject_id=data[spec.subject_field],
+            rec = chain.append(uow.session, org_id=org_id, kind=spec.kind, subject_id=subject_id,
                                source_event_id=str(envelope["event_id"]), content=data,
                                record_id=str(uuid.uuid4()), now=now, classification=spec.classify(data),
                                algorithm=self._algorithm(uow.session, org_id))
-            _emit_archived(uow, rec, data[spec.subject_field])
+            _emit_archived(uow, rec, subject_id)
 
     def _algorithm(self, session, org_id):
         """A2: the organization's algorithm, else the configured default."""
@@ -346,6 +347,20 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             chain.set_org_algorithm(uow.session, args["org_id"], args["algorithm"], actor.person_id, utcnow())
         return {"org_id": args["org_id"], "algorithm": args["algorithm"], "configured": True}
+
+
+def _archiving_handler(source, event_type):
+    def handler(self, envelope):
+        self._archive(envelope, source, event_type)
+    handler.__name__ = handler.__qualname__ = f"on_{event_type}"
+    handler.__doc__ = f"A1: keep {source}.{event_type} as a {domain.archived_event(source, event_type).kind} record."
+    return durable_event_handler(source, event_type)(handler)
+
+
+# A1: one durable consumer (own quorum queue, inbox de-duplication) per archived event type,
+# named as shared/topology.py subscribes it
+for _source, _event_type in domain.ARCHIVED_EVENTS:
+    setattr(ArchiveService, f"on_{_event_type}", _archiving_handler(_source, _event_type))
 
 
 def _same_org(actor, org_id, cross_org_read=False):

@@ -109,6 +109,7 @@ def test_a2_sm3_chosen_per_organization_and_by_configuration_and_mixed_chains_ve
     assert [r["algorithm"] for r in items] == ["sha256", "sm3"]
     env = {k: items[1][k] for k in domain.ENVELOPE_FIELDS if k != "record_id"}
     env["record_id"] = items[1]["record_id"]
+    env["retention"] = "permanent"              # A1: hashed with every record made since 0003
     assert items[1]["hash"] == domain.sm3_pure(
         (items[0]["hash"] + "\n" + domain.canonical_json(env)).encode("utf-8"))
     assert archive.list_records(SEC_B, ORG_B)["items"][0]["algorithm"] == "sha256"     # only ORG_A chose

@@ -155,6 +155,36 @@ def test_a1_event_table_maps_each_archived_event_to_a_kind_and_classification():
         domain.archived_event("voting", "ballot_opened")
 
 
+def test_a1_every_archived_event_has_its_queue_and_its_handler():
+    """The event table, the broker topology and the service's durable handlers stay in step."""
+    from services.archive.service import ArchiveService
+    from shared import topology
+    assert tuple(domain.ARCHIVED_EVENTS) == topology.ARCHIVED_EVENTS
+    subscribed = {(s, e) for s, e, service, method in topology.SUBSCRIPTIONS
+                  if service == "archive" and method == f"on_{e}"}
+    assert subscribed == set(domain.ARCHIVED_EVENTS)
+    for source, event_type in domain.ARCHIVED_EVENTS:
+        (entrypoint,) = getattr(ArchiveService, f"on_{event_type}").nameko_entrypoints
+        assert (entrypoint.source_service, entrypoint.event_type) == (source, event_type)
+
+
+def test_a3_cases_are_confidential_whatever_their_content():
+    for event_type in ("case_opened", "case_concluded"):
+        assert domain.archived_event("accountability", event_type).classify({}) == "confidential"
+    assert domain.archived_event("meetings", "topic_accepted").classify({"category": "personnel"}) == "confidential"
+    assert domain.archived_event("meetings", "leave_requested").classify({}) == "internal"
+
+
+def test_a1_an_event_without_its_subject_is_refused():
+    spec = domain.archived_event("meetings", "minutes_approved")
+    assert domain.check_subject(spec, {"minutes_id": "mi-1"}) == "mi-1"
+    assert domain.check_subject(domain.archived_event("meetings", "democratic_life_missing_detected"),
+                                {"year": 2026}) == "2026"
+    for bad in ({}, {"minutes_id": ""}, {"minutes_id": 3.5}, {"minutes_id": "x" * 65}):
+        with pytest.raises(RuleViolation, match="minutes_id"):
+            domain.check_subject(spec, bad)
+
+
 def test_a1_search_aids_find_meeting_and_every_person_named():
     content = {"meeting_id": "m-1", "chair_person_id": "p0", "recipients": ["p1", "p2"],
                "members": [{"person_id": "p3"}, {"person_id": 7}, "junk"]}

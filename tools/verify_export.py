@@ -30,6 +30,12 @@ Needs only Python 3.8+ and, for the signature, the ``cryptography`` package.
 Without that package the chain is still verified and the output says the
 signature was not checked.
 
+A yearly transfer package for the records office (the archive's ``transfer_package``) is
+verified the same way: it starts with a ``{"package": {...}}`` line naming the organization,
+the year, its first and last seq and the hash the first record links to (the last hash of
+the previous year's package: keep them together to check the link), and each checkpoint
+signed inside the year follows the record it signs, the last one at the year's last record.
+
 Exit status: 0 when everything checked is fine; 1 at the first bad line, which
 is printed as ``line N: reason``; 2 when the file cannot be read.
 """
@@ -235,24 +241,59 @@ def check_checkpoint(cp, last_seq, last_hash, org_id, public_key, notes):
                      "that it is the archive's")
 
 
+def check_package(header):
+    """A yearly transfer package starts with ``{"package": {...}}``: where its slice of the chain
+    starts (``first_seq``, and ``prev_hash``, the hash of the record before it, which the previous
+    year's package ends with) and ends (``last_seq``)."""
+    if not isinstance(header, dict):
+        raise Bad("the package header is not an object")
+    for name in ("org_id", "year", "first_seq", "last_seq", "prev_hash", "records"):
+        if name not in header:
+            raise Bad("package header without %s" % name)
+    first = header["first_seq"]
+    if not isinstance(first, int) or isinstance(first, bool) or first < 1:
+        raise Bad("package first_seq must be a positive integer")
+    if first == 1 and header["prev_hash"] != GENESIS:
+        raise Bad("a package starting at seq 1 must start from the genesis hash")
+    if not isinstance(header["prev_hash"], str) or not re.fullmatch("[0-9a-f]{64}", header["prev_hash"]):
+        raise Bad("package prev_hash must be 64 hex digits")
+    return first, header["prev_hash"], header["org_id"]
+
+
 def verify_lines(lines, public_key=None):
-    """Return (ok, message, notes); message names the first bad line."""
+    """Return (ok, message, notes); message names the first bad line.
+
+    An export is records from seq 1 then one checkpoint line.  A transfer package is a
+    ``{"package": ...}`` header, then records from its ``first_seq`` with the checkpoints
+    signed inside its range after the record they sign, ending with a checkpoint at its
+    ``last_seq``.
+    """
     notes = []
     expected_seq, prev_hash, org_id = 1, GENESIS, None
     checkpoint_seen = False
+    package = None
     number = 0
     for number, line in enumerate(lines, 1):
         line = line.rstrip("\n")
         try:
-            if checkpoint_seen:
-                raise Bad("a line after the checkpoint")
             value = parse(line)
+            if number == 1 and "package" in value and len(value) == 1:
+                package = value["package"]
+                expected_seq, prev_hash, org_id = check_package(package)
+                continue
+            if checkpoint_seen and package is None:
+                raise Bad("a line after the checkpoint")
             if "checkpoint" in value and len(value) == 1:
+                if package is not None and expected_seq == package["first_seq"]:
+                    raise Bad("a checkpoint before the package's first record")
                 check_checkpoint(value["checkpoint"], expected_seq - 1, prev_hash, org_id, public_key, notes)
                 checkpoint_seen = True
                 if org_id is None:
                     org_id = value["checkpoint"]["org_id"]
                 continue
+            checkpoint_seen = False
+            if package is not None and expected_seq > package["last_seq"]:
+                raise Bad("a record beyond the package's last_seq %r" % package["last_seq"])
             check_record(value, expected_seq, prev_hash, org_id)
         except Bad as exc:
             return False, "line %d: %s" % (number, exc), notes
@@ -261,6 +302,13 @@ def verify_lines(lines, public_key=None):
         prev_hash = value["hash"]
     if not checkpoint_seen:
         return False, "line %d: the export ends without its checkpoint line (cut short?)" % (number + 1), notes
+    if package is not None:
+        count = expected_seq - package["first_seq"]
+        if expected_seq - 1 != package["last_seq"] or count != package["records"]:
+            return False, "line %d: the package ends at seq %d with %d records; its header says seq %r, %r records" % (
+                number, expected_seq - 1, count, package["last_seq"], package["records"]), notes
+        return True, "ok: %d records of %s for %s (seq %d-%d), chain intact up to the signed checkpoint" % (
+            count, org_id, package["year"], package["first_seq"], package["last_seq"]), notes
     return True, "ok: %d records of %s, chain intact up to the signed checkpoint" % (expected_seq - 1, org_id), notes
 
 

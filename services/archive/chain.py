@@ -124,6 +124,33 @@ def checkpoint_at(session, org_id, seq):
                            ).scalar_one_or_none()
 
 
+def checkpoints_between(session, org_id, first_seq, last_seq):
+    """The organization's signed checkpoints with first_seq <= seq <= last_seq, in seq order."""
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq >= first_seq,
+                                                       Checkpoint.seq <= last_seq)
+                           .order_by(Checkpoint.seq)).scalars().all()
+
+
+def year_range(session, org_id, year):
+    """``(first_seq, last_seq)`` of the records archived in ``year`` (UTC), or None when there are none."""
+    start = _dt.datetime(year, 1, 1, tzinfo=_dt.timezone.utc)
+    end = _dt.datetime(year + 1, 1, 1, tzinfo=_dt.timezone.utc)
+    row = session.execute(sa.select(sa.func.min(Record.seq), sa.func.max(Record.seq))
+                          .where(Record.org_id == org_id, Record.created_at >= start,
+                                 Record.created_at < end)).first()
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
+def record_at(session, org_id, seq):
+    return session.execute(sa.select(Record).where(Record.org_id == org_id, Record.seq == seq)).scalar_one_or_none()
+
+
+def records_between(session, org_id, first_seq, last_seq, batch=1000):
+    return session.execute(sa.select(Record).where(Record.org_id == org_id, Record.seq >= first_seq,
+                                                   Record.seq <= last_seq)
+                           .order_by(Record.seq).execution_options(yield_per=batch)).scalars()
+
+
 def add_checkpoint(session, **values):
     row = Checkpoint(**values)
     session.add(row)
@@ -179,9 +206,13 @@ def view(row, with_content=True):
 
 def retention_view(row):
     """A1: the record's retention period (hashed since 0003; derived from the kind before)."""
-    retention = row.retention or domain.retention_of(row.kind)
+    return retention_view_of(row.kind, row.retention)
+
+
+def retention_view_of(kind, stored):
+    retention = stored or domain.retention_of(kind)
     return {"retention": retention, "retention_label": domain.RETENTION_LABELS[retention],
-            "retention_hashed": row.retention is not None}
+            "retention_hashed": stored is not None}
 
 
 def versions(session, row):

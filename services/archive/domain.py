@@ -785,6 +785,35 @@ def export_text(records, checkpoint):
     return "\n".join(lines) + "\n"
 
 
+TRANSFER_FORMAT = "archive-transfer/1"
+
+
+def transfer_text(header, records, checkpoints):
+    """A1/A2: a yearly transfer package for the records office, as JSON lines.
+
+    ``{"package": header}``, then the year's records in seq order, each signed checkpoint
+    right after the record it signs (the last at the year's last record), so that
+    ``tools/verify_export.py`` checks the slice offline: the first record links to
+    ``header["prev_hash"]`` (the previous year's last hash), every record's hash, and every
+    signature.
+    """
+    by_seq = {}
+    for checkpoint in checkpoints:
+        by_seq.setdefault(checkpoint["seq"], []).append(checkpoint)
+    lines = [canonical_json({"package": header})]
+    for record in records:
+        lines.append(canonical_json(export_record(record)))
+        for checkpoint in by_seq.get(record["seq"], ()):
+            lines.append(canonical_json({"checkpoint": checkpoint}))
+    return "\n".join(lines) + "\n"
+
+
+def check_year(year):
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2200:
+        raise RuleViolation("year: a calendar year between 2000 and 2200", field="year", rule="A1")
+    return year
+
+
 def proof(record, checkpoint):
     """A2: what a reader needs to check one record's place in the chain.
 

@@ -109,3 +109,8 @@ class SourceIn(Schema):
 
 class DecisionIdIn(Schema):
     decision_id = fields.String(required=True, validate=ID)
+
+
+class TransferIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    year = fields.Integer(required=True, strict=True)

@@ -264,11 +264,15 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             return self._checkpoint(uow, actor, args["org_id"], key)
 
-    def _checkpoint(self, uow, actor, org_id, key):
-        """The signed checkpoint of the current head: the existing one, else a new one (event)."""
+    def _checkpoint(self, uow, actor, org_id, key, at_seq=None, snapshot=True):
+        """The signed checkpoint of the current head (or of the record at ``at_seq``, which a verified
+        chain vouches for): the existing one, else a new one (event)."""
         s = uow.session
-        chain.begin_snapshot(s)          # one snapshot: the head signed is the head verified
+        if snapshot:
+            chain.begin_snapshot(s)      # one snapshot: the head signed is the head verified
         seq, head_hash = chain.head(s, org_id)
+        if at_seq is not None and at_seq != seq:
+            seq, head_hash = at_seq, chain.record_at(s, org_id, at_seq).hash
         existing = chain.checkpoint_at(s, org_id, seq)
         if existing is not None:
             if existing.head_hash != head_hash:
@@ -323,6 +327,59 @@ class ArchiveService(HealthMixin):
             raise refusal
         return text
 
+    @rpc
+    def transfer_package(self, actor, org_id, year):
+        """A1/A2: every record an organization archived in ``year`` (UTC) for the records office.
+
+        ``{"org_id", "year", "filename", "records", "first_seq", "last_seq", "package": JSON lines,
+        "verifier": source of the standalone offline verifier, "public_key"}``; the package carries
+        the year's signed checkpoints, the last (signed now if need be) at the year's last record.
+        Confidential records need a role that reads them (A3; each logged).
+        """
+        actor = Actor.from_dict(actor)
+        args = load(schemas.TransferIn(), {"org_id": org_id, "year": year}, rule="A1")
+        domain.check_year(args["year"])
+        actor.require_org(args["org_id"], cross_org_read=True)
+        actor.require(*domain.EXPORTERS, rule="A2", action="handing over the archive")
+        key = self._signing_key()
+        refusal = None
+        with self.db.uow() as uow:
+            s = uow.session
+            chain.begin_snapshot(s)
+            span = chain.year_range(s, args["org_id"], args["year"])
+            if span is None:
+                raise NotFound(f"year: no record of {args['org_id']} archived in {args['year']}", field="year")
+            first_seq, last_seq = span
+            self._checkpoint(uow, actor, args["org_id"], key, at_seq=last_seq, snapshot=False)
+            now = utcnow()
+            may_read_confidential = domain.may_read_content("confidential", actor)
+            records = []
+            for row in chain.records_between(s, args["org_id"], first_seq, last_seq):
+                if row.classification == "confidential":
+                    chain.log_read(s, actor, row.org_id, row.id, "transfer_package", may_read_confidential, now)
+                    if not may_read_confidential and refusal is None:
+                        refusal = Forbidden("A3: the year holds confidential records: handing it over needs a role "
+                                            "that reads them", field="org_id", rule="A3")
+                if refusal is None:
+                    records.append(chain.as_record(row))
+            if refusal is None:
+                previous = chain.record_at(s, args["org_id"], first_seq - 1) if first_seq > 1 else None
+                header = {"format": domain.TRANSFER_FORMAT, "org_id": args["org_id"], "year": args["year"],
+                          "first_seq": first_seq, "last_seq": last_seq, "records": len(records),
+                          "prev_hash": previous.hash if previous else domain.GENESIS_HASH,
+                          "generated_at": domain.timestamp(now),
+                          "retention": {r["record_id"]: chain.retention_view_of(r["kind"], r["retention"])
+                                        for r in records}}
+                checkpoints = [chain.checkpoint_view(c)
+                               for c in chain.checkpoints_between(s, args["org_id"], first_seq, last_seq)]
+                text = domain.transfer_text(header, records, checkpoints)
+        if refusal is not None:
+            raise refusal
+        return {"org_id": args["org_id"], "year": args["year"], "records": len(records),
+                "first_seq": first_seq, "last_seq": last_seq,
+                "filename": f"archive-{args['org_id']}-{args['year']}", "package": text,
+                "verifier": verifier_source(), "public_key": signing.public_key_of(key)}
+
     # ------------------------------------------------------------ settings (A2)
 
     @rpc
@@ -361,6 +418,14 @@ def _archiving_handler(source, event_type):
 # named as shared/topology.py subscribes it
 for _source, _event_type in domain.ARCHIVED_EVENTS:
     setattr(ArchiveService, f"on_{_event_type}", _archiving_handler(_source, _event_type))
+
+
+def verifier_source():
+    """The standalone offline verifier handed over with every transfer package (its own file, so
+    the records office runs the same code as anyone; images copy it next to the service)."""
+    path = os.environ.get("ARCHIVE_VERIFIER") or str(Path(__file__).resolve().parents[2] / "tools" /
+                                                     "verify_export.py")
+    return Path(path).read_text(encoding="utf-8")
 
 
 def _same_org(actor, org_id, cross_org_read=False):

@@ -25,6 +25,7 @@ SUBSCRIPTIONS = (
     ("voting", "ballot_opened", "accountability", "on_ballot_opened"),
     ("meetings", "meeting_noticed", "archive", "on_meeting_noticed"),
     ("meetings", "objection_raised", "notifications", "on_objection_raised"),
+    ("archive", "checkpoint_signed", "accountability", "on_checkpoint_signed"),   # A2 witness
 )
 
 # A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);

@@ -92,6 +92,24 @@ class AccountabilityService(HealthMixin):
             })
             _raise_alerts(uow, org_id, compliance.evaluate("result_decided", compliance.fact_decision(data)))
 
+    @durable_event_handler("archive", "checkpoint_signed")
+    def on_checkpoint_signed(self, envelope):
+        """A2 (rollback): witness the archive's signed checkpoint outside its database; a second,
+        different head at a seq already witnessed (the chain was rewritten) raises an alert."""
+        data = _event_data(envelope, schemas.CheckpointSignedIn(), "A2")
+        with self.db.uow() as uow:
+            if not uow.first_time(envelope["event_id"], "accountability.on_checkpoint_signed"):
+                return
+            s = uow.session
+            kept = s.get(models.WitnessedCheckpoint, (data["org_id"], data["seq"]))
+            if kept is None:
+                s.add(models.WitnessedCheckpoint(**data, received_at=utcnow()))
+            elif kept.head_hash != data["head_hash"]:
+                _raise_alerts(uow, data["org_id"], [compliance.Alert(
+                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}",
+                    f"A2: the archive signed another head at seq {data['seq']} than the one witnessed: "
+                    "its chain was rewritten")])
+
     @durable_event_handler("meetings", "meeting_scheduled")
     def on_meeting_scheduled(self, envelope):
         """C7: keep the meeting's kind and date (M2, M11 are checked by the timer)."""
@@ -159,6 +177,19 @@ class AccountabilityService(HealthMixin):
             self._sweep(utcnow())
         except Exception:   # a failed pass is retried at the next tick
             log.exception("compliance sweep failed")
+
+    @rpc
+    def witnessed_checkpoints(self, actor, org_id):
+        """A2: the archive's checkpoints this service witnessed for ``org_id``, in seq order
+        (``[{"org_id", "seq", "head_hash", "created_at", "signature", "public_key", "algorithm"}]``)."""
+        actor = Actor.from_dict(actor)
+        if not isinstance(org_id, str) or not 0 < len(org_id) <= 64:
+            raise ValidationFailed("org_id: required", field="org_id", rule="A2")
+        actor.require_org(org_id, cross_org_read=True)
+        W = models.WitnessedCheckpoint
+        with self.db.read() as s:
+            rows = s.execute(sa.select(W).where(W.org_id == org_id).order_by(W.seq)).scalars().all()
+            return [_witness_view(r) for r in rows]
 
     @rpc
     def run_checks(self, actor, at=None):
@@ -587,6 +618,11 @@ def record_page(session, person_id, org_scope, limit, offset=0, after=None):
     } for link, d in rows]
     next_cursor = _encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return total, items, next_cursor
+
+
+def _witness_view(row):
+    return {"org_id": row.org_id, "seq": row.seq, "head_hash": row.head_hash, "created_at": row.created_at,
+            "signature": row.signature, "public_key": row.public_key, "algorithm": row.algorithm}
 
 
 def _event_data(envelope, schema, rule):

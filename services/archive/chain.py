@@ -347,7 +347,13 @@ def begin_snapshot(session):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
+def checkpoint_hashes(session, org_id):
+    """``{seq: head_hash}`` of every checkpoint the archive signed for the organization (A2)."""
+    return dict(session.execute(sa.select(Checkpoint.seq, Checkpoint.head_hash)
+                                .where(Checkpoint.org_id == org_id)).all())
+
+
+def verify_org(session, org_id, batch=2000, progress=None, snapshot=True, witnessed=None):
     """A2: walk ``org_id``'s chain in seq order against its head.
 
     ``progress(done, total)``, when given, is called every ``batch`` records and at the end.
@@ -368,7 +374,14 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
                        Record.reason, Record.recorded_by, Record.retention, Record.prev_hash, Record.hash,
                        Record.algorithm)
              .where(Record.org_id == org_id).order_by(Record.seq).execution_options(yield_per=batch))
-    verifier = domain.ChainVerifier(head, finite=True)      # _verifiable refuses NaN and Infinity
+    # A2 (rollback): the chain must reach, and pass through, every checkpoint signed: those stored
+    # here and those a witness kept outside this database (``witnessed``: {seq: head_hash})
+    checkpoints = checkpoint_hashes(session, org_id)
+    conflict = None
+    for seq, head_hash in (witnessed or {}).items():
+        if checkpoints.setdefault(seq, head_hash) != head_hash:
+            conflict = seq                                      # two signed heads at one seq: a fork
+    verifier = domain.ChainVerifier(head, finite=True, checkpoints=checkpoints)   # _verifiable refuses NaN
     total = head[0] if progress is not None else 0
     for row in session.execute(query):
         if not verifier.feed(_verifiable(row)):
@@ -376,6 +389,9 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
         if progress is not None and verifier.count % batch == 0:
             progress(verifier.count, total)
     result = verifier.finish()
+    if conflict is not None and (result["first_bad"] is None or result["first_bad"]["seq"] > conflict):
+        result = {"ok": False, "records": min(result["records"], conflict - 1),
+                  "first_bad": {"seq": conflict, "record_id": None, "reason": domain.CHECKPOINT_MISMATCH}}
     if progress is not None:
         progress(verifier.count, total)
     return {"org_id": org_id, **result}

@@ -120,6 +120,8 @@ UNKNOWN_ALGORITHM = "unknown_algorithm"
 CONTENT_ALTERED = "content_altered"       # the stored hash does not match the stored content
 TRUNCATED = "truncated"                   # records at the end are missing (head says more)
 HEAD_MISMATCH = "head_mismatch"           # the head disagrees with the last record
+CHECKPOINT_MISMATCH = "checkpoint_mismatch"   # a signed checkpoint names another hash at this seq (A2)
+BEHIND_CHECKPOINT = "behind_checkpoint"   # the chain ends before a signed checkpoint: rolled back (A2)
 ENVELOPE_FIELDS = ("seq", "org_id", "kind", "record_id", "source_event_id", "classification",
                    "created_at", "content", "corrects")
 # hashed only when set: a correction's reason and author; the retention of records made since
@@ -669,8 +671,11 @@ class ChainVerifier:
     algorithm, so a chain that changed algorithm (SHA-256, then SM3) verifies.
     """
 
-    def __init__(self, head=None, finite=False):
+    def __init__(self, head=None, finite=False, checkpoints=None):
         self.head = head
+        # A2 (rollback): {seq: head_hash} of every checkpoint signed (kept by the archive and by
+        # witnesses); the chain must pass through each and reach the furthest
+        self.checkpoints = checkpoints or None
         self.finite = finite            # content parsed without NaN/Infinity (see _verify_hash)
         self.count = 0
         self.expected_seq = 1
@@ -722,6 +727,8 @@ class ChainVerifier:
                 return self._bad(seq, record_id, CONTENT_ALTERED)
         if self.head is not None and seq > self.head[0]:
             return self._bad(seq, record_id, HEAD_MISMATCH)      # appended without moving the head
+        if self.checkpoints is not None and seq in self.checkpoints and self.checkpoints[seq] != stored:
+            return self._bad(seq, record_id, CHECKPOINT_MISMATCH)  # rewritten after it was signed
         self.count += 1
         self.expected_seq += 1
         self.last_hash = record["hash"]
@@ -737,16 +744,22 @@ class ChainVerifier:
                 self._bad(last_seq + 1, None, TRUNCATED)
             elif head_hash != self.last_hash:
                 self._bad(last_seq, self.last_record_id, HEAD_MISMATCH)
+        if self.first_bad is None and self.checkpoints is not None:
+            furthest = max(self.checkpoints)
+            last_seq = self.expected_seq - 1
+            if furthest > last_seq:
+                # A2: records and head moved back together; a signed checkpoint still says more
+                self._bad(last_seq + 1, None, BEHIND_CHECKPOINT)
         return {"ok": self.first_bad is None, "records": self.count, "first_bad": self.first_bad}
 
 
-def verify(records, head=None, finite=False):
+def verify(records, head=None, finite=False, checkpoints=None):
     """A2: verify a chain given as a list of records (any order; walked by seq).
 
     Returns ``{"ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``;
     ``records`` counts the records found good before the first bad one (all of them when ok).
     """
-    verifier = ChainVerifier(head, finite)
+    verifier = ChainVerifier(head, finite, checkpoints)
     for record in sorted(records, key=lambda r: (r.get("seq") if isinstance(r.get("seq"), int) else -1)):
         if not verifier.feed(record):
             break
@@ -783,6 +796,26 @@ def export_text(records, checkpoint):
     lines = [canonical_json(export_record(r)) for r in records]
     lines.append(canonical_json({"checkpoint": checkpoint}))
     return "\n".join(lines) + "\n"
+
+
+def trusted_checkpoints(org_id, checkpoints, public_key, verify_signature):
+    """A2: ``{seq: head_hash}`` of the given checkpoints of ``org_id`` signed with ``public_key``
+    (a witness's copy is believed only for what the archive's key signed)."""
+    trusted = {}
+    for cp in checkpoints:
+        if not isinstance(cp, dict) or cp.get("org_id") != org_id or cp.get("public_key") != public_key:
+            continue
+        seq, head_hash, created_at = cp.get("seq"), cp.get("head_hash"), cp.get("created_at")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not isinstance(head_hash, str) \
+                or not isinstance(created_at, str) or not isinstance(cp.get("signature"), str):
+            continue
+        try:
+            payload = checkpoint_payload(org_id, seq, head_hash, created_at)
+        except CanonicalizationError:
+            continue
+        if verify_signature(public_key, payload, cp["signature"]):
+            trusted[seq] = head_hash
+    return trusted
 
 
 TRANSFER_FORMAT = "archive-transfer/1"

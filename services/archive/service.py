@@ -231,13 +231,26 @@ class ArchiveService(HealthMixin):
     # ------------------------------------------------------------ verification, checkpoints, export (A2)
 
     @rpc
-    def verify(self, actor, org_id):
-        """A2: ``{"org_id", "ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``."""
+    def verify(self, actor, org_id, witnessed=None):
+        """A2: ``{"org_id", "ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``.
+
+        The chain must reach and pass through every checkpoint signed: those stored here and
+        ``witnessed`` (checkpoints a witness kept outside this database, e.g. accountability's
+        ``witnessed_checkpoints``); a witnessed checkpoint counts when its signature is the
+        archive's.  ``witnessed_checked`` says how many did.
+        """
         actor = Actor.from_dict(actor)
         args = load(schemas.OrgIn(), {"org_id": org_id})
         actor.require_org(args["org_id"], cross_org_read=True)
+        if witnessed is not None and not isinstance(witnessed, list):
+            raise ValidationFailed("witnessed: a list of checkpoints", field="witnessed", rule="A2")
+        public_key = signing.public_key_of(self._signing_key()) if witnessed else None
+        trusted = domain.trusted_checkpoints(args["org_id"], witnessed or (), public_key, signing.verify_signature)
         with self.db.read() as s:
-            return chain.verify_org(s, args["org_id"])
+            result = chain.verify_org(s, args["org_id"], witnessed=trusted)
+        if witnessed is not None:
+            result["witnessed_checked"] = len(trusted)
+        return result
 
     @rpc
     def public_key(self):
@@ -421,11 +434,10 @@ for _source, _event_type in domain.ARCHIVED_EVENTS:
 
 
 def verifier_source():
-    """The standalone offline verifier handed over with every transfer package (its own file, so
-    the records office runs the same code as anyone; images copy it next to the service)."""
-    path = os.environ.get("ARCHIVE_VERIFIER") or str(Path(__file__).resolve().parents[2] / "tools" /
-                                                     "verify_export.py")
-    return Path(path).read_text(encoding="utf-8")
+    """The standalone offline verifier handed over with every transfer package: the file anyone
+    runs as ``tools/verify_export.py`` (a link to it), shipped inside this package so the image
+    has it."""
+    return (Path(__file__).parent / "offline_verifier.py").read_text(encoding="utf-8")
 
 
 def _same_org(actor, org_id, cross_org_read=False):

@@ -339,3 +339,35 @@ def test_a1_records_made_before_retention_existed_still_verify():
     new = domain.new_record(1, old["hash"], org_id=ORG, kind="leave", record_id="r2", source_event_id="e2",
                             created_at="2026-01-01T00:00:00.000000Z", content={"leave_id": "l"}, retention="10y")
     assert verify([old, new], (2, new["hash"]))["ok"] is True
+
+
+# ------------------------------------------------------------------ A2 rollback (issue 17, defect 6)
+
+
+def test_a2_a_chain_rolled_back_behind_a_signed_checkpoint_is_refused():
+    """Deleting the last records and moving the head back used to verify: a checkpoint signed at a
+    later seq now says the chain was longer."""
+    records = chain(5)
+    signed = {5: records[4]["hash"]}
+    rolled_back = records[:3]
+    assert verify(rolled_back, head_of(rolled_back))["ok"] is True          # what the head alone sees
+    assert verify(rolled_back, head_of(rolled_back), checkpoints=signed) == {
+        "ok": False, "records": 3, "first_bad": {"seq": 4, "record_id": None, "reason": "behind_checkpoint"}}
+    assert verify(records, head_of(records), checkpoints=signed)["ok"] is True
+
+
+def test_a2_a_chain_rewritten_after_a_checkpoint_is_refused_at_the_checkpoint():
+    """A tail rebuilt with valid hashes (content, head and all) no longer passes through the signed head."""
+    records = chain(4)
+    signed = {3: records[2]["hash"]}
+    forged = build_chain(ORG, [(f"r{i}", f"e{i}", decision(i, title="改写")) for i in (1, 2, 3, 4)])[2:]
+    relinked, last = [], records[1]["hash"]
+    for rec in forged:
+        envelope = domain.content_envelope(rec)
+        rec = dict(rec, prev_hash=last, hash=domain.record_hash(last, envelope, rec["algorithm"]))
+        relinked.append(rec)
+        last = rec["hash"]
+    relinked = records[:2] + relinked
+    assert verify(relinked, head_of(relinked))["ok"] is True
+    assert verify(relinked, head_of(relinked), checkpoints=signed)["first_bad"] == {
+        "seq": 3, "record_id": "r3", "reason": "checkpoint_mismatch"}

@@ -58,7 +58,10 @@ class ArchiveRoutes:
     @route("GET", "/api/v1/records/verify", query=schemas.VerifyQuery,
            summary="verify the archive's hash chain (A2)", tag="archive")
     def verify_records(self, actor, query):
-        return self.archive.verify(actor.to_dict(), org_for_read(actor, query["org_id"]))
+        # A2 (rollback): the checkpoints accountability witnessed, outside the archive's database
+        org_id = org_for_read(actor, query["org_id"])
+        witnessed = self.accountability.witnessed_checkpoints(actor.to_dict(), org_id)
+        return self.archive.verify(actor.to_dict(), org_id, witnessed)
 
     @route("GET", "/api/v1/records/export", query=schemas.VerifyQuery, content_type="application/x-ndjson",
            summary="the chain as JSON lines with a signed checkpoint, for offline verification (A2)",

@@ -82,21 +82,6 @@ def set_org_algorithm(session, org_id, algorithm, set_by, now):
     session.flush()
 
 
-GENERATED_KEY_ID = "generated"
-
-
-def stored_signing_key(session, now, generate):
-    """A2: the generated private key (base64), created once by ``generate()`` when there is none."""
-    row = session.get(SigningKey, GENERATED_KEY_ID)
-    if row is None:
-        private, public = generate()
-        _upsert_ignore(session, SigningKey, dict(key_id=GENERATED_KEY_ID, private_key=private, public_key=public,
-                                                 created_at=now), "key_id")
-        row = session.execute(sa.select(SigningKey).where(SigningKey.key_id == GENERATED_KEY_ID)
-                              .execution_options(populate_existing=True)).scalar_one()
-    return row.private_key
-
-
 # ------------------------------------------------------------------ checkpoints (A2)
 
 def head(session, org_id):

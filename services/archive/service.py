@@ -30,9 +30,13 @@ class ArchiveSettings(DependencyProvider):
     """A2 settings, checked when the service starts (a bad key or algorithm stops it).
 
     ``ARCHIVE_HASH_ALGORITHM`` (sha256 | sm3) is the default of organizations that
-    chose none; ``ARCHIVE_SIGNING_KEY`` is the Ed25519 private key (base64 of the
-    raw 32 bytes).  Both are read from the service configuration, else the
-    environment.
+    chose none.  The Ed25519 key that signs checkpoints is never kept in the archive's
+    database (issue 17, defect 6: whoever holds the database could otherwise sign a
+    rolled-back chain): ``ARCHIVE_SIGNING_KEY_FILE`` names a secret file holding it
+    (base64 of the raw 32 bytes; what deployments provide), or ``ARCHIVE_SIGNING_KEY``
+    holds it.  With neither, ``ARCHIVE_REQUIRE_SIGNING_KEY`` set stops the service;
+    unset (development), a key file is made once in ``DATA_DIR``.  Read from the
+    service configuration, else the environment.
     """
 
     def setup(self):
@@ -42,16 +46,19 @@ class ArchiveSettings(DependencyProvider):
             return config.get(name) or os.environ.get(name) or None
 
         self.algorithm = domain.check_algorithm(setting("ARCHIVE_HASH_ALGORITHM") or domain.DEFAULT_ALGORITHM)
-        key = setting("ARCHIVE_SIGNING_KEY")
-        self.private_key = signing.load_private_key(key) if key else None
+        key, key_file = setting("ARCHIVE_SIGNING_KEY"), setting("ARCHIVE_SIGNING_KEY_FILE")
+        if key:
+            self.private_key = signing.load_private_key(key)
+        elif key_file:
+            self.private_key = signing.key_from_file(key_file)
+        elif str(setting("ARCHIVE_REQUIRE_SIGNING_KEY") or "").lower() in ("1", "true", "yes"):
+            raise ValueError("A2: ARCHIVE_SIGNING_KEY_FILE must name the checkpoint signing key's secret file")
+        else:
+            data_dir = Path(setting("DATA_DIR") or Path(__file__).resolve().parents[2] / "data")
+            self.private_key = signing.key_from_file(data_dir / "archive-signing.key", create=True)
 
     def get_dependency(self, worker_ctx):
         return self
-
-
-def _generated_key():
-    private = signing.generate_private_key()
-    return private, signing.public_key_of(signing.load_private_key(private))
 
 
 class ArchiveService(HealthMixin):
@@ -258,12 +265,8 @@ class ArchiveService(HealthMixin):
         return {"algorithm": domain.SIGNATURE_ALGORITHM, "public_key": signing.public_key_of(self._signing_key())}
 
     def _signing_key(self):
-        """The configured key, else the stored one (generated on first use, in its own transaction:
-        call before opening another, SQLite has one connection)."""
-        if self.settings.private_key is not None:
-            return self.settings.private_key
-        with self.db.uow() as uow:
-            return signing.load_private_key(chain.stored_signing_key(uow.session, utcnow(), _generated_key))
+        """The configured key (A2: never read from or written to the archive's database)."""
+        return self.settings.private_key
 
     @rpc
     def sign_checkpoint(self, actor, org_id):

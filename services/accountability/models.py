@@ -190,6 +190,7 @@ class WitnessedCheckpoint(Base):
     signature: Mapped[str] = mapped_column(sa.String(120))
     public_key: Mapped[str] = mapped_column(sa.String(64))
     algorithm: Mapped[str] = mapped_column(sa.String(20))
+    tree_root: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)   # RFC 6962, records 1..seq
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

@@ -183,3 +183,5 @@ class CheckpointSignedIn(_Lenient):
     signature = fields.String(required=True, validate=validate.Length(min=1, max=120))
     public_key = fields.String(required=True, validate=validate.Length(min=1, max=64))
     algorithm = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    tree_root = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    consistency = fields.Dict(load_default=None, allow_none=True)

@@ -101,14 +101,19 @@ class AccountabilityService(HealthMixin):
             if not uow.first_time(envelope["event_id"], "accountability.on_checkpoint_signed"):
                 return
             s = uow.session
+            consistency = data.pop("consistency")
             kept = s.get(models.WitnessedCheckpoint, (data["org_id"], data["seq"]))
+            problem = domain.checkpoint_inconsistency(
+                data, kept and {"head_hash": kept.head_hash, "tree_root": kept.tree_root},
+                consistency, _witnessed_root(s, data["org_id"], consistency),
+                s.execute(sa.select(sa.func.max(models.WitnessedCheckpoint.seq)).where(
+                    models.WitnessedCheckpoint.org_id == data["org_id"],
+                    models.WitnessedCheckpoint.seq < data["seq"])).scalar_one_or_none())
             if kept is None:
                 s.add(models.WitnessedCheckpoint(**data, received_at=utcnow()))
-            elif kept.head_hash != data["head_hash"]:
+            if problem:
                 _raise_alerts(uow, data["org_id"], [compliance.Alert(
-                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}",
-                    f"A2: the archive signed another head at seq {data['seq']} than the one witnessed: "
-                    "its chain was rewritten")])
+                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}", problem)])
 
     @durable_event_handler("meetings", "meeting_scheduled")
     def on_meeting_scheduled(self, envelope):
@@ -620,9 +625,18 @@ def record_page(session, person_id, org_scope, limit, offset=0, after=None):
     return total, items, next_cursor
 
 
+def _witnessed_root(session, org_id, consistency):
+    """The tree root this witness kept for the checkpoint a consistency proof starts from."""
+    if not isinstance(consistency, dict) or not isinstance(consistency.get("from_seq"), int):
+        return None
+    row = session.get(models.WitnessedCheckpoint, (org_id, consistency["from_seq"]))
+    return row.tree_root if row is not None else None
+
+
 def _witness_view(row):
     return {"org_id": row.org_id, "seq": row.seq, "head_hash": row.head_hash, "created_at": row.created_at,
-            "signature": row.signature, "public_key": row.public_key, "algorithm": row.algorithm}
+            "signature": row.signature, "public_key": row.public_key, "algorithm": row.algorithm,
+            "tree_root": row.tree_root}
 
 
 def _event_data(envelope, schema, rule):

@@ -332,6 +332,18 @@ def begin_snapshot(session):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+def record_hashes(session, org_id, upto):
+    """The hashes of records 1..``upto`` in seq order (the Merkle tree's leaves, RFC 6962)."""
+    return list(session.execute(sa.select(Record.hash).where(Record.org_id == org_id, Record.seq <= upto)
+                                .order_by(Record.seq)).scalars())
+
+
+def previous_checkpoint(session, org_id, seq):
+    """The furthest checkpoint signed before ``seq`` (None when there is none)."""
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq < seq)
+                           .order_by(Checkpoint.seq.desc()).limit(1)).scalar_one_or_none()
+
+
 def checkpoint_hashes(session, org_id):
     """``{seq: head_hash}`` of every checkpoint the archive signed for the organization (A2)."""
     return dict(session.execute(sa.select(Checkpoint.seq, Checkpoint.head_hash)

@@ -818,6 +818,11 @@ def trusted_checkpoints(org_id, checkpoints, public_key, verify_signature):
     return trusted
 
 
+# A2 (rollback): RFC 6962 Merkle tree over the record hashes and consistency proofs between
+# checkpoints live in shared.merkle (the witness checks them too)
+from shared.merkle import consistency_proof, merkle_root, verify_consistency  # noqa: E402,F401
+
+
 TRANSFER_FORMAT = "archive-transfer/1"
 
 

@@ -114,3 +114,9 @@ class DecisionIdIn(Schema):
 class TransferIn(Schema):
     org_id = fields.String(required=True, validate=ID)
     year = fields.Integer(required=True, strict=True)
+
+
+class ConsistencyIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    first_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    second_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))

@@ -308,9 +308,19 @@ class ArchiveService(HealthMixin):
             public_key=signing.public_key_of(key), algorithm=domain.SIGNATURE_ALGORITHM,
             signed_by=actor.person_id)
         view = chain.checkpoint_view(row)
+        # A2 (rollback): the RFC 6962 tree root of records 1..seq and a consistency proof from the
+        # checkpoint signed before it, so a witness holding that root checks this one needs nothing more
+        hashes = chain.record_hashes(s, org_id, seq)
+        previous = chain.previous_checkpoint(s, org_id, seq)
+        consistency = None
+        if previous is not None:
+            consistency = {"from_seq": previous.seq,
+                           "from_tree_root": domain.merkle_root(hashes[:previous.seq]),
+                           "proof": domain.consistency_proof(hashes, previous.seq)}
         uow.emit("checkpoint_signed", org_id, {
             "org_id": org_id, "seq": seq, "head_hash": head_hash, "created_at": view["created_at"],
             "signature": view["signature"], "public_key": view["public_key"], "algorithm": view["algorithm"],
+            "tree_root": domain.merkle_root(hashes), "consistency": consistency,
         })
         return view
 
@@ -342,6 +352,26 @@ class ArchiveService(HealthMixin):
         if refusal is not None:
             raise refusal
         return text
+
+    @rpc
+    def consistency_proof(self, actor, org_id, first_seq, second_seq):
+        """A2: RFC 6962 proof that the chain up to ``first_seq`` is a prefix of the chain up to
+        ``second_seq``: ``{"org_id", "first_seq", "second_seq", "first_tree_root", "second_tree_root",
+        "proof": [hex]}`` (check with ``verify_consistency``; a witness keeps the roots it saw)."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.ConsistencyIn(), {"org_id": org_id, "first_seq": first_seq, "second_seq": second_seq},
+                    rule="A2")
+        actor.require_org(args["org_id"], cross_org_read=True)
+        first, second = args["first_seq"], args["second_seq"]
+        with self.db.read() as s:
+            head_seq, _ = chain.head(s, args["org_id"])
+            if not 0 <= first <= second <= head_seq:
+                raise RuleViolation(f"A2: need 0 <= first_seq <= second_seq <= {head_seq} (the chain's length)",
+                                    field="second_seq", rule="A2")
+            hashes = chain.record_hashes(s, args["org_id"], second)
+        return {"org_id": args["org_id"], "first_seq": first, "second_seq": second,
+                "first_tree_root": domain.merkle_root(hashes[:first]), "second_tree_root": domain.merkle_root(hashes),
+                "proof": domain.consistency_proof(hashes, first)}
 
     @rpc
     def transfer_package(self, actor, org_id, year):

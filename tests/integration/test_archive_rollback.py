@@ -13,6 +13,7 @@ from shared.db import make_engine
 from shared.envelope import make_envelope
 from shared.errors import RuleViolation
 from tests.integration.test_archive_rpc import ORG_A, SEC_A, decision, wait_for
+from tests.support.roster import actor
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def services(container_factory, rpc_client, database_url):
     return rpc.archive, rpc.accountability
 
 
-def archive_decisions(archive, amqp_uri, first, last):
+def archive_decisions(archive, amqp_uri, first, last, expect=None):
     publisher = EventPublisher(amqp_uri, "voting")
     try:
         for i in range(first, last + 1):
@@ -33,7 +34,8 @@ def archive_decisions(archive, amqp_uri, first, last):
     finally:
         publisher.close()
     # each decision is archived, and so is the responsibility accountability links to it (C1)
-    wait_for(lambda: archive.verify(SEC_A, ORG_A)["records"] == 2 * last, timeout=30)
+    expect = 2 * last if expect is None else expect
+    wait_for(lambda: archive.verify(SEC_A, ORG_A)["records"] == expect, timeout=30)
 
 
 def roll_back(database_url, keep, drop_checkpoints=False):
@@ -73,7 +75,7 @@ def test_a2_the_witness_catches_a_rollback_that_also_removed_the_archives_checkp
     archive_decisions(archive, amqp_uri, 1, 3)
     signed = archive.sign_checkpoint(SEC_A, ORG_A)
     (kept,) = wait_for(lambda: witness.witnessed_checkpoints(SEC_A, ORG_A))
-    assert kept == signed                               # the witness holds the signed checkpoint as published
+    assert {k: v for k, v in kept.items() if k != "tree_root"} == signed     # as published, signature and all
     roll_back(database_url, keep=1, drop_checkpoints=True)
     # the archive's database alone no longer shows it ...
     assert archive.verify(SEC_A, ORG_A)["ok"] is True
@@ -85,3 +87,27 @@ def test_a2_the_witness_catches_a_rollback_that_also_removed_the_archives_checkp
     forged = dict(kept, seq=9, signature=kept["signature"][:-4] + "AAA=")
     fine = archive.verify(SEC_A, ORG_A, [forged])
     assert fine["ok"] is True and fine["witnessed_checked"] == 0
+
+
+def test_a2_a_checkpoint_signed_after_a_rollback_is_flagged_by_the_witness(services, amqp_uri, database_url):
+    """RFC 6962 consistency: each checkpoint_signed carries a proof from the one signed before; the
+    witness checks it against the tree root it kept.  A chain rolled back with its checkpoints,
+    regrown and signed again has no proof from the witnessed checkpoint: an A2 alert is raised."""
+    archive, witness = services
+    discipline = actor("p-disc-a", ORG_A, "discipline")
+    archive_decisions(archive, amqp_uri, 1, 2)
+    archive.sign_checkpoint(SEC_A, ORG_A)                                   # seq 4
+    archive_decisions(archive, amqp_uri, 3, 4)
+    archive.sign_checkpoint(SEC_A, ORG_A)                                   # seq 8, proof from 4
+    witnessed = wait_for(lambda: len(witness.witnessed_checkpoints(SEC_A, ORG_A)) == 2
+                         and witness.witnessed_checkpoints(SEC_A, ORG_A))
+    assert [c["seq"] for c in witnessed] == [4, 8] and all(len(c["tree_root"]) == 64 for c in witnessed)
+    proof = archive.consistency_proof(SEC_A, ORG_A, 4, 8)
+    assert proof["first_tree_root"] == witnessed[0]["tree_root"]
+    assert proof["second_tree_root"] == witnessed[1]["tree_root"]
+    assert not [a for a in witness.list_alerts(discipline, ORG_A)["items"] if a["rule"] == "A2"]
+    roll_back(database_url, keep=3, drop_checkpoints=True)
+    archive_decisions(archive, amqp_uri, 5, 8, expect=11)   # regrown past the witnessed seq 8 (other records)
+    archive.sign_checkpoint(SEC_A, ORG_A)
+    alerts = wait_for(lambda: [a for a in witness.list_alerts(discipline, ORG_A)["items"] if a["rule"] == "A2"])
+    assert "lost its earlier checkpoints" in alerts[0]["message"]

@@ -29,6 +29,7 @@ def upgrade():
         sa.Column("signature", sa.String(120), nullable=False),
         sa.Column("public_key", sa.String(64), nullable=False),
         sa.Column("algorithm", sa.String(20), nullable=False),
+        sa.Column("tree_root", sa.String(64), nullable=True),
         sa.Column("received_at", UTCDateTime, nullable=False),
     )
 

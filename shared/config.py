@@ -36,7 +36,7 @@ ENV_KEYS = (
     "DELIVERY_BACKOFF_SECONDS", "DELIVERY_BACKOFF_MAX_SECONDS", "DELIVERY_MAX_ATTEMPTS",
     "DELIVERY_LEASE_SECONDS", "DELIVERY_BATCH", "REMINDER_POLL_SECONDS", "OBJECTION_REMINDER_LEAD_SECONDS",
     # archive: hash algorithm of new records, checkpoint signing key (base64 Ed25519 private key)
-    "ARCHIVE_HASH_ALGORITHM", "ARCHIVE_SIGNING_KEY",
+    "ARCHIVE_HASH_ALGORITHM", "ARCHIVE_SIGNING_KEY", "ARCHIVE_SIGNING_KEY_FILE", "ARCHIVE_REQUIRE_SIGNING_KEY",
     # accountability: how often the compliance timer sweeps
     "COMPLIANCE_SWEEP_SECONDS",
     # refuse weak secrets (deploy/ sets it)

@@ -28,7 +28,29 @@ SUBSCRIPTIONS = (
     ("meetings", "meeting_closed", "voting", "on_meeting_closed"),
     ("meetings", "minutes_approved", "voting", "on_minutes_approved"),
     ("voting", "reserved_opinion_recorded", "accountability", "on_reserved_opinion_recorded"),
+    ("archive", "checkpoint_signed", "accountability", "on_checkpoint_signed"),   # A2 witness
 )
+
+# A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);
+# the archive consumes each on its own queue with the handler ``on_<event_type>``
+ARCHIVED_EVENTS = (
+    ("meetings", "membership_changed"), ("meetings", "topic_submitted"), ("meetings", "topic_accepted"),
+    ("meetings", "topic_rejected"), ("meetings", "meeting_noticed"), ("meetings", "meeting_rescheduled"),
+    ("meetings", "meeting_cancelled"), ("meetings", "objection_raised"), ("meetings", "leave_requested"),
+    ("meetings", "leave_decided"), ("meetings", "meeting_opened"), ("meetings", "meeting_closed"),
+    ("meetings", "minutes_recorded"), ("meetings", "minutes_approved"), ("meetings", "document_issued"),
+    ("meetings", "provisional_handling_recorded"), ("meetings", "meeting_missing_detected"),
+    ("meetings", "democratic_life_missing_detected"),
+    ("voting", "result_decided"), ("voting", "ballot_deferred"), ("voting", "reserved_opinion_recorded"),
+    ("voting", "decision_superseded"),
+    ("accountability", "responsibility_linked"), ("accountability", "implementation_assigned"),
+    ("accountability", "implementation_reported"), ("accountability", "implementation_overdue"),
+    ("accountability", "compliance_alert_raised"), ("accountability", "case_opened"),
+    ("accountability", "case_concluded"),
+)
+_EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
+SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")
+                       for source, event_type in ARCHIVED_EVENTS if (source, event_type) not in _EARLIER)
 
 
 def exchange_name(service):

@@ -11,6 +11,7 @@ C6: duty reports and the annual comprehensive report (§五(一), §二(二)).
 C7: who reads and acknowledges compliance alerts (the checks are in ``compliance``).
 """
 from shared.errors import Forbidden, RuleViolation, ValidationFailed
+from shared.merkle import verify_consistency
 
 PRESENCES = ("present", "leave", "absent")
 STANCES = ("yes", "no", "abstain")
@@ -386,3 +387,31 @@ def require_read(actor, org_id, roles, rule, what):
     organization unless the role reads across organizations (SPEC §1)."""
     actor.require(*roles, rule=rule, action=f"reading {what}")
     actor.require_org(org_id, cross_org_read=True)
+
+
+
+# ------------------------------------------------------------------ A2: witnessing the archive's checkpoints
+
+def checkpoint_inconsistency(new, kept, consistency, witnessed_root, earlier_seq=None):
+    """A2 (rollback): why a checkpoint the archive published contradicts what this witness kept,
+    or None.  ``kept``: the witnessed checkpoint at the same seq ({head_hash, tree_root}) or None;
+    ``consistency``: the event's RFC 6962 proof {from_seq, from_tree_root, proof} from the
+    checkpoint signed before; ``witnessed_root``: the tree root this witness kept at from_seq;
+    ``earlier_seq``: the furthest checkpoint this witness kept before this one (None: none)."""
+    seq = new["seq"]
+    if kept is not None and kept["head_hash"] != new["head_hash"]:
+        return (f"A2: the archive signed another head at seq {seq} than the one witnessed: "
+                "its chain was rewritten")
+    if consistency is None and earlier_seq is not None and kept is None:
+        return (f"A2: the checkpoint at seq {seq} proves nothing about the one witnessed at seq {earlier_seq}: "
+                "the archive lost its earlier checkpoints (rolled back?)")
+    if not isinstance(consistency, dict) or witnessed_root is None or new.get("tree_root") is None:
+        return None                 # nothing witnessed to compare with (first checkpoint seen)
+    start, proof = consistency.get("from_seq"), consistency.get("proof") or []
+    if isinstance(start, bool) or not isinstance(start, int) or not isinstance(proof, list):
+        return f"A2: the checkpoint at seq {seq} carries a malformed consistency proof"
+    if consistency.get("from_tree_root") != witnessed_root or not verify_consistency(
+            start, seq, witnessed_root, new["tree_root"], proof):
+        return (f"A2: the checkpoint at seq {seq} is not consistent with the one witnessed at seq {start} "
+                "(RFC 6962): the chain was rolled back or rewritten")
+    return None

@@ -177,4 +177,21 @@ class ComplianceAlert(Base):
     acknowledgement_note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
+class WitnessedCheckpoint(Base):
+    """A2 (rollback): every checkpoint the archive published (``checkpoint_signed``), kept outside
+    the archive's database so that a chain moved back, or rewritten after it was signed, is
+    caught by comparing with it.  Insert-only; the first head seen at a seq is kept."""
+    __tablename__ = "witnessed_checkpoints"
+
+    org_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[str] = mapped_column(sa.String(40))       # the signed text, kept as signed
+    signature: Mapped[str] = mapped_column(sa.String(120))
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    algorithm: Mapped[str] = mapped_column(sa.String(20))
+    tree_root: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)   # RFC 6962, records 1..seq
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 outbox, inbox = messaging_tables(Base.metadata)

@@ -186,3 +186,16 @@ class FileDutyIn(_Strict):
 class AcknowledgeAlertIn(_Strict):
     """C7."""
     note = fields.String(required=True, validate=TEXT)
+
+
+class CheckpointSignedIn(_Lenient):
+    """``archive.checkpoint_signed`` data, as the witness keeps it (A2)."""
+    org_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    head_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    created_at = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    public_key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    algorithm = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    tree_root = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    consistency = fields.Dict(load_default=None, allow_none=True)

@@ -119,6 +119,29 @@ class AccountabilityService(HealthMixin):
             if not link.reserved_opinion:
                 link.reserved_opinion = data["reserved_opinion"]
 
+    @durable_event_handler("archive", "checkpoint_signed")
+    def on_checkpoint_signed(self, envelope):
+        """A2 (rollback): witness the archive's signed checkpoint outside its database; a second,
+        different head at a seq already witnessed (the chain was rewritten) raises an alert."""
+        data = _event_data(envelope, schemas.CheckpointSignedIn(), "A2")
+        with self.db.uow() as uow:
+            if not uow.first_time(envelope["event_id"], "accountability.on_checkpoint_signed"):
+                return
+            s = uow.session
+            consistency = data.pop("consistency")
+            kept = s.get(models.WitnessedCheckpoint, (data["org_id"], data["seq"]))
+            problem = domain.checkpoint_inconsistency(
+                data, kept and {"head_hash": kept.head_hash, "tree_root": kept.tree_root},
+                consistency, _witnessed_root(s, data["org_id"], consistency),
+                s.execute(sa.select(sa.func.max(models.WitnessedCheckpoint.seq)).where(
+                    models.WitnessedCheckpoint.org_id == data["org_id"],
+                    models.WitnessedCheckpoint.seq < data["seq"])).scalar_one_or_none())
+            if kept is None:
+                s.add(models.WitnessedCheckpoint(**data, received_at=utcnow()))
+            if problem:
+                _raise_alerts(uow, data["org_id"], [compliance.Alert(
+                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}", problem)])
+
     @durable_event_handler("meetings", "meeting_scheduled")
     def on_meeting_scheduled(self, envelope):
         """C7: keep the meeting's kind and date (M2, M11 are checked by the timer)."""
@@ -187,6 +210,19 @@ class AccountabilityService(HealthMixin):
             self._sweep(utcnow())
         except Exception:   # a failed pass is retried at the next tick
             log.exception("compliance sweep failed")
+
+    @rpc
+    def witnessed_checkpoints(self, actor, org_id):
+        """A2: the archive's checkpoints this service witnessed for ``org_id``, in seq order
+        (``[{"org_id", "seq", "head_hash", "created_at", "signature", "public_key", "algorithm"}]``)."""
+        actor = Actor.from_dict(actor)
+        if not isinstance(org_id, str) or not 0 < len(org_id) <= 64:
+            raise ValidationFailed("org_id: required", field="org_id", rule="A2")
+        actor.require_org(org_id, cross_org_read=True)
+        W = models.WitnessedCheckpoint
+        with self.db.read() as s:
+            rows = s.execute(sa.select(W).where(W.org_id == org_id).order_by(W.seq)).scalars().all()
+            return [_witness_view(r) for r in rows]
 
     @rpc
     def run_checks(self, actor, at=None):
@@ -615,6 +651,20 @@ def record_page(session, person_id, org_scope, limit, offset=0, after=None):
     } for link, d in rows]
     next_cursor = _encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return total, items, next_cursor
+
+
+def _witnessed_root(session, org_id, consistency):
+    """The tree root this witness kept for the checkpoint a consistency proof starts from."""
+    if not isinstance(consistency, dict) or not isinstance(consistency.get("from_seq"), int):
+        return None
+    row = session.get(models.WitnessedCheckpoint, (org_id, consistency["from_seq"]))
+    return row.tree_root if row is not None else None
+
+
+def _witness_view(row):
+    return {"org_id": row.org_id, "seq": row.seq, "head_hash": row.head_hash, "created_at": row.created_at,
+            "signature": row.signature, "public_key": row.public_key, "algorithm": row.algorithm,
+            "tree_root": row.tree_root}
 
 
 def _event_data(envelope, schema, rule):

@@ -53,13 +53,13 @@ def append(session, *, org_id, kind, subject_id, source_event_id, content, recor
         head.last_seq, head.last_hash, org_id=org_id, kind=kind, record_id=record_id,
         source_event_id=source_event_id, created_at=domain.timestamp(now), content=content,
         classification=classification, corrects=corrects, algorithm=algorithm, reason=reason,
-        recorded_by=recorded_by)
+        recorded_by=recorded_by, retention=domain.retention_of(kind))
     session.add(Record(
         id=rec["record_id"], org_id=org_id, seq=rec["seq"], kind=kind, subject_id=subject_id,
         source_event_id=source_event_id, classification=classification, created_at=now,
         content=content, corrects=corrects, prev_hash=rec["prev_hash"], hash=rec["hash"],
         algorithm=rec["algorithm"], meeting_id=domain.meeting_of(content), reason=reason,
-        recorded_by=recorded_by))
+        recorded_by=recorded_by, retention=rec["retention"]))
     for person_id in sorted(domain.persons_of(content)):
         session.add(RecordPerson(record_id=rec["record_id"], person_id=person_id, org_id=org_id))
     head.last_seq = rec["seq"]
@@ -80,21 +80,6 @@ def org_algorithm(session, org_id):
 def set_org_algorithm(session, org_id, algorithm, set_by, now):
     session.add(HashSetting(org_id=org_id, algorithm=domain.check_algorithm(algorithm), set_by=set_by, set_at=now))
     session.flush()
-
-
-GENERATED_KEY_ID = "generated"
-
-
-def stored_signing_key(session, now, generate):
-    """A2: the generated private key (base64), created once by ``generate()`` when there is none."""
-    row = session.get(SigningKey, GENERATED_KEY_ID)
-    if row is None:
-        private, public = generate()
-        _upsert_ignore(session, SigningKey, dict(key_id=GENERATED_KEY_ID, private_key=private, public_key=public,
-                                                 created_at=now), "key_id")
-        row = session.execute(sa.select(SigningKey).where(SigningKey.key_id == GENERATED_KEY_ID)
-                              .execution_options(populate_existing=True)).scalar_one()
-    return row.private_key
 
 
 # ------------------------------------------------------------------ checkpoints (A2)
@@ -122,6 +107,33 @@ def latest_checkpoint(session, org_id):
 def checkpoint_at(session, org_id, seq):
     return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq == seq)
                            ).scalar_one_or_none()
+
+
+def checkpoints_between(session, org_id, first_seq, last_seq):
+    """The organization's signed checkpoints with first_seq <= seq <= last_seq, in seq order."""
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq >= first_seq,
+                                                       Checkpoint.seq <= last_seq)
+                           .order_by(Checkpoint.seq)).scalars().all()
+
+
+def year_range(session, org_id, year):
+    """``(first_seq, last_seq)`` of the records archived in ``year`` (UTC), or None when there are none."""
+    start = _dt.datetime(year, 1, 1, tzinfo=_dt.timezone.utc)
+    end = _dt.datetime(year + 1, 1, 1, tzinfo=_dt.timezone.utc)
+    row = session.execute(sa.select(sa.func.min(Record.seq), sa.func.max(Record.seq))
+                          .where(Record.org_id == org_id, Record.created_at >= start,
+                                 Record.created_at < end)).first()
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
+def record_at(session, org_id, seq):
+    return session.execute(sa.select(Record).where(Record.org_id == org_id, Record.seq == seq)).scalar_one_or_none()
+
+
+def records_between(session, org_id, first_seq, last_seq, batch=1000):
+    return session.execute(sa.select(Record).where(Record.org_id == org_id, Record.seq >= first_seq,
+                                                   Record.seq <= last_seq)
+                           .order_by(Record.seq).execution_options(yield_per=batch)).scalars()
 
 
 def add_checkpoint(session, **values):
@@ -158,7 +170,7 @@ def as_record(row):
         "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": domain.timestamp(row.created_at), "content": row.content, "corrects": row.corrects,
-        "reason": row.reason, "recorded_by": row.recorded_by,
+        "reason": row.reason, "recorded_by": row.recorded_by, "retention": row.retention,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
     }
 
@@ -172,8 +184,20 @@ def view(row, with_content=True):
         "created_at": domain.timestamp(row.created_at), "corrects": row.corrects,
         "reason": row.reason, "recorded_by": row.recorded_by,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
+        **retention_view(row),
         "content": row.content if with_content else None,
     }
+
+
+def retention_view(row):
+    """A1: the record's retention period (hashed since 0003; derived from the kind before)."""
+    return retention_view_of(row.kind, row.retention)
+
+
+def retention_view_of(kind, stored):
+    retention = stored or domain.retention_of(kind)
+    return {"retention": retention, "retention_label": domain.RETENTION_LABELS[retention],
+            "retention_hashed": stored is not None}
 
 
 def versions(session, row):
@@ -297,7 +321,7 @@ def _verifiable(row):
         "seq": row.seq, "org_id": row.org_id, "kind": row.kind, "record_id": row.id,
         "source_event_id": row.source_event_id, "classification": row.classification,
         "created_at": created_text, "content": content, "corrects": row.corrects,
-        "reason": row.reason, "recorded_by": row.recorded_by,
+        "reason": row.reason, "recorded_by": row.recorded_by, "retention": row.retention,
         "prev_hash": row.prev_hash, "hash": row.hash, "algorithm": row.algorithm,
     }
 
@@ -308,7 +332,25 @@ def begin_snapshot(session):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
+def record_hashes(session, org_id, upto):
+    """The hashes of records 1..``upto`` in seq order (the Merkle tree's leaves, RFC 6962)."""
+    return list(session.execute(sa.select(Record.hash).where(Record.org_id == org_id, Record.seq <= upto)
+                                .order_by(Record.seq)).scalars())
+
+
+def previous_checkpoint(session, org_id, seq):
+    """The furthest checkpoint signed before ``seq`` (None when there is none)."""
+    return session.execute(sa.select(Checkpoint).where(Checkpoint.org_id == org_id, Checkpoint.seq < seq)
+                           .order_by(Checkpoint.seq.desc()).limit(1)).scalar_one_or_none()
+
+
+def checkpoint_hashes(session, org_id):
+    """``{seq: head_hash}`` of every checkpoint the archive signed for the organization (A2)."""
+    return dict(session.execute(sa.select(Checkpoint.seq, Checkpoint.head_hash)
+                                .where(Checkpoint.org_id == org_id)).all())
+
+
+def verify_org(session, org_id, batch=2000, progress=None, snapshot=True, witnessed=None):
     """A2: walk ``org_id``'s chain in seq order against its head.
 
     ``progress(done, total)``, when given, is called every ``batch`` records and at the end.
@@ -326,9 +368,17 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
     query = (sa.select(Record.id, Record.org_id, Record.seq, Record.kind, Record.source_event_id,
                        Record.classification, sa.type_coerce(Record.created_at, sa.String).label("created_at"),
                        sa.type_coerce(Record.content, sa.Text).label("content"), Record.corrects,
-                       Record.reason, Record.recorded_by, Record.prev_hash, Record.hash, Record.algorithm)
+                       Record.reason, Record.recorded_by, Record.retention, Record.prev_hash, Record.hash,
+                       Record.algorithm)
              .where(Record.org_id == org_id).order_by(Record.seq).execution_options(yield_per=batch))
-    verifier = domain.ChainVerifier(head, finite=True)      # _verifiable refuses NaN and Infinity
+    # A2 (rollback): the chain must reach, and pass through, every checkpoint signed: those stored
+    # here and those a witness kept outside this database (``witnessed``: {seq: head_hash})
+    checkpoints = checkpoint_hashes(session, org_id)
+    conflict = None
+    for seq, head_hash in (witnessed or {}).items():
+        if checkpoints.setdefault(seq, head_hash) != head_hash:
+            conflict = seq                                      # two signed heads at one seq: a fork
+    verifier = domain.ChainVerifier(head, finite=True, checkpoints=checkpoints)   # _verifiable refuses NaN
     total = head[0] if progress is not None else 0
     for row in session.execute(query):
         if not verifier.feed(_verifiable(row)):
@@ -336,6 +386,9 @@ def verify_org(session, org_id, batch=2000, progress=None, snapshot=True):
         if progress is not None and verifier.count % batch == 0:
             progress(verifier.count, total)
     result = verifier.finish()
+    if conflict is not None and (result["first_bad"] is None or result["first_bad"]["seq"] > conflict):
+        result = {"ok": False, "records": min(result["records"], conflict - 1),
+                  "first_bad": {"seq": conflict, "record_id": None, "reason": domain.CHECKPOINT_MISMATCH}}
     if progress is not None:
         progress(verifier.count, total)
     return {"org_id": org_id, **result}

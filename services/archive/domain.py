@@ -62,9 +62,41 @@ SIGNATURE_ALGORITHM = "ed25519"                                # A2 checkpoints
 GENESIS_HASH = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 
-# A1: what the archive keeps for ever (SPEC A1); each kind comes from an event or a correction
-RECORD_KINDS = ("decision", "notice", "minutes", "summary", "material", "democratic_life",
-                "accountability_conclusion")
+# A1: what the archive keeps (SPEC A1, issue "from topic to sanction"); each kind comes from an
+# event (ARCHIVED_EVENTS) or a correction.  Retention follows the records office's periods:
+# 永久 (permanent), 30 年, 10 年 (RETENTION_OF_KIND).
+PERMANENT, YEARS_30, YEARS_10 = "permanent", "30y", "10y"
+RETENTIONS = (PERMANENT, YEARS_30, YEARS_10)
+RETENTION_LABELS = {PERMANENT: "永久", YEARS_30: "30 年", YEARS_10: "10 年"}
+RETENTION_OF_KIND = {
+    # decisions and what makes or unmakes them: kept for ever
+    "decision": PERMANENT, "supersession": PERMANENT, "reserved_opinion": PERMANENT,
+    "responsibility": PERMANENT,
+    # the meeting's own record: attendance, minutes, documents
+    "meeting_opened": PERMANENT, "meeting_closed": PERMANENT, "minutes": PERMANENT,
+    "minutes_approval": PERMANENT, "document": PERMANENT, "summary": PERMANENT,
+    "provisional_handling": PERMANENT, "democratic_life": PERMANENT,
+    # accountability (C6) and terms of office
+    "case_opened": PERMANENT, "case_proposal": PERMANENT, "accountability_conclusion": PERMANENT,
+    "term": PERMANENT,
+    # preparation and procedure
+    "topic_suggestion": YEARS_30, "topic": YEARS_30, "topic_rejection": YEARS_30, "material": YEARS_30,
+    "notice": YEARS_30, "objection": YEARS_30, "meeting_rescheduled": YEARS_30,
+    "meeting_cancelled": YEARS_30, "deferral": YEARS_30,
+    "implementation_assignment": YEARS_30, "implementation_progress": YEARS_30,
+    "implementation_postponement": YEARS_30, "implementation_non_execution": YEARS_30,
+    # routine: leave, reminders, alerts, delivery failures
+    "leave": YEARS_10, "leave_decision": YEARS_10, "implementation_overdue": YEARS_10,
+    "alert": YEARS_10, "alert_acknowledgement": YEARS_10, "notification_failure": YEARS_10,
+}
+RECORD_KINDS = tuple(RETENTION_OF_KIND)
+
+
+def retention_of(kind):
+    """The retention period of a record kind (A1); unknown kinds are kept for ever."""
+    return RETENTION_OF_KIND.get(kind, PERMANENT)
+
+
 CLASSIFICATIONS = ("public", "internal", "confidential")     # A3
 DEFAULT_CLASSIFICATION = "internal"                            # A3
 OPEN_CLASSIFICATIONS = ("public", "internal")                  # A3: any role of the organization
@@ -88,9 +120,13 @@ UNKNOWN_ALGORITHM = "unknown_algorithm"
 CONTENT_ALTERED = "content_altered"       # the stored hash does not match the stored content
 TRUNCATED = "truncated"                   # records at the end are missing (head says more)
 HEAD_MISMATCH = "head_mismatch"           # the head disagrees with the last record
+CHECKPOINT_MISMATCH = "checkpoint_mismatch"   # a signed checkpoint names another hash at this seq (A2)
+BEHIND_CHECKPOINT = "behind_checkpoint"   # the chain ends before a signed checkpoint: rolled back (A2)
 ENVELOPE_FIELDS = ("seq", "org_id", "kind", "record_id", "source_event_id", "classification",
                    "created_at", "content", "corrects")
-OPTIONAL_ENVELOPE_FIELDS = ("reason", "recorded_by")      # hashed only when set (corrections)
+# hashed only when set: a correction's reason and author; the retention of records made since
+# the retention period was introduced (older records were hashed without it and stay valid)
+OPTIONAL_ENVELOPE_FIELDS = ("reason", "recorded_by", "retention")
 CHAIN_FIELDS = ("prev_hash", "hash", "algorithm")
 EXPORT_FIELDS = ENVELOPE_FIELDS + OPTIONAL_ENVELOPE_FIELDS + CHAIN_FIELDS
 
@@ -379,6 +415,10 @@ def classify_decision(data):
     return "confidential" if data.get("category") in CONFIDENTIAL_CATEGORIES else "internal"
 
 
+# A3: kinds that are confidential whatever their content: discipline cases and what they propose
+CONFIDENTIAL_KINDS = ("case_opened", "case_proposal", "accountability_conclusion")
+
+
 @dataclass(frozen=True)
 class ArchivedEvent:
     """How one consumed event type becomes a record (A1)."""
@@ -387,15 +427,63 @@ class ArchivedEvent:
     classification: object = DEFAULT_CLASSIFICATION    # A3: a classification, or data -> classification
 
     def classify(self, data):
+        if self.kind in CONFIDENTIAL_KINDS:
+            return "confidential"
         return self.classification(data) if callable(self.classification) else self.classification
 
+    @property
+    def retention(self):
+        return retention_of(self.kind)
 
-# (source service, event type) -> record; a new event type archived is one more line here,
-# one handler in service.py and its subscription in the topology
+
+# (source service, event type) -> record.  A new event type archived is one more line here and its
+# subscription in shared/topology.py; the service makes one durable handler per line
+# (``on_<event_type>``), and a unit test keeps the three in step.
 ARCHIVED_EVENTS = {
-    ("voting", "result_decided"): ArchivedEvent("decision", "decision_id", classify_decision),
+    # meetings: terms, topics and their preparation (M3, M4), the meeting (M5-M9), minutes, documents
+    ("meetings", "membership_changed"): ArchivedEvent("term", "person_id"),
+    ("meetings", "topic_submitted"): ArchivedEvent("topic_suggestion", "topic_id", classify_decision),
+    ("meetings", "topic_accepted"): ArchivedEvent("topic", "topic_id", classify_decision),
+    ("meetings", "topic_rejected"): ArchivedEvent("topic_rejection", "topic_id", classify_decision),
     ("meetings", "meeting_noticed"): ArchivedEvent("notice", "meeting_id", "internal"),
+    ("meetings", "meeting_rescheduled"): ArchivedEvent("meeting_rescheduled", "meeting_id"),
+    ("meetings", "meeting_cancelled"): ArchivedEvent("meeting_cancelled", "meeting_id"),
+    ("meetings", "objection_raised"): ArchivedEvent("objection", "objection_id"),
+    ("meetings", "leave_requested"): ArchivedEvent("leave", "leave_id"),
+    ("meetings", "leave_decided"): ArchivedEvent("leave_decision", "leave_id"),
+    ("meetings", "meeting_opened"): ArchivedEvent("meeting_opened", "meeting_id"),
+    ("meetings", "meeting_closed"): ArchivedEvent("meeting_closed", "meeting_id"),
+    ("meetings", "minutes_recorded"): ArchivedEvent("minutes", "minutes_id"),
+    ("meetings", "minutes_approved"): ArchivedEvent("minutes_approval", "minutes_id"),
+    ("meetings", "document_issued"): ArchivedEvent("document", "document_id"),
+    ("meetings", "provisional_handling_recorded"): ArchivedEvent("provisional_handling", "handling_id"),
+    ("meetings", "meeting_missing_detected"): ArchivedEvent("alert", "month"),
+    ("meetings", "democratic_life_missing_detected"): ArchivedEvent("alert", "year"),
+    # voting: decisions (V9) and what follows them (V5, V6, V7)
+    ("voting", "result_decided"): ArchivedEvent("decision", "decision_id", classify_decision),
+    ("voting", "ballot_deferred"): ArchivedEvent("deferral", "decision_id", classify_decision),
+    ("voting", "reserved_opinion_recorded"): ArchivedEvent("reserved_opinion", "decision_id"),
+    ("voting", "decision_superseded"): ArchivedEvent("supersession", "decision_id"),
+    # accountability: responsibility (C1), implementation (C5), alerts (C7), cases (C6)
+    ("accountability", "responsibility_linked"): ArchivedEvent("responsibility", "decision_id"),
+    ("accountability", "implementation_assigned"): ArchivedEvent("implementation_assignment", "task_id"),
+    ("accountability", "implementation_reported"): ArchivedEvent("implementation_progress", "task_id"),
+    ("accountability", "implementation_overdue"): ArchivedEvent("implementation_overdue", "task_id"),
+    ("accountability", "compliance_alert_raised"): ArchivedEvent("alert", "alert_id"),
+    ("accountability", "case_opened"): ArchivedEvent("case_opened", "case_id"),
+    ("accountability", "case_concluded"): ArchivedEvent("accountability_conclusion", "case_id"),
 }
+
+
+def check_subject(spec, data):
+    """A1: the field naming the record's subject is a short non-empty text (or a number: a year)."""
+    value = data.get(spec.subject_field) if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise RuleViolation(f"{spec.subject_field}: a {spec.kind} record needs its {spec.subject_field}",
+                            field=spec.subject_field, rule="A1")
+    return value
 
 
 def archived_event(source, event_type):
@@ -467,6 +555,9 @@ def content_envelope(record):
     recorded_by = get("recorded_by")
     if recorded_by is not None:
         envelope["recorded_by"] = recorded_by
+    retention = get("retention")
+    if retention is not None:
+        envelope["retention"] = retention
     envelope["seq"] = get("seq")
     envelope["source_event_id"] = get("source_event_id")
     return envelope
@@ -526,16 +617,18 @@ def check_classification(classification):
 
 def new_record(head_seq, head_hash, *, org_id, kind, record_id, source_event_id, created_at, content,
                classification=DEFAULT_CLASSIFICATION, corrects=None, algorithm=DEFAULT_ALGORITHM,
-               reason=None, recorded_by=None):
+               reason=None, recorded_by=None, retention=None):
     """A1/A2: the next record of an organization's chain, after the head (``head_seq``, ``head_hash``).
 
     ``created_at`` is the ISO 8601 UTC text that is hashed.  A correction names the
     record it corrects (``corrects``), why (``reason``) and who recorded it
-    (``recorded_by``).  Raises ``CanonicalizationError`` when the content is not
-    plain JSON.
+    (``recorded_by``).  ``retention`` (RETENTIONS), when given, is hashed with the
+    record.  Raises ``CanonicalizationError`` when the content is not plain JSON.
     """
     if kind not in RECORD_KINDS:
         raise ValueError(f"A1: unknown record kind {kind!r}")
+    if retention is not None and retention not in RETENTIONS:
+        raise ValueError(f"A1: unknown retention {retention!r}")
     check_classification(classification)
     check_algorithm(algorithm)
     if not isinstance(content, dict):
@@ -544,7 +637,7 @@ def new_record(head_seq, head_hash, *, org_id, kind, record_id, source_event_id,
         "seq": head_seq + 1, "org_id": org_id, "kind": kind, "record_id": record_id,
         "source_event_id": source_event_id, "classification": classification,
         "created_at": created_at, "content": content, "corrects": corrects,
-        "reason": reason, "recorded_by": recorded_by,
+        "reason": reason, "recorded_by": recorded_by, "retention": retention,
     }
     record["prev_hash"] = head_hash if head_seq else GENESIS_HASH
     record["algorithm"] = algorithm
@@ -578,8 +671,11 @@ class ChainVerifier:
     algorithm, so a chain that changed algorithm (SHA-256, then SM3) verifies.
     """
 
-    def __init__(self, head=None, finite=False):
+    def __init__(self, head=None, finite=False, checkpoints=None):
         self.head = head
+        # A2 (rollback): {seq: head_hash} of every checkpoint signed (kept by the archive and by
+        # witnesses); the chain must pass through each and reach the furthest
+        self.checkpoints = checkpoints or None
         self.finite = finite            # content parsed without NaN/Infinity (see _verify_hash)
         self.count = 0
         self.expected_seq = 1
@@ -631,6 +727,8 @@ class ChainVerifier:
                 return self._bad(seq, record_id, CONTENT_ALTERED)
         if self.head is not None and seq > self.head[0]:
             return self._bad(seq, record_id, HEAD_MISMATCH)      # appended without moving the head
+        if self.checkpoints is not None and seq in self.checkpoints and self.checkpoints[seq] != stored:
+            return self._bad(seq, record_id, CHECKPOINT_MISMATCH)  # rewritten after it was signed
         self.count += 1
         self.expected_seq += 1
         self.last_hash = record["hash"]
@@ -646,16 +744,22 @@ class ChainVerifier:
                 self._bad(last_seq + 1, None, TRUNCATED)
             elif head_hash != self.last_hash:
                 self._bad(last_seq, self.last_record_id, HEAD_MISMATCH)
+        if self.first_bad is None and self.checkpoints is not None:
+            furthest = max(self.checkpoints)
+            last_seq = self.expected_seq - 1
+            if furthest > last_seq:
+                # A2: records and head moved back together; a signed checkpoint still says more
+                self._bad(last_seq + 1, None, BEHIND_CHECKPOINT)
         return {"ok": self.first_bad is None, "records": self.count, "first_bad": self.first_bad}
 
 
-def verify(records, head=None, finite=False):
+def verify(records, head=None, finite=False, checkpoints=None):
     """A2: verify a chain given as a list of records (any order; walked by seq).
 
     Returns ``{"ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``;
     ``records`` counts the records found good before the first bad one (all of them when ok).
     """
-    verifier = ChainVerifier(head, finite)
+    verifier = ChainVerifier(head, finite, checkpoints)
     for record in sorted(records, key=lambda r: (r.get("seq") if isinstance(r.get("seq"), int) else -1)):
         if not verifier.feed(record):
             break
@@ -692,6 +796,60 @@ def export_text(records, checkpoint):
     lines = [canonical_json(export_record(r)) for r in records]
     lines.append(canonical_json({"checkpoint": checkpoint}))
     return "\n".join(lines) + "\n"
+
+
+def trusted_checkpoints(org_id, checkpoints, public_key, verify_signature):
+    """A2: ``{seq: head_hash}`` of the given checkpoints of ``org_id`` signed with ``public_key``
+    (a witness's copy is believed only for what the archive's key signed)."""
+    trusted = {}
+    for cp in checkpoints:
+        if not isinstance(cp, dict) or cp.get("org_id") != org_id or cp.get("public_key") != public_key:
+            continue
+        seq, head_hash, created_at = cp.get("seq"), cp.get("head_hash"), cp.get("created_at")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not isinstance(head_hash, str) \
+                or not isinstance(created_at, str) or not isinstance(cp.get("signature"), str):
+            continue
+        try:
+            payload = checkpoint_payload(org_id, seq, head_hash, created_at)
+        except CanonicalizationError:
+            continue
+        if verify_signature(public_key, payload, cp["signature"]):
+            trusted[seq] = head_hash
+    return trusted
+
+
+# A2 (rollback): RFC 6962 Merkle tree over the record hashes and consistency proofs between
+# checkpoints live in shared.merkle (the witness checks them too)
+from shared.merkle import consistency_proof, merkle_root, verify_consistency  # noqa: E402,F401
+
+
+TRANSFER_FORMAT = "archive-transfer/1"
+
+
+def transfer_text(header, records, checkpoints):
+    """A1/A2: a yearly transfer package for the records office, as JSON lines.
+
+    ``{"package": header}``, then the year's records in seq order, each signed checkpoint
+    right after the record it signs (the last at the year's last record), so that
+    ``tools/verify_export.py`` checks the slice offline: the first record links to
+    ``header["prev_hash"]`` (the previous year's last hash), every record's hash, and every
+    signature.
+    """
+    by_seq = {}
+    for checkpoint in checkpoints:
+        by_seq.setdefault(checkpoint["seq"], []).append(checkpoint)
+    lines = [canonical_json({"package": header})]
+    for record in records:
+        lines.append(canonical_json(export_record(record)))
+        for checkpoint in by_seq.get(record["seq"], ()):
+            lines.append(canonical_json({"checkpoint": checkpoint}))
+    return "\n".join(lines) + "\n"
+
+
+def check_year(year):
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2200:
+        raise RuleViolation("year: a calendar year between 2000 and 2200", field="year", rule="A1")
+    return year
 
 
 def proof(record, checkpoint):

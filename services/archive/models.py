@@ -43,6 +43,8 @@ class Record(Base):
     meeting_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    # 0003: retention period (A1), hashed; NULL on records made before it existed (derived from kind)
+    retention: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
 
 
 class RecordPerson(Base):

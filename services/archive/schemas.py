@@ -109,3 +109,14 @@ class SourceIn(Schema):
 
 class DecisionIdIn(Schema):
     decision_id = fields.String(required=True, validate=ID)
+
+
+class TransferIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    year = fields.Integer(required=True, strict=True)
+
+
+class ConsistencyIn(Schema):
+    org_id = fields.String(required=True, validate=ID)
+    first_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    second_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))

@@ -18,16 +18,25 @@ from shared.errors import DomainError, Forbidden, NotFound, RuleViolation, Valid
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
 from shared.validation import load
 
-HANDLER = "archive.on_result_decided"
+
+# events whose payload the archive checks in full before keeping it (the others: their subject id)
+EVENT_SCHEMAS = {
+    ("voting", "result_decided"): schemas.ResultDecidedData,
+    ("meetings", "meeting_noticed"): schemas.MeetingNoticedData,
+}
 
 
 class ArchiveSettings(DependencyProvider):
     """A2 settings, checked when the service starts (a bad key or algorithm stops it).
 
     ``ARCHIVE_HASH_ALGORITHM`` (sha256 | sm3) is the default of organizations that
-    chose none; ``ARCHIVE_SIGNING_KEY`` is the Ed25519 private key (base64 of the
-    raw 32 bytes).  Both are read from the service configuration, else the
-    environment.
+    chose none.  The Ed25519 key that signs checkpoints is never kept in the archive's
+    database (issue 17, defect 6: whoever holds the database could otherwise sign a
+    rolled-back chain): ``ARCHIVE_SIGNING_KEY_FILE`` names a secret file holding it
+    (base64 of the raw 32 bytes; what deployments provide), or ``ARCHIVE_SIGNING_KEY``
+    holds it.  With neither, ``ARCHIVE_REQUIRE_SIGNING_KEY`` set stops the service;
+    unset (development), a key file is made once in ``DATA_DIR``.  Read from the
+    service configuration, else the environment.
     """
 
     def setup(self):
@@ -37,16 +46,19 @@ class ArchiveSettings(DependencyProvider):
             return config.get(name) or os.environ.get(name) or None
 
         self.algorithm = domain.check_algorithm(setting("ARCHIVE_HASH_ALGORITHM") or domain.DEFAULT_ALGORITHM)
-        key = setting("ARCHIVE_SIGNING_KEY")
-        self.private_key = signing.load_private_key(key) if key else None
+        key, key_file = setting("ARCHIVE_SIGNING_KEY"), setting("ARCHIVE_SIGNING_KEY_FILE")
+        if key:
+            self.private_key = signing.load_private_key(key)
+        elif key_file:
+            self.private_key = signing.key_from_file(key_file)
+        elif str(setting("ARCHIVE_REQUIRE_SIGNING_KEY") or "").lower() in ("1", "true", "yes"):
+            raise ValueError("A2: ARCHIVE_SIGNING_KEY_FILE must name the checkpoint signing key's secret file")
+        else:
+            data_dir = Path(setting("DATA_DIR") or Path(__file__).resolve().parents[2] / "data")
+            self.private_key = signing.key_from_file(data_dir / "archive-signing.key", create=True)
 
     def get_dependency(self, worker_ctx):
         return self
-
-
-def _generated_key():
-    private = signing.generate_private_key()
-    return private, signing.public_key_of(signing.load_private_key(private))
 
 
 class ArchiveService(HealthMixin):
@@ -56,25 +68,21 @@ class ArchiveService(HealthMixin):
 
     # ------------------------------------------------------------ events in (A1, A2)
 
-    @durable_event_handler("voting", "result_decided")
-    def on_result_decided(self, envelope):
-        """A1: keep the decision (tally, members, reserved opinions) for ever, once per event."""
-        self._archive(envelope, "voting", "result_decided", schemas.ResultDecidedData(), HANDLER)
+    # one durable handler per archived event type, ``on_<event_type>``: see _archiving_handler below
 
-    @durable_event_handler("meetings", "meeting_noticed")
-    def on_meeting_noticed(self, envelope):
-        """A1: keep the notice with its agenda, once per event."""
-        self._archive(envelope, "meetings", "meeting_noticed", schemas.MeetingNoticedData(),
-                      "archive.on_meeting_noticed")
-
-    def _archive(self, envelope, source, event_type, schema, handler):
+    def _archive(self, envelope, source, event_type):
+        """A1: append the event's data to its organization's chain, once per event (inbox)."""
         spec = domain.archived_event(source, event_type)
+        handler = f"archive.on_{event_type}"
         org_id = envelope.get("org_id")
         data = envelope["data"]
         try:
             if not isinstance(org_id, str) or not org_id:
                 raise PoisonMessage(f"A2: a {event_type} event without org_id has no chain to join")
-            load(schema, data, rule="A1")
+            schema = EVENT_SCHEMAS.get((source, event_type))
+            if schema is not None:
+                load(schema(), data, rule="A1")
+            subject_id = domain.check_subject(spec, data)
             domain.check_secrecy(data)                      # V8
             domain.canonical_bytes(data)                    # A2: hashable, or refused now
         except (DomainError, domain.CanonicalizationError) as exc:
@@ -83,11 +91,11 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             if not uow.first_time(envelope["event_id"], handler):
                 return                                       # duplicate delivery: already archived
-            rec = chain.append(uow.session, org_id=org_id, kind=spec.kind, subject_id=data[spec.subject_field],
+            rec = chain.append(uow.session, org_id=org_id, kind=spec.kind, subject_id=subject_id,
                                source_event_id=str(envelope["event_id"]), content=data,
                                record_id=str(uuid.uuid4()), now=now, classification=spec.classify(data),
                                algorithm=self._algorithm(uow.session, org_id))
-            _emit_archived(uow, rec, data[spec.subject_field])
+            _emit_archived(uow, rec, subject_id)
 
     def _algorithm(self, session, org_id):
         """A2: the organization's algorithm, else the configured default."""
@@ -230,13 +238,26 @@ class ArchiveService(HealthMixin):
     # ------------------------------------------------------------ verification, checkpoints, export (A2)
 
     @rpc
-    def verify(self, actor, org_id):
-        """A2: ``{"org_id", "ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``."""
+    def verify(self, actor, org_id, witnessed=None):
+        """A2: ``{"org_id", "ok", "records", "first_bad": None | {"seq", "record_id", "reason"}}``.
+
+        The chain must reach and pass through every checkpoint signed: those stored here and
+        ``witnessed`` (checkpoints a witness kept outside this database, e.g. accountability's
+        ``witnessed_checkpoints``); a witnessed checkpoint counts when its signature is the
+        archive's.  ``witnessed_checked`` says how many did.
+        """
         actor = Actor.from_dict(actor)
         args = load(schemas.OrgIn(), {"org_id": org_id})
         actor.require_org(args["org_id"], cross_org_read=True)
+        if witnessed is not None and not isinstance(witnessed, list):
+            raise ValidationFailed("witnessed: a list of checkpoints", field="witnessed", rule="A2")
+        public_key = signing.public_key_of(self._signing_key()) if witnessed else None
+        trusted = domain.trusted_checkpoints(args["org_id"], witnessed or (), public_key, signing.verify_signature)
         with self.db.read() as s:
-            return chain.verify_org(s, args["org_id"])
+            result = chain.verify_org(s, args["org_id"], witnessed=trusted)
+        if witnessed is not None:
+            result["witnessed_checked"] = len(trusted)
+        return result
 
     @rpc
     def public_key(self):
@@ -244,12 +265,8 @@ class ArchiveService(HealthMixin):
         return {"algorithm": domain.SIGNATURE_ALGORITHM, "public_key": signing.public_key_of(self._signing_key())}
 
     def _signing_key(self):
-        """The configured key, else the stored one (generated on first use, in its own transaction:
-        call before opening another, SQLite has one connection)."""
-        if self.settings.private_key is not None:
-            return self.settings.private_key
-        with self.db.uow() as uow:
-            return signing.load_private_key(chain.stored_signing_key(uow.session, utcnow(), _generated_key))
+        """The configured key (A2: never read from or written to the archive's database)."""
+        return self.settings.private_key
 
     @rpc
     def sign_checkpoint(self, actor, org_id):
@@ -263,11 +280,15 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             return self._checkpoint(uow, actor, args["org_id"], key)
 
-    def _checkpoint(self, uow, actor, org_id, key):
-        """The signed checkpoint of the current head: the existing one, else a new one (event)."""
+    def _checkpoint(self, uow, actor, org_id, key, at_seq=None, snapshot=True):
+        """The signed checkpoint of the current head (or of the record at ``at_seq``, which a verified
+        chain vouches for): the existing one, else a new one (event)."""
         s = uow.session
-        chain.begin_snapshot(s)          # one snapshot: the head signed is the head verified
+        if snapshot:
+            chain.begin_snapshot(s)      # one snapshot: the head signed is the head verified
         seq, head_hash = chain.head(s, org_id)
+        if at_seq is not None and at_seq != seq:
+            seq, head_hash = at_seq, chain.record_at(s, org_id, at_seq).hash
         existing = chain.checkpoint_at(s, org_id, seq)
         if existing is not None:
             if existing.head_hash != head_hash:
@@ -287,9 +308,19 @@ class ArchiveService(HealthMixin):
             public_key=signing.public_key_of(key), algorithm=domain.SIGNATURE_ALGORITHM,
             signed_by=actor.person_id)
         view = chain.checkpoint_view(row)
+        # A2 (rollback): the RFC 6962 tree root of records 1..seq and a consistency proof from the
+        # checkpoint signed before it, so a witness holding that root checks this one needs nothing more
+        hashes = chain.record_hashes(s, org_id, seq)
+        previous = chain.previous_checkpoint(s, org_id, seq)
+        consistency = None
+        if previous is not None:
+            consistency = {"from_seq": previous.seq,
+                           "from_tree_root": domain.merkle_root(hashes[:previous.seq]),
+                           "proof": domain.consistency_proof(hashes, previous.seq)}
         uow.emit("checkpoint_signed", org_id, {
             "org_id": org_id, "seq": seq, "head_hash": head_hash, "created_at": view["created_at"],
             "signature": view["signature"], "public_key": view["public_key"], "algorithm": view["algorithm"],
+            "tree_root": domain.merkle_root(hashes), "consistency": consistency,
         })
         return view
 
@@ -322,6 +353,79 @@ class ArchiveService(HealthMixin):
             raise refusal
         return text
 
+    @rpc
+    def consistency_proof(self, actor, org_id, first_seq, second_seq):
+        """A2: RFC 6962 proof that the chain up to ``first_seq`` is a prefix of the chain up to
+        ``second_seq``: ``{"org_id", "first_seq", "second_seq", "first_tree_root", "second_tree_root",
+        "proof": [hex]}`` (check with ``verify_consistency``; a witness keeps the roots it saw)."""
+        actor = Actor.from_dict(actor)
+        args = load(schemas.ConsistencyIn(), {"org_id": org_id, "first_seq": first_seq, "second_seq": second_seq},
+                    rule="A2")
+        actor.require_org(args["org_id"], cross_org_read=True)
+        first, second = args["first_seq"], args["second_seq"]
+        with self.db.read() as s:
+            head_seq, _ = chain.head(s, args["org_id"])
+            if not 0 <= first <= second <= head_seq:
+                raise RuleViolation(f"A2: need 0 <= first_seq <= second_seq <= {head_seq} (the chain's length)",
+                                    field="second_seq", rule="A2")
+            hashes = chain.record_hashes(s, args["org_id"], second)
+        return {"org_id": args["org_id"], "first_seq": first, "second_seq": second,
+                "first_tree_root": domain.merkle_root(hashes[:first]), "second_tree_root": domain.merkle_root(hashes),
+                "proof": domain.consistency_proof(hashes, first)}
+
+    @rpc
+    def transfer_package(self, actor, org_id, year):
+        """A1/A2: every record an organization archived in ``year`` (UTC) for the records office.
+
+        ``{"org_id", "year", "filename", "records", "first_seq", "last_seq", "package": JSON lines,
+        "verifier": source of the standalone offline verifier, "public_key"}``; the package carries
+        the year's signed checkpoints, the last (signed now if need be) at the year's last record.
+        Confidential records need a role that reads them (A3; each logged).
+        """
+        actor = Actor.from_dict(actor)
+        args = load(schemas.TransferIn(), {"org_id": org_id, "year": year}, rule="A1")
+        domain.check_year(args["year"])
+        actor.require_org(args["org_id"], cross_org_read=True)
+        actor.require(*domain.EXPORTERS, rule="A2", action="handing over the archive")
+        key = self._signing_key()
+        refusal = None
+        with self.db.uow() as uow:
+            s = uow.session
+            chain.begin_snapshot(s)
+            span = chain.year_range(s, args["org_id"], args["year"])
+            if span is None:
+                raise NotFound(f"year: no record of {args['org_id']} archived in {args['year']}", field="year")
+            first_seq, last_seq = span
+            self._checkpoint(uow, actor, args["org_id"], key, at_seq=last_seq, snapshot=False)
+            now = utcnow()
+            may_read_confidential = domain.may_read_content("confidential", actor)
+            records = []
+            for row in chain.records_between(s, args["org_id"], first_seq, last_seq):
+                if row.classification == "confidential":
+                    chain.log_read(s, actor, row.org_id, row.id, "transfer_package", may_read_confidential, now)
+                    if not may_read_confidential and refusal is None:
+                        refusal = Forbidden("A3: the year holds confidential records: handing it over needs a role "
+                                            "that reads them", field="org_id", rule="A3")
+                if refusal is None:
+                    records.append(chain.as_record(row))
+            if refusal is None:
+                previous = chain.record_at(s, args["org_id"], first_seq - 1) if first_seq > 1 else None
+                header = {"format": domain.TRANSFER_FORMAT, "org_id": args["org_id"], "year": args["year"],
+                          "first_seq": first_seq, "last_seq": last_seq, "records": len(records),
+                          "prev_hash": previous.hash if previous else domain.GENESIS_HASH,
+                          "generated_at": domain.timestamp(now),
+                          "retention": {r["record_id"]: chain.retention_view_of(r["kind"], r["retention"])
+                                        for r in records}}
+                checkpoints = [chain.checkpoint_view(c)
+                               for c in chain.checkpoints_between(s, args["org_id"], first_seq, last_seq)]
+                text = domain.transfer_text(header, records, checkpoints)
+        if refusal is not None:
+            raise refusal
+        return {"org_id": args["org_id"], "year": args["year"], "records": len(records),
+                "first_seq": first_seq, "last_seq": last_seq,
+                "filename": f"archive-{args['org_id']}-{args['year']}", "package": text,
+                "verifier": verifier_source(), "public_key": signing.public_key_of(key)}
+
     # ------------------------------------------------------------ settings (A2)
 
     @rpc
@@ -346,6 +450,27 @@ class ArchiveService(HealthMixin):
         with self.db.uow() as uow:
             chain.set_org_algorithm(uow.session, args["org_id"], args["algorithm"], actor.person_id, utcnow())
         return {"org_id": args["org_id"], "algorithm": args["algorithm"], "configured": True}
+
+
+def _archiving_handler(source, event_type):
+    def handler(self, envelope):
+        self._archive(envelope, source, event_type)
+    handler.__name__ = handler.__qualname__ = f"on_{event_type}"
+    handler.__doc__ = f"A1: keep {source}.{event_type} as a {domain.archived_event(source, event_type).kind} record."
+    return durable_event_handler(source, event_type)(handler)
+
+
+# A1: one durable consumer (own quorum queue, inbox de-duplication) per archived event type,
+# named as shared/topology.py subscribes it
+for _source, _event_type in domain.ARCHIVED_EVENTS:
+    setattr(ArchiveService, f"on_{_event_type}", _archiving_handler(_source, _event_type))
+
+
+def verifier_source():
+    """The standalone offline verifier handed over with every transfer package: the file anyone
+    runs as ``tools/verify_export.py`` (a link to it), shipped inside this package so the image
+    has it."""
+    return (Path(__file__).parent / "offline_verifier.py").read_text(encoding="utf-8")
 
 
 def _same_org(actor, org_id, cross_org_read=False):

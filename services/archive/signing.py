@@ -50,3 +50,22 @@ def verify_signature(public_key, payload, signature):
         return True
     except (ValueError, binascii.Error, InvalidSignature):
         return False
+
+
+def key_from_file(path, create=False):
+    """A2: the signing key kept in a secret file (base64 of the raw 32 bytes), outside the
+    archive's database.  ``create``: make one (mode 0600) when the file does not exist (a
+    development set-up; deployments provide the file)."""
+    import os
+    from pathlib import Path
+    path = Path(path)
+    if create and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(generate_private_key() + "\n")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"A2: the signing key file {path} cannot be read: {exc}") from None
+    return load_private_key(text)

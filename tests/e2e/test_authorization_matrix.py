@@ -137,7 +137,10 @@ POLICY = {
     # archive (A1–A3)
     ("GET", "/api/v1/records"): (ORG, CROSS),
     ("GET", "/api/v1/records/verify"): (ORG, CROSS),
-    ("GET", "/api/v1/records/export"): (CHAIRS | {"confidential_secretary", "office", "discipline"}, CROSS),  # A2
+    # A2 export, A1 hand-over: the office exports too, but the chain now holds confidential records
+    # (cases, personnel topics: A3), which only confidential readers may take out
+    ("GET", "/api/v1/records/export"): (CHAIRS | {"confidential_secretary", "discipline"}, CROSS),
+    ("GET", "/api/v1/records/transfer-package"): (CHAIRS | {"confidential_secretary", "discipline"}, CROSS),
     ("GET", "/api/v1/records/{record_id}"): (ORG, CROSS),
     ("POST", "/api/v1/records/{record_id}/corrections"): (ORG, NO),
     ("GET", "/api/v1/decisions/{decision_id}/record"): (ORG, CROSS),
@@ -348,7 +351,8 @@ def build_cases(spec, world):
                         params["org_id"] = target_org
                     elif p.get("required"):
                         params[p["name"]] = {"meeting_id": ids["meeting_id"],
-                                             "month": dt.date.today().strftime("%Y-%m")}[p["name"]]
+                                             "month": dt.date.today().strftime("%Y-%m"),
+                                             "year": str(dt.datetime.now(dt.timezone.utc).year)}[p["name"]]
                 verdict = expected(method, path, roles, caller_org, target_org, has_body)
                 if target_org == "demo-org":      # REFINED speaks of the fixture's own objects
                     verdict = REFINED.get((method, path), {}).get(name, verdict)

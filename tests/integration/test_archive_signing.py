@@ -109,6 +109,7 @@ def test_a2_sm3_chosen_per_organization_and_by_configuration_and_mixed_chains_ve
     assert [r["algorithm"] for r in items] == ["sha256", "sm3"]
     env = {k: items[1][k] for k in domain.ENVELOPE_FIELDS if k != "record_id"}
     env["record_id"] = items[1]["record_id"]
+    env["retention"] = "permanent"              # A1: hashed with every record made since 0003
     assert items[1]["hash"] == domain.sm3_pure(
         (items[0]["hash"] + "\n" + domain.canonical_json(env)).encode("utf-8"))
     assert archive.list_records(SEC_B, ORG_B)["items"][0]["algorithm"] == "sha256"     # only ORG_A chose
@@ -217,8 +218,10 @@ def test_a2_signed_checkpoint_and_export_verified_offline(container_factory, rpc
     assert count_rows(db, "checkpoints") == 2
 
 
-def test_a2_without_a_configured_key_one_is_generated_once_and_kept(container_factory, rpc_client,
-                                                                    database_url, db):
+def test_a2_without_a_configured_key_one_is_made_once_in_a_file_never_in_the_database(
+        container_factory, rpc_client, database_url, db, tmp_path):
+    """Issue 17 defect 6: the signing key is never stored in the archive's database (whoever holds
+    it could sign a rolled-back chain); a development start makes a key file in DATA_DIR."""
     container = container_factory(ArchiveService, database_url=database_url)
     container.start()
     archive = rpc_client().archive
@@ -230,7 +233,25 @@ def test_a2_without_a_configured_key_one_is_generated_once_and_kept(container_fa
     container.stop()
     container_factory(ArchiveService, database_url=database_url).start()
     assert archive.public_key()["public_key"] == key
-    assert count_rows(db, "signing_keys") == 1
+    assert count_rows(db, "signing_keys") == 0
+    key_file = tmp_path / "data" / "archive-signing.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    private = key_file.read_text().strip()
+    with db.connect() as conn:          # the private key appears nowhere in the database
+        for table in ("records", "checkpoints", "chain_heads", "outbox", "hash_settings"):
+            assert private not in str(conn.execute(sa.text(f"SELECT * FROM {table}")).all())
+
+
+def test_a2_a_deployment_provides_the_key_as_a_secret_file_or_the_service_does_not_start(
+        container_factory, rpc_client, database_url, tmp_path):
+    secret = tmp_path / "archive_signing_key"
+    secret.write_text(KEY + "\n")
+    container_factory(ArchiveService, database_url=database_url,
+                      ARCHIVE_SIGNING_KEY_FILE=str(secret), ARCHIVE_REQUIRE_SIGNING_KEY="1").start()
+    assert rpc_client().archive.public_key()["public_key"] == PUBLIC
+    container = container_factory(ArchiveService, database_url=database_url, ARCHIVE_REQUIRE_SIGNING_KEY="1")
+    with pytest.raises(ValueError, match="ARCHIVE_SIGNING_KEY_FILE"):
+        container.start()
 
 
 # ------------------------------------------------------------------ verify command: progress (A2)

@@ -155,6 +155,36 @@ def test_a1_event_table_maps_each_archived_event_to_a_kind_and_classification():
         domain.archived_event("voting", "ballot_opened")
 
 
+def test_a1_every_archived_event_has_its_queue_and_its_handler():
+    """The event table, the broker topology and the service's durable handlers stay in step."""
+    from services.archive.service import ArchiveService
+    from shared import topology
+    assert tuple(domain.ARCHIVED_EVENTS) == topology.ARCHIVED_EVENTS
+    subscribed = {(s, e) for s, e, service, method in topology.SUBSCRIPTIONS
+                  if service == "archive" and method == f"on_{e}"}
+    assert subscribed == set(domain.ARCHIVED_EVENTS)
+    for source, event_type in domain.ARCHIVED_EVENTS:
+        (entrypoint,) = getattr(ArchiveService, f"on_{event_type}").nameko_entrypoints
+        assert (entrypoint.source_service, entrypoint.event_type) == (source, event_type)
+
+
+def test_a3_cases_are_confidential_whatever_their_content():
+    for event_type in ("case_opened", "case_concluded"):
+        assert domain.archived_event("accountability", event_type).classify({}) == "confidential"
+    assert domain.archived_event("meetings", "topic_accepted").classify({"category": "personnel"}) == "confidential"
+    assert domain.archived_event("meetings", "leave_requested").classify({}) == "internal"
+
+
+def test_a1_an_event_without_its_subject_is_refused():
+    spec = domain.archived_event("meetings", "minutes_approved")
+    assert domain.check_subject(spec, {"minutes_id": "mi-1"}) == "mi-1"
+    assert domain.check_subject(domain.archived_event("meetings", "democratic_life_missing_detected"),
+                                {"year": 2026}) == "2026"
+    for bad in ({}, {"minutes_id": ""}, {"minutes_id": 3.5}, {"minutes_id": "x" * 65}):
+        with pytest.raises(RuleViolation, match="minutes_id"):
+            domain.check_subject(spec, bad)
+
+
 def test_a1_search_aids_find_meeting_and_every_person_named():
     content = {"meeting_id": "m-1", "chair_person_id": "p0", "recipients": ["p1", "p2"],
                "members": [{"person_id": "p3"}, {"person_id": 7}, "junk"]}
@@ -313,3 +343,53 @@ def test_a2_proof_names_hashes_and_whether_the_checkpoint_covers_the_record(key)
     assert domain.record_hash(first["prev_hash"], json.loads(first["canonical_envelope"])) == first["hash"]
     assert domain.proof(records[2], cp)["covered"] is False
     assert domain.proof(records[2], None) == dict(domain.proof(records[2], cp), checkpoint=None, covered=False)
+
+
+# ------------------------------------------------------------------ A2: RFC 6962 consistency between checkpoints
+
+
+def _hashes(n, salt=""):
+    import hashlib
+    return [hashlib.sha256(f"{salt}{i}".encode()).hexdigest() for i in range(n)]
+
+
+def test_a2_merkle_root_is_rfc6962_tree_hash():
+    import hashlib
+    hs = _hashes(3)
+    leaf = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hs]
+    node = lambda a, b: hashlib.sha256(b"\x01" + a + b).digest()    # noqa: E731
+    assert domain.merkle_root(hs) == node(node(leaf[0], leaf[1]), leaf[2]).hex()     # split at 2 (§2.1)
+    assert domain.merkle_root([]) == hashlib.sha256(b"").hexdigest()
+
+
+def test_a2_consistency_proofs_hold_for_every_prefix_and_fail_for_a_rewritten_one():
+    hs = _hashes(33)
+    for n in range(34):
+        for m in range(n + 1):
+            proof = domain.consistency_proof(hs[:n], m)
+            assert len(proof) <= 2 * max(n, 1).bit_length()
+            assert domain.verify_consistency(m, n, domain.merkle_root(hs[:m]), domain.merkle_root(hs[:n]), proof)
+            if 0 < m < n:
+                forged = hs[:m - 1] + _hashes(n - m + 1, "forged")      # record m rewritten, chain regrown
+                assert not domain.verify_consistency(m, n, domain.merkle_root(hs[:m]), domain.merkle_root(forged),
+                                                     domain.consistency_proof(forged, m))
+    # a shorter chain (rollback) is never consistent with the witnessed longer one
+    assert not domain.verify_consistency(9, 5, domain.merkle_root(hs[:9]), domain.merkle_root(hs[:5]), [])
+    assert not domain.verify_consistency(3, 5, "zz", domain.merkle_root(hs[:5]), ["nothex"])
+
+
+def test_a2_the_witness_names_a_rewrite_a_rollback_and_a_lost_history():
+    from services.accountability.domain import checkpoint_inconsistency
+    hs = _hashes(10)
+    first = {"seq": 4, "head_hash": hs[3], "tree_root": domain.merkle_root(hs[:4])}
+    second = {"seq": 10, "head_hash": hs[9], "tree_root": domain.merkle_root(hs)}
+    proof = {"from_seq": 4, "from_tree_root": first["tree_root"], "proof": domain.consistency_proof(hs, 4)}
+    assert checkpoint_inconsistency(second, None, proof, first["tree_root"], earlier_seq=4) is None
+    forged = hs[:2] + _hashes(8, "forged")
+    rewritten = {"seq": 10, "head_hash": forged[9], "tree_root": domain.merkle_root(forged)}
+    bad = {"from_seq": 4, "from_tree_root": domain.merkle_root(forged[:4]),
+           "proof": domain.consistency_proof(forged, 4)}
+    assert "rolled back or rewritten" in checkpoint_inconsistency(rewritten, None, bad, first["tree_root"], 4)
+    assert "rewritten" in checkpoint_inconsistency(rewritten, {"head_hash": hs[9], "tree_root": None}, None, None)
+    assert "lost its earlier checkpoints" in checkpoint_inconsistency(rewritten, None, None, None, earlier_seq=4)
+    assert checkpoint_inconsistency(first, None, None, None, earlier_seq=None) is None    # the first one seen

@@ -240,7 +240,7 @@ def test_a2_the_envelope_holds_exactly_the_hashed_fields_in_canonical_order():
     record = chain(1)[0]
     envelope = domain.content_envelope(record)
     assert list(envelope) == sorted(domain.ENVELOPE_FIELDS)
-    corrected = dict(record, reason="笔误更正", recorded_by="p-office")
+    corrected = dict(record, reason="笔误更正", recorded_by="p-office", retention="permanent")
     envelope = domain.content_envelope(corrected)
     assert list(envelope) == sorted(domain.ENVELOPE_FIELDS + domain.OPTIONAL_ENVELOPE_FIELDS)
     # with key-sorted content (as received) the text written as it is ordered is the canonical one
@@ -309,3 +309,65 @@ def test_a3_internal_records_are_readable_confidential_are_not_handed_out():
     with pytest.raises(Forbidden) as err:
         domain.check_read("confidential")
     assert err.value.rule == "A3"
+
+
+# ------------------------------------------------------------------ A1 retention (永久 / 30 年 / 10 年)
+
+
+def test_a1_every_kind_has_a_retention_period_and_records_hash_it():
+    assert set(domain.RETENTION_OF_KIND.values()) == set(domain.RETENTIONS)
+    assert domain.retention_of("decision") == "permanent" and domain.retention_of("leave") == "10y"
+    assert domain.retention_of("topic") == "30y"
+    assert domain.RETENTION_LABELS == {"permanent": "永久", "30y": "30 年", "10y": "10 年"}
+    rec = domain.new_record(0, GENESIS_HASH, org_id=ORG, kind="minutes", record_id="r1", source_event_id="e1",
+                            created_at="2026-01-01T00:00:00.000000Z", content={"minutes_id": "x"},
+                            retention="permanent")
+    assert '"retention":"permanent"' in domain.canonical_json(domain.content_envelope(rec))
+    assert verify([rec], (1, rec["hash"]))["ok"] is True
+    # A1: the retention is part of what is signed: shortening it is found
+    assert verify([dict(rec, retention="10y")], (1, rec["hash"]))["first_bad"]["reason"] == CONTENT_ALTERED
+    with pytest.raises(ValueError, match="retention"):
+        domain.new_record(0, GENESIS_HASH, org_id=ORG, kind="minutes", record_id="r1", source_event_id="e1",
+                          created_at="2026-01-01T00:00:00.000000Z", content={}, retention="5y")
+
+
+def test_a1_records_made_before_retention_existed_still_verify():
+    """Old records were hashed without a retention: the field stays out of their envelope."""
+    old = domain.new_record(0, GENESIS_HASH, org_id=ORG, kind="decision", record_id="r1", source_event_id="e1",
+                            created_at="2026-01-01T00:00:00.000000Z", content={"decision_id": "d"})
+    assert old["retention"] is None and "retention" not in domain.content_envelope(old)
+    new = domain.new_record(1, old["hash"], org_id=ORG, kind="leave", record_id="r2", source_event_id="e2",
+                            created_at="2026-01-01T00:00:00.000000Z", content={"leave_id": "l"}, retention="10y")
+    assert verify([old, new], (2, new["hash"]))["ok"] is True
+
+
+# ------------------------------------------------------------------ A2 rollback (issue 17, defect 6)
+
+
+def test_a2_a_chain_rolled_back_behind_a_signed_checkpoint_is_refused():
+    """Deleting the last records and moving the head back used to verify: a checkpoint signed at a
+    later seq now says the chain was longer."""
+    records = chain(5)
+    signed = {5: records[4]["hash"]}
+    rolled_back = records[:3]
+    assert verify(rolled_back, head_of(rolled_back))["ok"] is True          # what the head alone sees
+    assert verify(rolled_back, head_of(rolled_back), checkpoints=signed) == {
+        "ok": False, "records": 3, "first_bad": {"seq": 4, "record_id": None, "reason": "behind_checkpoint"}}
+    assert verify(records, head_of(records), checkpoints=signed)["ok"] is True
+
+
+def test_a2_a_chain_rewritten_after_a_checkpoint_is_refused_at_the_checkpoint():
+    """A tail rebuilt with valid hashes (content, head and all) no longer passes through the signed head."""
+    records = chain(4)
+    signed = {3: records[2]["hash"]}
+    forged = build_chain(ORG, [(f"r{i}", f"e{i}", decision(i, title="改写")) for i in (1, 2, 3, 4)])[2:]
+    relinked, last = [], records[1]["hash"]
+    for rec in forged:
+        envelope = domain.content_envelope(rec)
+        rec = dict(rec, prev_hash=last, hash=domain.record_hash(last, envelope, rec["algorithm"]))
+        relinked.append(rec)
+        last = rec["hash"]
+    relinked = records[:2] + relinked
+    assert verify(relinked, head_of(relinked))["ok"] is True
+    assert verify(relinked, head_of(relinked), checkpoints=signed)["first_bad"] == {
+        "seq": 3, "record_id": "r3", "reason": "checkpoint_mismatch"}

@@ -1,4 +1,8 @@
 """Routes of the archive service (A1–A3)."""
+import io
+import zipfile
+
+from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response
 
 from services.gateway import schemas
@@ -6,6 +10,40 @@ from services.gateway.access import org_for_read, require_meeting
 from services.gateway.http import route
 
 CHAIN_KEEPERS = ("secretary", "office", "discipline")
+
+
+class TransferQuery(Schema):
+    org_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    year = fields.Integer(required=True, strict=False, validate=validate.Range(min=2000, max=2200))
+
+
+TRANSFER_README = """年度移交包 — yearly transfer package of {org_id} for {year}
+
+{name}.jsonl   every record archived in {year} (seq {first_seq}-{last_seq}, {records} records),
+               each signed checkpoint after the record it signs, the last at seq {last_seq}
+verify_export.py  the standalone verifier (Python 3.8+; the signature needs the
+               'cryptography' package)
+public_key.txt the archive's Ed25519 public key as the archive gave it: confirm it with the
+               organization through another channel
+
+Verify offline:   python verify_export.py {name}.jsonl --public-key $(cat public_key.txt)
+It prints "ok: ..." and exits 0, or names the first bad line and exits 1.  The package's
+first record links to the hash in its first line (prev_hash): the last record of the
+previous year's package, so the years chain together.
+"""
+
+
+def transfer_zip(package):
+    """The records office's download: the package, the verifier, the key and how to check."""
+    buffer = io.BytesIO()
+    name = package["filename"]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{name}/{name}.jsonl", package["package"])
+        archive.writestr(f"{name}/verify_export.py", package["verifier"])
+        archive.writestr(f"{name}/public_key.txt", package["public_key"] + "\n")
+        archive.writestr(f"{name}/README.txt", TRANSFER_README.format(name=name, **{
+            k: package[k] for k in ("org_id", "year", "first_seq", "last_seq", "records")}))
+    return buffer.getvalue()
 
 
 class ArchiveRoutes:
@@ -22,7 +60,10 @@ class ArchiveRoutes:
     @route("GET", "/api/v1/records/verify", query=schemas.VerifyQuery,
            summary="verify the archive's hash chain (A2)", tag="archive")
     def verify_records(self, actor, query):
-        return self.archive.verify(actor.to_dict(), org_for_read(actor, query["org_id"]))
+        # A2 (rollback): the checkpoints accountability witnessed, outside the archive's database
+        org_id = org_for_read(actor, query["org_id"])
+        witnessed = self.accountability.witnessed_checkpoints(actor.to_dict(), org_id)
+        return self.archive.verify(actor.to_dict(), org_id, witnessed)
 
     @route("GET", "/api/v1/records/export", query=schemas.VerifyQuery, content_type="application/x-ndjson",
            summary="the chain as JSON lines with a signed checkpoint, for offline verification (A2)",
@@ -32,6 +73,15 @@ class ArchiveRoutes:
         text = self.archive.export(actor.to_dict(), org_id)
         return Response(text, content_type="application/x-ndjson; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="archive-{org_id}.jsonl"'})
+
+    @route("GET", "/api/v1/records/transfer-package", query=TransferQuery, content_type="application/zip",
+           summary="a year's records with their checkpoints and the offline verifier, for the records office (A1, A2)",
+           tag="archive")
+    def transfer_package(self, actor, query):
+        org_id = org_for_read(actor, query["org_id"])
+        package = self.archive.transfer_package(actor.to_dict(), org_id, query["year"])
+        return Response(transfer_zip(package), content_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{package["filename"]}.zip"'})
 
     @route("GET", "/api/v1/records/<record_id>", summary="a record with its versions and proof of inclusion",
            tag="archive")

@@ -158,3 +158,44 @@ export function form({ id, title, fields, submitLabel, onsubmit, headingLevel = 
   });
   return el;
 }
+
+/**
+ * Ask before an irreversible action: a modal <dialog> naming what will happen, with the action's
+ * own button and a cancel button (Escape cancels). Resolves true only when the action is confirmed.
+ */
+export function confirmAction(message, confirmLabel) {
+  return new Promise((resolve) => {
+    const ok = h("button", { type: "button", class: "danger", id: "confirm-ok" }, confirmLabel);
+    const cancel = h("button", { type: "button", class: "secondary", id: "confirm-cancel" }, t("common.cancel"));
+    const dialog = h("dialog", { class: "confirm", id: "confirm-dialog", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, message), h("p", { class: "actions" }, ok, cancel));
+    const done = (value) => { if (dialog.open) dialog.close(); dialog.remove(); resolve(value); };
+    ok.addEventListener("click", () => done(true));
+    cancel.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); done(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** Read a chosen file as base64 (without the data: prefix). */
+export function fileToBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+/** Save base64 content as a file download. */
+export function downloadBase64(filename, contentType, base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([bytes], { type: contentType }));
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,8 +1,9 @@
 // Home by role: chairs run meetings; group members see what to vote on; everyone sees the inbox.
 import { api, recall, remember, roster, session } from "../api.js";
-import { getLang, label, t } from "../i18n.js";
+import { formatTime, getLang, label, t } from "../i18n.js";
 import { act, dataTable, errorBox, field, h, heading, link, select } from "../ui.js";
-import { defaultLocalTime, orgZone, zonedToUtc } from "../zone.js";
+import { materialsBlock } from "./materials.js";
+import { defaultLocalTime, MIN_NOTICE_MINUTES, orgZone, zonedToUtc } from "../zone.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const GROUP = ["secretary", "deputy_secretary", "member"];
@@ -23,6 +24,7 @@ export default {
     root.append(grid);
     if (session.hasRole(...CHAIRS)) grid.append(createMeetingCard(navigate), await meetingsCard(navigate));
     if (session.hasRole(...GROUP)) grid.append(await ballotsCard(inbox, navigate));
+    if (session.hasRole("hr")) root.append(await personnelCard(navigate));
   },
 };
 
@@ -38,7 +40,11 @@ function createMeetingCard(navigate) {
   const tz = orgZone();
   const kind = select("kind", ["regular", "emergency", "expanded"].map((k) => [k, label("kind", k)]), "regular");
   const title = h("input", { name: "title", required: true, maxlength: 200 });
-  const when = h("input", { name: "scheduled_at", type: "datetime-local", required: true, value: defaultLocalTime(tz, 30) });
+  // M5: a regular or expanded meeting is noticed ≥ 48 h ahead, so its default time is one M5 accepts;
+  // an emergency meeting (M6) defaults to half an hour from now
+  const lead = () => (kind.value === "emergency" ? 30 : MIN_NOTICE_MINUTES);
+  const when = h("input", { name: "scheduled_at", type: "datetime-local", required: true, value: defaultLocalTime(tz, lead()) });
+  kind.addEventListener("change", () => { when.value = defaultLocalTime(tz, lead()); });
   const submit = h("button", { type: "submit" }, t("meetings.submit"));
   const errors = h("div", { "aria-live": "assertive" });
   const form = h("form", { id: "create-meeting" },
@@ -100,5 +106,40 @@ async function ballotsCard(inbox, navigate) {
   const form = h("form", { class: "open-by-id" }, field(t("ballot.idField"), id), h("button", { type: "submit", class: "secondary" }, t("ballot.go")));
   form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) navigate(`ballot/${encodeURIComponent(id.value.trim())}`); });
   card.append(h("h3", {}, t("ballot.pasteId")), form);
+  return card;
+}
+
+/**
+ * HR's home (M3, V4): the personnel topics HR prepares, each candidate's item with its meeting,
+ * and the materials HR uploads for them while the meeting is a draft.
+ */
+async function personnelCard(navigate) {
+  const card = h("section", { "aria-labelledby": "personnel-title", id: "personnel-topics" },
+    h("h2", { id: "personnel-title" }, t("hr.title")), h("p", {}, t("hr.intro")));
+  let topics;
+  try {
+    topics = ((await api("/topics", { query: { org_id: session.actor.org_id } })).topics || [])
+      .filter((tp) => tp.category === "personnel" && tp.status !== "rejected");
+  } catch (err) {
+    card.append(errorBox(err));
+    return card;
+  }
+  if (!topics.length) { card.append(h("p", {}, t("hr.none"))); return card; }
+  const names = await roster().then((r) => new Map([...(r.staff || []), ...r.members].map((m) => [m.person_id, m.name])), () => new Map());
+  const meetings = new Map();
+  for (const tp of topics) {
+    if (tp.meeting_id && !meetings.has(tp.meeting_id)) meetings.set(tp.meeting_id, await api(`/meetings/${tp.meeting_id}`).catch(() => null));
+  }
+  for (const tp of topics) {
+    const full = await api(`/topics/${tp.topic_id}`).catch(() => ({ ...tp, materials: [] }));
+    const meeting = tp.meeting_id ? meetings.get(tp.meeting_id) : null;
+    card.append(h("article", { class: "card personnel-topic", dataset: { topic: tp.topic_id } },
+      h("h3", {}, tp.title),
+      h("p", {}, tp.candidate_person_id ? t("topic.candidate", { name: names.get(tp.candidate_person_id) || "—" }) : null,
+        " · ", meeting
+          ? link(`#/meeting/${meeting.meeting_id}`, `${meeting.title} · ${formatTime(meeting.scheduled_at, meeting.timezone)} · ${label("status", meeting.status)}`)
+          : t("hr.noMeeting")),
+      materialsBlock(full, meeting, () => navigate("home"))));
+  }
   return card;
 }

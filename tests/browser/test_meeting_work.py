@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import ok, ui_login
+from tests.browser.support import assert_readable, ok, ui_login
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -111,6 +111,7 @@ def test_the_secretary_prepares_topics_reschedules_and_cancels(pages, screenshot
     # the agenda is frozen (M4): no add-topic form is offered any more
     expect(sec.locator("#add-topic")).to_have_count(0)
     screenshots(sec, f"41-meeting-noticed-{lang}")
+    assert_readable(sec)
 
     # cancelling asks first; Escape keeps the meeting
     sec.locator("#cancel-form").get_by_label(x["reason"], exact=True).fill("上级会议冲突")
@@ -171,6 +172,7 @@ def test_members_suggest_topics_and_the_secretary_decides(pages, screenshots, la
     expect(sec.locator("tr", has_text=drop)).to_contain_text("本年度预算已安排")
     expect(sec.locator("tr", has_text=keep)).to_contain_text(x["accepted"])
     screenshots(sec, f"44-topics-decided-{lang}")
+    assert_readable(sec)
 
     # the accepted topic is on the meeting's agenda, the rejected one is not
     sec.goto(f"{pages.base}/#/meeting/{mid}")
@@ -204,6 +206,7 @@ def test_hr_prepares_the_material_of_a_personnel_topic(pages, screenshots, lang)
     article = hr.locator("#personnel-topics .personnel-topic", has_text=topic)
     expect(article.locator(".material-name")).to_contain_text("kaocha.txt")
     screenshots(hr, f"45-hr-home-{lang}")
+    assert_readable(hr)
 
     # the secretary downloads the material from the meeting's page
     chair = open_as(pages, "secretary", lang, f"meeting/{mid}")
@@ -213,3 +216,23 @@ def test_hr_prepares_the_material_of_a_personnel_topic(pages, screenshots, lang)
         block.get_by_role("button", name=re.compile(x["download"])).first.click()
     assert open(info.value.path(), "rb").read() == content
     assert info.value.suggested_filename == "kaocha.txt"
+    assert_readable(chair)
+
+
+ROLES = ["secretary", "member4", "office", "hr", "confidential", "discipline"]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_no_page_shows_an_iso_time_or_a_uuid(pages, lang):
+    """Every page each role reaches from its navigation, and a meeting's pages, show times in the
+    organization's zone and no raw identifiers."""
+    mid = draft_meeting(pages.base, f"党组会议（可读性 {lang}）", days=3)
+    for user in ROLES:
+        page = open_as(pages, user, lang)
+        assert_readable(page)
+        links = page.get_by_role("navigation").get_by_role("link")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        for href in hrefs + [f"#/meeting/{mid}", f"#/meeting/{mid}/minutes", f"#/meeting/{mid}/leave"]:
+            page.goto(f"{pages.base}/{href}")
+            expect(page.locator("#main[aria-busy]")).to_have_count(0)
+            assert_readable(page)

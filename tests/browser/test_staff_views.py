@@ -105,9 +105,17 @@ def test_a_discipline_inspector_opens_a_case_on_a_decision(pages, screenshots, l
 
     if lang == "zh-CN":       # C4: the inspector concludes with an outcome per person
         step.get_by_role("link").click()
+        # nothing is pre-filled: the inspector chooses each person's outcome
+        outcomes = page.locator("#conclude-form select")
+        expect(outcomes.first).to_be_visible()
+        for i in range(outcomes.count()):
+            expect(outcomes.nth(i)).to_have_value("")
+            outcomes.nth(i).select_option("no_action")
         page.get_by_label("处理结果 · 张书记").select_option("admonishment_talk")
         page.get_by_label("办结意见").fill("经调查，决策程序基本合规，予以诫勉谈话")
         page.get_by_role("button", name="办结", exact=True).click()
+        expect(page.locator("#confirm-dialog")).to_contain_text("办结后不可更改")
+        page.locator("#confirm-ok").click()
         expect(page.locator("#case-status")).to_have_attribute("data-status", "concluded")
         expect(page.locator("tr", has_text="张书记")).to_contain_text("诫勉谈话")
         screenshots(page, "23-case-concluded-zh")

@@ -53,6 +53,8 @@ async function render() {
   try {
     await found.view.render(root, found.params, { navigate, isCurrent: () => mine === renderCount });
   } catch (err) {
+    // the page keeps a level-one heading when it could not be drawn (a refusal, a missing record)
+    if (!root.querySelector("h1")) root.prepend(h("h1", { tabindex: "-1" }, t("error.title")));
     root.append(err?.unavailable ? unavailableBox(`/api/v1${err.path}`) : errorBox(err));
   } finally {
     main.removeAttribute("aria-busy");

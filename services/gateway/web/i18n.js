@@ -432,6 +432,14 @@ const zh = {
   "manage.cancelConfirm": "确定取消会议“{title}”吗？此操作不可撤销。",
   "manage.cancelledReason": "会议已取消。原因：{reason}",
   "nav.topics": "议题",
+  "meetings.upcoming": "近期会议",
+  "meetings.all": "全部会议",
+  "ballot.closeConfirm": "确定结束表决并计票吗？已投 {cast} 票 / 实到 {present} 人。表决结束后结果不可更改（V9）。",
+  "case.choose": "— 请选择 —",
+  "case.concludeConfirm": "确定按所选结果办结此案吗？办结后不可更改。",
+  "task.notExecutableConfirm": "确定向党组报告此决策无法执行吗？此操作不可撤销。",
+  "field.position": "第 {n} 项",
+  "error.serverText": "服务器原文（英文）",
   "minutes.approveConfirm": "确定审定第 {version} 版会议记录吗？审定后记录即为定稿，不能再修改。",
   "topics.title": "议题",
   "topics.intro": "党组成员可向书记提出议题建议；书记决定是否列入会议议程（M3）。",
@@ -897,6 +905,14 @@ const en = {
   "manage.cancelConfirm": "Cancel the meeting “{title}”? This cannot be undone.",
   "manage.cancelledReason": "The meeting was cancelled. Reason: {reason}",
   "nav.topics": "Topics",
+  "meetings.upcoming": "Coming meetings",
+  "meetings.all": "All meetings",
+  "ballot.closeConfirm": "Close the ballot and count? {cast} votes cast / {present} present. The result is final (V9).",
+  "case.choose": "— choose —",
+  "case.concludeConfirm": "Conclude the case with the outcomes chosen? This cannot be changed.",
+  "task.notExecutableConfirm": "Report to the group that this decision cannot be carried out? This cannot be undone.",
+  "field.position": "item {n}",
+  "error.serverText": "Server message",
   "minutes.approveConfirm": "Approve version {version} of the minutes? Approved minutes are final and cannot be changed.",
   "topics.title": "Topics",
   "topics.intro": "Group members suggest topics to the secretary, who decides whether they go on a meeting's agenda (M3).",
@@ -932,6 +948,242 @@ const en = {
   "hr.none": "No personnel topic yet.",
   "hr.noMeeting": "Not on a meeting yet",
 };
+
+// ---------------------------------------------------------------- what the API can answer with
+// One catalogue, in both languages, of every error code, rule and field name that an API error
+// ({code, message, field, rule}) can carry, so that the Chinese interface shows none of them in
+// English (a browser test enumerates them from the server's code and checks this list).
+export const ERROR_CODES = {
+  "validation_error": ["输入有误", "Invalid input"],
+  "rule_violation": ["不符合党组工作规则", "Against the rules"],
+  "not_found": ["未找到", "Not found"],
+  "conflict": ["与当前状态冲突", "Conflicts with the current state"],
+  "unauthorized": ["未登录或登录已过期", "Not logged in"],
+  "forbidden": ["无权进行此操作", "Not allowed for your role"],
+  "service_unavailable": ["服务暂时不可用，请稍后重试", "Service unavailable; try again later"],
+  "upstream_timeout": ["服务响应超时，请稍后重试", "The service did not answer in time; try again later"],
+  "payload_too_large": ["内容过大", "Too large"],
+  "too_many_attempts": ["尝试次数过多，账户已暂时锁定", "Too many attempts; the account is locked for a while"],
+  "method_not_allowed": ["不支持此操作", "Not supported"],
+  "http_error": ["请求未成功", "The request failed"],
+  "network": ["无法连接服务器", "The server cannot be reached"],
+};
+
+const MORE_RULES = {
+  "A1": ["永久保存", "kept for ever"],
+  "A2": ["防篡改", "tamper evidence"],
+  "A3": ["密级与查阅", "classification and reading"],
+  "C2": ["终身记录", "lifetime record"],
+  "N1": ["会议通知", "meeting notice"],
+  "N2": ["通知渠道", "channels"],
+  "V2": ["表决方式", "voting method"],
+  "V8": ["无记名保密", "secrecy"],
+  "V9": ["表决结果不可更改", "integrity"],
+};
+
+export const FIELD_NAMES = {
+  "Authorization": ["登录凭据", "Authorization"],
+  "abstain": ["弃权票数", "abstentions"],
+  "accept": ["是否同意", "accept"],
+  "actor": ["操作人", "the user"],
+  "actor.person_id": ["操作人", "the user"],
+  "actor.roles": ["操作人的职务", "the user's roles"],
+  "agenda": ["议程", "agenda"],
+  "agenda_item_id": ["议程项", "agenda item"],
+  "alert_id": ["提醒", "alert"],
+  "algorithm": ["哈希算法", "hash algorithm"],
+  "api_token_id": ["接口令牌", "API token"],
+  "approve": ["是否批准", "approve"],
+  "approved_by": ["批准人", "approved by"],
+  "approved_by_secretary": ["书记同意", "the secretary's approval"],
+  "as_of": ["截至日期", "as of"],
+  "asset": ["文件", "file"],
+  "at": ["时间", "time"],
+  "ballot_id": ["表决", "ballot"],
+  "body": ["请求内容", "request body"],
+  "broad": ["涉及面广", "broad topic"],
+  "candidate_person_id": ["人选", "candidate"],
+  "candidate_person_ids": ["人选", "candidates"],
+  "candidates": ["人选", "candidates"],
+  "case_id": ["问责案件", "case"],
+  "category": ["议题类别", "category"],
+  "chair": ["主持人", "chair"],
+  "chair_person_id": ["主持人", "chair"],
+  "channel": ["通知渠道", "channel"],
+  "channels": ["通知渠道", "channels"],
+  "choice": ["表决意见", "vote"],
+  "choices": ["表决意见", "votes"],
+  "classification": ["密级", "classification"],
+  "code": ["代码", "code"],
+  "confirm_reason": ["确认理由", "reason for confirming"],
+  "content": ["内容", "content"],
+  "content_base64": ["文件内容", "file content"],
+  "content_type": ["文件类型", "file type"],
+  "counts": ["票数", "counts"],
+  "counts_only": ["仅记录票数", "counts only"],
+  "current_password": ["当前密码", "current password"],
+  "cursor": ["翻页位置", "page position"],
+  "data": ["数据", "data"],
+  "data.reported_to": ["报告对象", "reported to"],
+  "date_from": ["起始日期", "from"],
+  "date_to": ["截止日期", "to"],
+  "days": ["天数", "days"],
+  "deadline": ["完成时限", "deadline"],
+  "decided_at": ["决定时间", "decided at"],
+  "decision_id": ["决策", "decision"],
+  "deferred_at": ["暂缓时间", "deferred at"],
+  "deferred_by": ["暂缓决定人", "deferred by"],
+  "deferred_reason": ["暂缓理由", "reason for deferral"],
+  "delegate_to": ["受委托主持人", "delegate chair"],
+  "description": ["说明", "description"],
+  "disagreement_ratio": ["分歧比例", "disagreement ratio"],
+  "division_of_work": ["分工", "division of work"],
+  "document_id": ["文件", "document"],
+  "document_ref": ["文件编号", "document reference"],
+  "due_date": ["应报送日期", "due date"],
+  "duty_id": ["报告义务", "reporting duty"],
+  "eligible": ["有表决权的成员", "eligible voters"],
+  "email": ["电子邮箱", "email"],
+  "emergency": ["紧急会议", "emergency"],
+  "end_date": ["任期结束日期", "end date"],
+  "error": ["错误", "error"],
+  "event_types": ["事件类型", "event types"],
+  "expires_at": ["失效时间", "expires at"],
+  "explanation": ["说明", "explanation"],
+  "feedback": ["反馈", "feedback"],
+  "field": ["字段", "field"],
+  "filename": ["文件名", "file name"],
+  "from": ["起始日期", "from"],
+  "group_broke_rules": ["党组违反规则", "the group broke the rules"],
+  "important": ["重要事项", "important"],
+  "inbox": ["站内通知", "inbox"],
+  "is_admin": ["系统管理员", "administrator"],
+  "kind": ["类型", "kind"],
+  "language": ["语言", "language"],
+  "leader_person_id": ["分管领导", "leader in charge"],
+  "leave": ["请假", "leave"],
+  "leave_id": ["请假申请", "leave request"],
+  "legal_review": ["合法性审查", "legal review"],
+  "limit": ["每页条数", "page size"],
+  "major_error": ["重大决策失误", "major decision error"],
+  "material_id": ["材料", "material"],
+  "meeting_id": ["会议", "meeting"],
+  "meeting_title": ["会议名称", "meeting title"],
+  "members": ["成员", "members"],
+  "message": ["内容", "message"],
+  "method": ["表决方式", "voting method"],
+  "month": ["月份", "month"],
+  "n": ["应到人数", "members"],
+  "name": ["姓名或名称", "name"],
+  "new_deadline": ["新的完成时限", "new deadline"],
+  "new_password": ["新密码", "new password"],
+  "no": ["不同意票数", "votes against"],
+  "note": ["意见", "note"],
+  "noticed_at": ["通知时间", "noticed at"],
+  "notification_id": ["通知", "notification"],
+  "objection_deadline": ["提出异议截止时间", "objection deadline"],
+  "objection_id": ["异议", "objection"],
+  "offset": ["起始位置", "offset"],
+  "on": ["日期", "date"],
+  "open_only": ["仅未办结", "open only"],
+  "opened_at": ["开会时间", "opened at"],
+  "opinions": ["书面意见", "written opinions"],
+  "opinions_from": ["已征求意见的单位或人员", "opinions sought from"],
+  "org_id": ["组织", "organization"],
+  "outcome": ["结果", "outcome"],
+  "outcomes": ["处理结果", "outcomes"],
+  "password": ["密码", "password"],
+  "percent": ["完成百分比", "percent complete"],
+  "person_id": ["人员", "person"],
+  "person_name": ["姓名", "name"],
+  "precoordination": ["会前沟通酝酿记录", "pre-coordination record"],
+  "preparation": ["前期准备记录", "preparation record"],
+  "prepared_by": ["材料准备部门", "prepared by"],
+  "presence": ["出席情况", "presence"],
+  "present": ["出席人员", "present"],
+  "previous_ballot_id": ["前次表决", "previous ballot"],
+  "quorum": ["法定人数", "quorum"],
+  "raised_at": ["提出时间", "raised at"],
+  "raised_at_meeting": ["会上提出", "raised at the meeting"],
+  "reason": ["理由", "reason"],
+  "recipients": ["接收人", "recipients"],
+  "reported_to": ["报告对象", "reported to"],
+  "reconsideration_approved": ["复议已获同意", "reconsideration approved"],
+  "reconsideration_approved_by": ["复议同意人", "reconsideration approved by"],
+  "reconsidered_decision_id": ["复议的决策", "decision reconsidered"],
+  "record_id": ["档案记录", "archive record"],
+  "recorded_at": ["记录时间", "recorded at"],
+  "recorded_by": ["记录人", "recorded by"],
+  "research": ["调查研究情况", "research"],
+  "reserved_opinion": ["保留意见", "reserved opinion"],
+  "risk_assessment": ["风险评估", "risk assessment"],
+  "role": ["职务", "role"],
+  "roles": ["职务", "roles"],
+  "rule": ["规则", "rule"],
+  "scheduled_at": ["会议时间", "meeting time"],
+  "scope": ["发放范围", "distribution"],
+  "secret": ["无记名", "secret"],
+  "secretary_person_id": ["书记", "secretary"],
+  "serious_disagreement": ["严重分歧", "serious disagreement"],
+  "services": ["服务", "services"],
+  "source_event_id": ["来源事件", "source event"],
+  "special_report": ["专项报告", "special report"],
+  "stance": ["表态", "stance"],
+  "start_date": ["任期开始日期", "start date"],
+  "status": ["状态", "status"],
+  "step": ["环节", "step"],
+  "step_id": ["环节", "step"],
+  "subordinate_opinion": ["下级单位意见", "subordinate unit's opinion"],
+  "subordinate_org": ["涉及的下级单位", "subordinate unit"],
+  "summary": ["摘要", "summary"],
+  "superseded_at": ["被取代时间", "superseded at"],
+  "superseded_by": ["取代它的决策", "superseded by"],
+  "superseded_decision_id": ["被取代的决策", "superseded decision"],
+  "task_id": ["落实任务", "task"],
+  "text": ["正文", "text"],
+  "theme": ["主题", "theme"],
+  "threshold": ["通过线", "threshold"],
+  "timezone": ["时区", "time zone"],
+  "title": ["标题", "title"],
+  "to": ["截止日期", "to"],
+  "token": ["令牌", "token"],
+  "topic": ["议题", "topic"],
+  "topic_id": ["议题", "topic"],
+  "topic_title": ["议题名称", "topic title"],
+  "topics": ["议题", "topics"],
+  "trigger": ["问责情形", "trigger"],
+  "units": ["责任单位", "units"],
+  "unread_only": ["仅未读", "unread only"],
+  "url": ["回调地址", "URL"],
+  "username": ["用户名", "username"],
+  "voted": ["已投票", "voted"],
+  "warnings": ["提示", "warnings"],
+  "webhook_id": ["回调", "webhook"],
+  "with_whom": ["沟通对象", "coordinated with"],
+
+  "written_opinion": ["书面意见", "written opinion"],
+  "year": ["年度", "year"],
+  "yes": ["同意票数", "votes in favour"],
+};
+
+for (const [prefix, table] of [["code", ERROR_CODES], ["rule", MORE_RULES], ["field", FIELD_NAMES]]) {
+  for (const [key, [zhText, enText]] of Object.entries(table)) {
+    zh[`${prefix}.${key}`] ??= zhText;
+    en[`${prefix}.${key}`] ??= enText;
+  }
+}
+
+/** A field path from an error ("members.3.stance") in words: each named part translated, indices as positions. */
+export function fieldLabel(path) {
+  if (!path) return "";
+  const whole = t(`field.${path}`);
+  if (whole !== `field.${path}`) return whole;
+  return path.split(".").map((part) => {
+    if (/^\d+$/.test(part)) return t("field.position", { n: Number(part) + 1 });
+    const text = t(`field.${part}`);
+    return text === `field.${part}` ? part : text;
+  }).join(" · ");
+}
 
 const DICTS = { "zh-CN": zh, en };
 const listeners = new Set();
@@ -970,9 +1222,17 @@ export function applyLang() {
   document.title = t("app.title");
 }
 
+/** ISO 8601 instants inside a server text (a notice's body) in the organization's zone, readable. */
+export function readableTimes(text, timeZone) {
+  if (!text) return text;
+  return String(text).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?/g,
+    (iso) => formatTime(iso, timeZone));
+}
+
 /** A date-time in the organization's zone, in the current language. */
-export function formatTime(iso, timeZone = "Asia/Shanghai") {
+export function formatTime(iso, timeZone) {
   if (!iso) return "—";
+  timeZone = timeZone || sessionStorage.getItem("pg.tz") || "Asia/Shanghai";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return new Intl.DateTimeFormat(getLang(), { timeZone, dateStyle: "medium", timeStyle: "short" }).format(d);

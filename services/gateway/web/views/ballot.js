@@ -2,7 +2,7 @@
 // the chair closes it and sees the decision.
 import { api, session } from "../api.js";
 import { label, t } from "../i18n.js";
-import { act, field, h, heading, link } from "../ui.js";
+import { act, confirmAction, field, h, heading, link } from "../ui.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 
@@ -12,13 +12,12 @@ export default {
     const ballot = await api(`/ballots/${encodeURIComponent(id)}`);
     const me = session.actor.person_id;
     root.append(heading(`${t("ballot.title")} · ${ballot.title}`),
-      h("dl", { class: "facts card" },
+      h("dl", { class: "facts card", id: "ballot-facts", dataset: { ballot: ballot.ballot_id } },
         h("dt", {}, t("ballot.topic")), h("dd", {}, ballot.title, " · ", label("cat", ballot.category)),
         h("dt", {}, t("ballot.method")), h("dd", {}, label("method", ballot.method)),
         h("dt", {}, t("ballot.status")), h("dd", { id: "ballot-status", dataset: { status: ballot.status } }, label("status", ballot.status)),
         h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
-        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "ballot-id" }, ballot.ballot_id),
         h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
 
     if (ballot.status !== "open") {
@@ -37,10 +36,14 @@ export default {
     if (session.hasRole(...CHAIRS)) {
       const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
       const errors = h("div", { "aria-live": "assertive" });
-      button.addEventListener("click", () => act(button, errors, async () => {
-        const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST" });
-        navigate(`decision/${decision.decision_id}`);
-      }));
+      // V9: a closed ballot is final, so the chair confirms first
+      button.addEventListener("click", async () => {
+        if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.close"))) return;
+        act(button, errors, async () => {
+          const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST" });
+          navigate(`decision/${decision.decision_id}`);
+        });
+      });
       root.append(h("section", { "aria-label": t("ballot.close") }, button, errors));
     }
   },

@@ -1,5 +1,5 @@
 // Home by role: chairs run meetings; group members see what to vote on; everyone sees the inbox.
-import { api, recall, remember, roster, session } from "../api.js";
+import { api, remember, roster, session } from "../api.js";
 import { formatTime, getLang, label, t } from "../i18n.js";
 import { act, dataTable, errorBox, field, h, heading, link, select } from "../ui.js";
 import { materialsBlock } from "./materials.js";
@@ -22,8 +22,8 @@ export default {
     root.append(inboxCard(inbox));
     const grid = h("div", { class: "grid" });
     root.append(grid);
-    if (session.hasRole(...CHAIRS)) grid.append(createMeetingCard(navigate), await meetingsCard(navigate));
-    if (session.hasRole(...GROUP)) grid.append(await ballotsCard(inbox, navigate));
+    if (session.hasRole(...CHAIRS)) grid.append(createMeetingCard(navigate), await meetingsCard());
+    if (session.hasRole(...GROUP)) grid.append(await ballotsCard(inbox));
     if (session.hasRole("hr")) root.append(await personnelCard(navigate));
   },
 };
@@ -68,44 +68,43 @@ export function rememberMeeting(m) {
   if (m.timezone) sessionStorage.setItem("pg.tz", m.timezone);
 }
 
-async function meetingsCard(navigate) {
+async function meetingsCard() {
   const card = h("section", { "aria-labelledby": "meetings-title" }, h("h2", { id: "meetings-title" }, t("meetings.title")));
   let rows;
   try {
-    const listed = await api("/meetings");
-    rows = listed.items || listed.meetings || [];
+    // the calendar from a week back: meetings are picked from it, never typed in by number
+    const from = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 10);
+    const listed = await api("/meetings", { query: { from } });
+    rows = [...(listed.items || [])].sort((x, y) => x.scheduled_at.localeCompare(y.scheduled_at));
   } catch (err) {
-    if (!err.unavailable) { card.append(errorBox(err)); return card; }
-    card.append(h("p", { class: "notice", role: "note" }, t("meetings.sessionNote")));
-    rows = recall("meetings");
+    card.append(errorBox(err));
+    return card;
   }
   card.append(dataTable({
-    caption: t("meetings.session"), filename: "meetings.csv", rows,
+    caption: t("meetings.upcoming"), filename: "meetings.csv", rows,
     columns: [
-      { key: "title", label: t("col.title"), cell: (m) => link(`#/meeting/${m.meeting_id}`, m.title) , value: (m) => m.title },
-      { key: "kind", label: t("col.kind"), value: (m) => label("kind", m.kind) },
-      { key: "meeting_id", label: t("common.id"), value: (m) => m.meeting_id },
+      { key: "when", label: t("meeting.when"), value: (m) => formatTime(m.scheduled_at, m.timezone) },
+      { key: "title", label: t("col.title"), cell: (m) => link(`#/meeting/${m.meeting_id}`, m.title), value: (m) => m.title },
+      { key: "status", label: t("col.status"), value: (m) => label("status", m.status) },
     ],
   }));
-  const id = h("input", { name: "meeting_id", required: true, autocomplete: "off" });
-  const form = h("form", { class: "open-by-id" }, field(t("meetings.idField"), id), h("button", { type: "submit", class: "secondary" }, t("meetings.go")));
-  form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) navigate(`meeting/${encodeURIComponent(id.value.trim())}`); });
-  card.append(h("h3", {}, t("meetings.openById")), form);
+  card.append(h("p", {}, link("#/meetings", t("meetings.all"))));
   return card;
 }
 
-async function ballotsCard(inbox, navigate) {
+async function ballotsCard(inbox) {
   const card = h("section", { "aria-labelledby": "ballots-title", id: "my-ballots" }, h("h2", { id: "ballots-title" }, t("ballot.mine")));
-  // ballots reach a member as "ballot opened" notifications (N1); they are listed from the inbox
+  // ballots reach a member as "ballot opened" notifications (N1); only those still open, where the
+  // member may vote, are listed to vote on (a closed one is never offered)
   const items = inbox instanceof Error ? [] : inbox.items.filter((n) => n.kind === "ballot_opened");
-  const open = items.map((n) => ({ id: n.ref_id, title: n.title }));
-  card.append(open.length
-    ? h("ul", { class: "ballot-links" }, open.map((b) => h("li", {}, link(`#/ballot/${b.id}`, b.title, { class: "ballot-link" }))))
+  const seen = [...new Map(items.map((n) => [n.ref_id, n])).values()];
+  const me = session.actor.person_id;
+  const ballots = (await Promise.all(seen.map((n) => api(`/ballots/${encodeURIComponent(n.ref_id)}`).catch(() => null))))
+    .filter((b) => b && b.status === "open" && (b.eligible || []).includes(me));
+  card.append(ballots.length
+    ? h("ul", { class: "ballot-links" }, ballots.map((b) => h("li", {}, link(`#/ballot/${b.ballot_id}`, b.title, { class: "ballot-link" }),
+      " · ", t("ballot.progress", { cast: b.votes_cast, present: b.present, n: b.n }))))
     : h("p", {}, t("ballot.noneOpen")));
-  const id = h("input", { name: "ballot_id", required: true, autocomplete: "off" });
-  const form = h("form", { class: "open-by-id" }, field(t("ballot.idField"), id), h("button", { type: "submit", class: "secondary" }, t("ballot.go")));
-  form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) navigate(`ballot/${encodeURIComponent(id.value.trim())}`); });
-  card.append(h("h3", {}, t("ballot.pasteId")), form);
   return card;
 }
 

@@ -33,21 +33,66 @@ export default {
     } else {
       root.append(h("section", {}, h("p", { class: "notice" }, t("ballot.notEligible"))));
     }
-    if (session.hasRole(...CHAIRS)) {
-      const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
-      const errors = h("div", { "aria-live": "assertive" });
-      // V9: a closed ballot is final, so the chair confirms first
-      button.addEventListener("click", async () => {
-        if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.close"))) return;
-        act(button, errors, async () => {
-          const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST" });
-          navigate(`decision/${decision.decision_id}`);
-        });
-      });
-      root.append(h("section", { "aria-label": t("ballot.close") }, button, errors));
-    }
+    if (session.hasRole(...CHAIRS)) root.append(chairSection(ballot, navigate));
   },
 };
+
+/**
+ * The chair closes the ballot (asked first: the result is final, V9). When the system finds a
+ * serious disagreement on a major item (V5) it asks the chair to defer the vote or to confirm it
+ * with a recorded reason: both are offered here, with the reason, so the chair is never stuck.
+ */
+function chairSection(ballot, navigate) {
+  const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
+  const errors = h("div", { "aria-live": "assertive" });
+  const reason = h("textarea", { name: "v5_reason", rows: 3, maxlength: 2000 });
+  const defer = h("button", { type: "button", class: "secondary", id: "defer-ballot" }, t("ballot.defer"));
+  const confirmClose = h("button", { type: "button", id: "confirm-close-ballot" }, t("ballot.confirmClose"));
+  const v5errors = h("div", { "aria-live": "assertive" });
+  const panel = h("div", { id: "v5-panel", class: "card", hidden: true },
+    h("h3", {}, t("ballot.v5Title")), h("p", {}, t("ballot.v5Intro")),
+    field(t("ballot.v5Reason"), reason), h("p", { class: "actions" }, defer, confirmClose), v5errors);
+  const needReason = () => {
+    if (reason.value.trim()) return true;
+    reason.focus();
+    v5errors.replaceChildren(h("p", { class: "error", role: "alert" }, t("ballot.v5NeedReason")));
+    return false;
+  };
+  const closeWith = async (body) => {
+    const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST", body });
+    navigate(`decision/${decision.decision_id || decision.decision?.decision_id}`);
+  };
+  button.addEventListener("click", async () => {
+    if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.close"))) return;
+    await act(button, errors, async () => {
+      try {
+        await closeWith({});
+      } catch (err) {
+        if (err.rule === "V5" && err.field === "confirm_reason") {
+          panel.hidden = false;
+          reason.focus();
+          return;
+        }
+        throw err;
+      }
+    });
+  });
+  defer.addEventListener("click", async () => {
+    if (!needReason()) return;
+    if (!await confirmAction(t("ballot.deferConfirm"), t("ballot.defer"))) return;
+    act(defer, v5errors, async () => {
+      // the ballot closes with the outcome "deferred" (a decision record saying so)
+      const decision = await api(`/ballots/${ballot.ballot_id}/defer`, { method: "POST", body: { reason: reason.value.trim() } });
+      navigate(`decision/${decision.decision_id || decision.decision?.decision_id}`);
+    });
+  });
+  confirmClose.addEventListener("click", async () => {
+    if (!needReason()) return;
+    if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.confirmClose"))) return;
+    act(confirmClose, v5errors, () => closeWith({ confirm_reason: reason.value.trim() }));
+  });
+  return h("section", { "aria-label": t("ballot.close") }, button, errors, panel);
+}
 
 function voteForm(ballot, votedKey, refresh) {
   const choices = ["yes", "no", "abstain"].map((c) => h("li", {}, h("label", { class: "choice" },

@@ -236,3 +236,29 @@ def test_no_page_shows_an_iso_time_or_a_uuid(pages, lang):
             page.goto(f"{pages.base}/{href}")
             expect(page.locator("#main[aria-busy]")).to_have_count(0)
             assert_readable(page)
+
+
+def test_phone_width_header_and_print_of_minutes_and_decision(pages, screenshots):
+    """At 390×844 the header leaves the screen to the content; printed, the minutes and the decision
+    record show without navigation, forms or buttons."""
+    from tests.browser.support import passed_decision
+    mid, decision_id = passed_decision(pages.base, "党组紧急会议（打印）", "打印检查议题", close_meeting=True)
+    conf, _ = login(pages.base, "confidential")
+    ok(conf.post(f"/api/v1/meetings/{mid}/minutes", json={"text": "会议由张书记主持。\n议题通过。"}))
+
+    phone = open_as(pages, "secretary", "zh-CN")
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(f"{pages.base}/#/meeting/{mid}/minutes")
+    expect(phone.locator("#minutes-text")).to_be_visible()
+    header = phone.locator("header.app-header").bounding_box()
+    assert header["height"] <= 0.15 * 844, header
+    screenshots(phone, "46-minutes-phone-zh-CN")
+
+    phone.emulate_media(media="print")
+    expect(phone.locator("header.app-header")).to_be_hidden()
+    expect(phone.locator("#approve-minutes")).to_be_hidden()
+    expect(phone.locator("#minutes-text")).to_contain_text("议题通过")
+    phone.goto(f"{pages.base}/#/decision/{decision_id}")
+    expect(phone.locator("#outcome")).to_be_visible()
+    expect(phone.get_by_role("navigation")).to_be_hidden()
+    screenshots(phone, "47-decision-print-zh-CN")

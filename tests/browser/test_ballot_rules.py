@@ -73,3 +73,31 @@ def test_the_chair_defers_or_confirms_when_the_system_asks(pages, screenshots, l
         chair.locator("#confirm-ok").click()
         expect(chair.locator("#outcome")).to_have_text("Passed")
     screenshots(chair, f"51-v5-done-{lang}")
+
+
+def test_ballot_progress_and_the_inbox_badge_update_by_themselves(pages, screenshots):
+    """Live by polling: the chair's ballot page counts votes cast (never choices) as they arrive,
+    and the navigation shows the unread count beside the inbox."""
+    sec, _ = login(pages.base, "secretary")
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
+    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议（实时）",
+                                                "scheduled_at": when}))["meeting_id"]
+    tid = ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={"title": "实时进度议题", "category": "work_plan"}))["topic_id"]
+    ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
+    ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": PRESENT8, "leave": []}))
+    ballot_id = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": tid, "method": "secret"}))["ballot_id"]
+
+    chair = pages.new()
+    ui_login(chair, "secretary")
+    unread = chair.locator("#unread-count").inner_text()
+    badge = chair.get_by_role("navigation").locator(".nav-unread")
+    if unread != "0":
+        expect(badge).to_have_text(unread)
+    chair.goto(f"{pages.base}/#/ballot/{ballot_id}")
+    progress = chair.locator("#ballot-progress")
+    expect(progress).to_have_text("已投 0 票 / 实到 8 人 / 应到 9 人")
+    for n, user in enumerate(["member1", "member2"], 1):
+        voter, _ = login(pages.base, user)
+        ok(voter.post(f"/api/v1/ballots/{ballot_id}/votes", json={"choice": "no" if n == 1 else "yes"}))
+        expect(progress).to_have_text(f"已投 {n} 票 / 实到 8 人 / 应到 9 人", timeout=12000)   # no reload
+    screenshots(chair, "52-ballot-live-zh-CN")

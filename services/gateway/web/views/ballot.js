@@ -8,7 +8,7 @@ const CHAIRS = ["secretary", "deputy_secretary"];
 
 export default {
   route: "ballot/:id",
-  async render(root, { id }, { navigate }) {
+  async render(root, { id }, { navigate, isCurrent }) {
     const ballot = await api(`/ballots/${encodeURIComponent(id)}`);
     const me = session.actor.person_id;
     root.append(heading(`${t("ballot.title")} · ${ballot.title}`),
@@ -20,6 +20,19 @@ export default {
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
         h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
 
+    // live: votes cast (never the choices) while the ballot is open and this page is shown
+    if (ballot.status === "open") {
+      const timer = setInterval(async () => {
+        if (!isCurrent()) { clearInterval(timer); return; }
+        try {
+          const now = await api(`/ballots/${encodeURIComponent(id)}`);
+          if (!isCurrent()) return;
+          const progress = document.getElementById("ballot-progress");
+          if (progress) progress.textContent = t("ballot.progress", { cast: now.votes_cast, present: now.present, n: now.n });
+          if (now.status !== "open") { clearInterval(timer); navigate(`ballot/${id}`); }
+        } catch { /* the next tick tries again */ }
+      }, 4000);
+    }
     if (ballot.status !== "open") {
       root.append(h("section", {}, h("p", {}, t("ballot.closed")),
         ballot.decision_id ? link(`#/decision/${ballot.decision_id}`, t("ballot.viewDecision"), { id: "decision-link" }) : null));

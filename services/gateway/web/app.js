@@ -75,7 +75,8 @@ function renderNav(current) {
   if (session.token) {
     for (const view of VIEWS.filter((v) => v.nav && (!v.nav.roles || session.hasRole(...v.nav.roles)))) {
       const here = view === current;
-      const badge = view.route === "inbox" ? h("span", { class: "badge nav-unread", hidden: true }) : null;
+      // the unread count beside the inbox: visual only, so the link's name stays the same
+      const badge = view.route === "inbox" ? h("span", { class: "badge nav-unread", hidden: true, "aria-hidden": "true" }) : null;
       list.append(h("li", {}, h("a", { href: `#/${view.route}`, "aria-current": here ? "page" : null }, t(view.nav.label), badge)));
     }
     list.append(h("li", {}, h("button", { type: "button", class: "link", id: "logout", onclick: logout }, t("nav.logout"))));
@@ -92,7 +93,6 @@ async function pollUnread() {
     for (const badge of nav.querySelectorAll(".nav-unread")) {
       badge.textContent = inbox.unread ? String(inbox.unread) : "";
       badge.hidden = !inbox.unread;
-      badge.setAttribute("aria-label", t("nav.unread", { n: inbox.unread }));
     }
   } catch { /* shown by the views when it matters */ }
 }

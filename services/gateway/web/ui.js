@@ -99,7 +99,8 @@ export function dataTable({ caption, columns, rows, filename, empty }) {
       ? rows.map((r) => h("tr", {}, columns.map((c) => h("td", { dataset: { col: c.key } },
         c.cell ? c.cell(r) : text(c, r)))))
       : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty || t("common.none")))));
-  wrap.append(bar, h("div", { class: "table-scroll" }, table));
+  // a table wider than a phone scrolls sideways: the region takes keyboard focus so it can be scrolled
+  wrap.append(bar, h("div", { class: "table-scroll", tabindex: "0", role: "group", "aria-label": caption }, table));
   return wrap;
 }
 

@@ -2,6 +2,7 @@
 arrive, and preconditions built through the gateway's HTTP API as the demo users would
 (so every rule applies): a passed decision, a meeting ahead."""
 import datetime as dt
+import re
 import time
 
 from playwright.sync_api import expect
@@ -79,3 +80,17 @@ def reload_until(page, locator, timeout=30):
             if time.monotonic() > deadline:
                 raise
             page.reload()
+
+
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+MICROSECONDS = re.compile(r":\d{2}\.\d{4,6}")
+
+
+def assert_readable(page):
+    """What the page shows (its rendered text) holds no ISO timestamp, microseconds or UUID."""
+    expect(page.locator("#main[aria-busy]")).to_have_count(0)      # the view has finished drawing
+    shown = page.locator("body").inner_text()
+    for pattern, what in ((ISO_TIME, "an ISO timestamp"), (UUID, "a UUID"), (MICROSECONDS, "microseconds")):
+        found = pattern.search(shown)
+        assert found is None, f"{page.url} shows {what}: {found.group(0)!r}"

@@ -53,12 +53,9 @@ def vote(pages, username, ballot_id, choice, reserved=None, via="link", lang="zh
         link = page.locator(f'#my-ballots a.ballot-link[href="#/ballot/{ballot_id}"]')
         reload_until(page, link)
         link.click()
-    elif via == "paste":          # the ballot id pasted into the field
-        page.get_by_label("表决编号" if lang == "zh-CN" else "Ballot ID").fill(ballot_id)
-        page.get_by_role("button", name="打开表决" if lang == "zh-CN" else "Open ballot").click()
     else:
         page.goto(f"{pages.base}/#/ballot/{ballot_id}")
-    expect(page.locator("#ballot-id")).to_have_text(ballot_id)
+    expect(page.locator("#ballot-facts")).to_have_attribute("data-ballot", ballot_id)
     page.locator(f"#vote-form input[name=choice][value={choice}]").check()
     if reserved:
         page.locator("#vote-form textarea[name=reserved_opinion]").fill(reserved)
@@ -95,14 +92,14 @@ def test_a_decision_from_meeting_to_lifetime_record_in_chinese(pages, screenshot
     sec.get_by_label("表决方式").select_option("named")
     sec.get_by_role("button", name=ZH["ballot"]).click()
     expect(sec.locator("#ballot-status")).to_have_attribute("data-status", "open")
-    ballot_id = sec.locator("#ballot-id").inner_text()
+    ballot_id = sec.locator("#ballot-facts").get_attribute("data-ballot")
     expect(sec.locator("#ballot-progress")).to_have_text("已投 0 票 / 实到 7 人 / 应到 9 人")
 
     # five members vote, each in a browser context of their own
     vote(pages, "member1", ballot_id, "yes", via="inbox")
     for user in ("deputy", "member2", "member3"):
         vote(pages, user, ballot_id, "yes")
-    m4 = vote(pages, "member4", ballot_id, "no", reserved=RESERVED, via="paste")
+    m4 = vote(pages, "member4", ballot_id, "no", reserved=RESERVED, via="inbox")
     screenshots(m4, "04-ballot-voted-zh")
 
     # the chair closes: 4 yes of N = 9 would fail (V3); the secretary's own vote makes 5
@@ -113,6 +110,8 @@ def test_a_decision_from_meeting_to_lifetime_record_in_chinese(pages, screenshot
     expect(sec.locator("#vote-recorded")).to_have_text("您的投票已记录。")
     screenshots(sec, "05-ballot-chair-zh")
     sec.get_by_role("button", name="结束表决并计票").click()
+    expect(sec.locator("#confirm-dialog")).to_contain_text("已投 6 票 / 实到 7 人")   # V9: asked first
+    sec.locator("#confirm-ok").click()
 
     expect(sec.locator("#outcome")).to_have_text("通过")
     chart = sec.locator("svg#tally-chart")
@@ -193,12 +192,12 @@ def test_the_same_decision_in_english(pages, screenshots):
     sec.get_by_role("button", name=EN["open"]).click()
     expect(sec.locator("#meeting-status")).to_have_text("In session")
     sec.get_by_role("button", name=EN["ballot"]).click()
-    ballot_id = sec.locator("#ballot-id").inner_text()
+    ballot_id = sec.locator("#ballot-facts").get_attribute("data-ballot")
 
     vote(pages, "member1", ballot_id, "yes", via="inbox", lang="en")
     for user, choice in (("deputy", "yes"), ("member2", "yes"), ("member3", "abstain")):
         vote(pages, user, ballot_id, choice)
-    m4 = vote(pages, "member4", ballot_id, "yes", via="paste", lang="en")
+    m4 = vote(pages, "member4", ballot_id, "yes", via="inbox", lang="en")
     expect(m4.locator("#vote-recorded")).to_have_text("Your vote is recorded.")
     screenshots(m4, "13-ballot-voted-en")
 
@@ -207,6 +206,7 @@ def test_the_same_decision_in_english(pages, screenshots):
     sec.get_by_role("button", name="Cast vote").click()
     expect(sec.locator("#vote-recorded")).to_be_visible()
     sec.get_by_role("button", name="Close the ballot and count").click()
+    sec.locator("#confirm-ok").click()
     expect(sec.locator("#outcome")).to_have_text("Passed")
     expect(sec.locator("svg#tally-chart")).to_contain_text("threshold 5")
     expect(sec.locator("#explanation")).to_contain_text("5 yes of N = 9 group members")
@@ -265,8 +265,11 @@ def test_an_api_rule_violation_is_shown_with_its_rule(pages, screenshots):
     alert = sec.locator("#open-errors [role=alert]")
     expect(alert).to_be_visible()
     expect(alert.locator(".tag.rule")).to_have_text("规则 M8 · 法定人数")
-    expect(alert.locator(".tag.field")).to_have_text("字段 present")
-    expect(alert).to_contain_text("quorum not reached")
+    # the field, the kind of error and the rule in Chinese; the server's English text folded away
+    expect(alert.locator(".tag.field")).to_have_text("字段 出席人员")
+    expect(alert.locator(".message")).to_have_text("不符合党组工作规则")
+    expect(alert.locator("details.server-text [lang=en]")).to_contain_text("quorum not reached")
+    expect(alert.locator("details.server-text [lang=en]")).to_be_hidden()
     expect(sec.locator("#meeting-status")).to_have_attribute("data-status", "noticed")   # nothing changed
     screenshots(sec, "17-error-m8-zh")
 

@@ -105,9 +105,17 @@ def test_a_discipline_inspector_opens_a_case_on_a_decision(pages, screenshots, l
 
     if lang == "zh-CN":       # C4: the inspector concludes with an outcome per person
         step.get_by_role("link").click()
+        # nothing is pre-filled: the inspector chooses each person's outcome
+        outcomes = page.locator("#conclude-form select")
+        expect(outcomes.first).to_be_visible()
+        for i in range(outcomes.count()):
+            expect(outcomes.nth(i)).to_have_value("")
+            outcomes.nth(i).select_option("no_action")
         page.get_by_label("处理结果 · 张书记").select_option("admonishment_talk")
         page.get_by_label("办结意见").fill("经调查，决策程序基本合规，予以诫勉谈话")
         page.get_by_role("button", name="办结", exact=True).click()
+        expect(page.locator("#confirm-dialog")).to_contain_text("办结后不可更改")
+        page.locator("#confirm-ok").click()
         expect(page.locator("#case-status")).to_have_attribute("data-status", "concluded")
         expect(page.locator("tr", has_text="张书记")).to_contain_text("诫勉谈话")
         screenshots(page, "23-case-concluded-zh")
@@ -200,13 +208,16 @@ MINUTES_TEXT = {
               "text": "会议由张书记主持，应到9人，实到7人。\n议题：防汛物资采购，同意5票，通过。", "end": "\n散会。",
               "meetings": "会议", "minutes_link": "会议记录", "none": "尚未记录会议记录。", "label": "会议记录正文",
               "save": "保存会议记录", "saved": "会议记录已保存（第 1 版）。", "version2": "第 2 版，",
-              "approve": "批准会议记录", "final": "不可再修改"},
+              "approve": "批准会议记录", "final": "不可再修改", "close": "结束会议",
+              "close_confirm": "确定结束会议“党组紧急会议（记录）”吗？", "approve_confirm": "确定审定第 2 版会议记录吗？"},
     "en": {"title": "Emergency meeting (minutes)", "topic": "Flood relief supplies",
            "text": "Chaired by the secretary; 9 members, 7 present.\nFlood relief supplies: 5 in favour, passed.",
            "end": "\nThe meeting closed.", "meetings": "Meetings", "minutes_link": "Minutes",
            "none": "No minutes recorded yet.", "label": "Text of the minutes", "save": "Save the minutes",
            "saved": "The minutes are saved (version 1).", "version2": "Version 2, ", "approve": "Approve the minutes",
-           "final": "final"},
+           "final": "final", "close": "Close the meeting",
+           "close_confirm": "Close the meeting “Emergency meeting (minutes)”?",
+           "approve_confirm": "Approve version 2 of the minutes?"},
 }
 
 
@@ -234,15 +245,27 @@ def test_the_confidential_secretary_records_the_minutes(pages, screenshots, lang
     expect(conf.locator("#minutes-version")).to_contain_text(texts["version2"])
     screenshots(conf, f"26-minutes-recorded-{lang}")
 
-    # the chair closes the meeting and approves: the minutes are final (M10)
-    sec, _ = login(pages.base, "secretary")
-    ok(sec.post(f"/api/v1/meetings/{meeting_id}/close"))
+    # the chair closes the meeting in the browser (M1, confirmed first: a cancelled dialog leaves it
+    # opened) and approves: the minutes are final (M10)
     chair = pages.new()
     if lang == "en":
         english(chair)
     ui_login(chair, "secretary", lang)
-    chair.goto(f"{pages.base}/#/meeting/{meeting_id}/minutes")
+    chair.goto(f"{pages.base}/#/meeting/{meeting_id}")
+    expect(chair.locator("#meeting-status")).to_have_attribute("data-status", "opened")
+    chair.get_by_role("button", name=texts["close"]).click()
+    expect(chair.locator("#confirm-dialog")).to_contain_text(texts["close_confirm"])
+    chair.locator("#confirm-cancel").click()
+    expect(chair.locator("#confirm-dialog")).to_have_count(0)
+    expect(chair.locator("#meeting-status")).to_have_attribute("data-status", "opened")
+    chair.get_by_role("button", name=texts["close"]).click()
+    screenshots(chair, f"27-close-confirm-{lang}")
+    chair.locator("#confirm-ok").click()
+    expect(chair.locator("#meeting-status")).to_have_attribute("data-status", "closed")
+    chair.locator("#to-minutes").click()
     chair.get_by_role("button", name=texts["approve"]).click()
+    expect(chair.locator("#confirm-dialog")).to_contain_text(texts["approve_confirm"])
+    chair.locator("#confirm-ok").click()
     expect(chair.locator("#minutes-approval")).to_have_attribute("data-approved", "true")
     expect(chair.locator("#meeting-status")).to_have_attribute("data-status", "minutes_approved")
     conf.reload()

@@ -51,8 +51,11 @@ async function render() {
   main.replaceChildren(root);
   main.setAttribute("aria-busy", "true");
   try {
+    pollUnread();
     await found.view.render(root, found.params, { navigate, isCurrent: () => mine === renderCount });
   } catch (err) {
+    // the page keeps a level-one heading when it could not be drawn (a refusal, a missing record)
+    if (!root.querySelector("h1")) root.prepend(h("h1", { tabindex: "-1" }, t("error.title")));
     root.append(err?.unavailable ? unavailableBox(`/api/v1${err.path}`) : errorBox(err));
   } finally {
     main.removeAttribute("aria-busy");
@@ -72,12 +75,28 @@ function renderNav(current) {
   if (session.token) {
     for (const view of VIEWS.filter((v) => v.nav && (!v.nav.roles || session.hasRole(...v.nav.roles)))) {
       const here = view === current;
-      list.append(h("li", {}, h("a", { href: `#/${view.route}`, "aria-current": here ? "page" : null }, t(view.nav.label))));
+      // the unread count beside the inbox: visual only, so the link's name stays the same
+      const badge = view.route === "inbox" ? h("span", { class: "badge nav-unread", hidden: true, "aria-hidden": "true" }) : null;
+      list.append(h("li", {}, h("a", { href: `#/${view.route}`, "aria-current": here ? "page" : null }, t(view.nav.label), badge)));
     }
     list.append(h("li", {}, h("button", { type: "button", class: "link", id: "logout", onclick: logout }, t("nav.logout"))));
   }
   nav.replaceChildren(list);
 }
+
+// Live: the unread count beside the inbox in the navigation, polled while logged in.
+const POLL_MS = 15000;
+async function pollUnread() {
+  if (!session.token || document.hidden) return;
+  try {
+    const inbox = await api("/notifications", { query: { limit: 1 } });
+    for (const badge of nav.querySelectorAll(".nav-unread")) {
+      badge.textContent = inbox.unread ? String(inbox.unread) : "";
+      badge.hidden = !inbox.unread;
+    }
+  } catch { /* shown by the views when it matters */ }
+}
+setInterval(pollUnread, POLL_MS);
 
 async function logout() {
   // revoke the token on the server first; the session ends in this browser whatever the answer

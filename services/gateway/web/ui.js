@@ -1,5 +1,5 @@
 // Small DOM helpers shared by the views: element builder, error box, tables, CSV.
-import { t } from "./i18n.js";
+import { fieldLabel, getLang, t } from "./i18n.js";
 
 /** h("p", {class: "x", onclick: fn}, "text", child) — text is always set as text, never HTML. */
 export function h(tag, attrs = {}, ...children) {
@@ -25,7 +25,11 @@ export function heading(text) {
   return h("h1", { tabindex: "-1", id: "view-title" }, text);
 }
 
-/** Show an API error: the message, the rule and the field it names. role=alert reads it out. */
+/**
+ * Show an API error: what went wrong (the error code), the rule and the field it names, all in the
+ * reader's language from the catalogue in i18n.js; the server's own message (English) follows in
+ * the English interface, and in the Chinese one folded away, marked as English. role=alert reads it out.
+ */
 export function errorBox(err) {
   const box = h("div", { class: "error", role: "alert" });
   if (!err) return box;
@@ -40,9 +44,18 @@ export function errorBox(err) {
     tags.push(h("span", { class: "tag rule", dataset: { rule: err.rule } },
       t("error.rule", { rule: err.rule }) + (ruleName === `rule.${err.rule}` ? "" : ` · ${ruleName}`)));
   }
-  if (err.field) tags.push(h("span", { class: "tag field", dataset: { field: err.field } }, t("error.field", { field: err.field })));
+  if (err.field) tags.push(h("span", { class: "tag field", dataset: { field: err.field } }, t("error.field", { field: fieldLabel(err.field) })));
   if (tags.length) box.append(h("p", { class: "tags" }, tags));
-  box.append(h("p", { class: "message" }, err.message));
+  const code = t(`code.${err.code}`);
+  if (getLang() === "en") {
+    box.append(h("p", { class: "message" }, err.message || (code === `code.${err.code}` ? "" : code)));
+  } else {
+    box.append(h("p", { class: "message", dataset: { code: err.code } }, code === `code.${err.code}` ? t("code.http_error") : code));
+    if (err.message) {
+      box.append(h("details", { class: "server-text" }, h("summary", {}, t("error.serverText")),
+        h("p", { lang: "en" }, err.message)));
+    }
+  }
   return box;
 }
 
@@ -86,7 +99,8 @@ export function dataTable({ caption, columns, rows, filename, empty }) {
       ? rows.map((r) => h("tr", {}, columns.map((c) => h("td", { dataset: { col: c.key } },
         c.cell ? c.cell(r) : text(c, r)))))
       : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty || t("common.none")))));
-  wrap.append(bar, h("div", { class: "table-scroll" }, table));
+  // a table wider than a phone scrolls sideways: the region takes keyboard focus so it can be scrolled
+  wrap.append(bar, h("div", { class: "table-scroll", tabindex: "0", role: "group", "aria-label": caption }, table));
   return wrap;
 }
 
@@ -146,15 +160,58 @@ export function liveStatus(id) {
 }
 
 /** A form with a heading, fields, a submit button and an assertive error slot. */
-export function form({ id, title, fields, submitLabel, onsubmit, headingLevel = "h3" }) {
+export function form({ id, title, fields, submitLabel, onsubmit, headingLevel = "h3", confirm }) {
   const submit = h("button", { type: "submit" }, submitLabel);
   const errors = h("div", { "aria-live": "assertive", class: "form-errors" });
   const titleId = id ? `${id}-title` : null;
   const el = h("form", { id, "aria-labelledby": titleId }, title ? h(headingLevel, { id: titleId }, title) : null,
     fields, submit, errors);
-  el.addEventListener("submit", (e) => {
+  el.addEventListener("submit", async (e) => {
     e.preventDefault();
+    // an irreversible step (confirm: () => the question) is asked before anything is sent
+    if (confirm && !await confirmAction(confirm(), submitLabel)) return;
     act(submit, errors, () => onsubmit(el));
   });
   return el;
+}
+
+/**
+ * Ask before an irreversible action: a modal <dialog> naming what will happen, with the action's
+ * own button and a cancel button (Escape cancels). Resolves true only when the action is confirmed.
+ */
+export function confirmAction(message, confirmLabel) {
+  return new Promise((resolve) => {
+    const ok = h("button", { type: "button", class: "danger", id: "confirm-ok" }, confirmLabel);
+    const cancel = h("button", { type: "button", class: "secondary", id: "confirm-cancel" }, t("common.cancel"));
+    const dialog = h("dialog", { class: "confirm", id: "confirm-dialog", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, message), h("p", { class: "actions" }, ok, cancel));
+    const done = (value) => { if (dialog.open) dialog.close(); dialog.remove(); resolve(value); };
+    ok.addEventListener("click", () => done(true));
+    cancel.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); done(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** Read a chosen file as base64 (without the data: prefix). */
+export function fileToBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+/** Save base64 content as a file download. */
+export function downloadBase64(filename, contentType, base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([bytes], { type: contentType }));
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

@@ -26,6 +26,10 @@ export function zonedToUtc(local, timeZone) {
   return new Date(utc).toISOString();
 }
 
+/** M5: a regular meeting is noticed at least 48 h ahead; a new one defaults to 49 h from now,
+ *  so that the notice can still go out after it is prepared. */
+export const MIN_NOTICE_MINUTES = 49 * 60;
+
 /** Now plus minutes, as a datetime-local value in timeZone. */
 export function defaultLocalTime(timeZone, plusMinutes = 30) {
   const ms = Date.now() + plusMinutes * 60000;

@@ -2,25 +2,37 @@
 // the chair closes it and sees the decision.
 import { api, session } from "../api.js";
 import { label, t } from "../i18n.js";
-import { act, field, h, heading, link } from "../ui.js";
+import { act, confirmAction, field, h, heading, link } from "../ui.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 
 export default {
   route: "ballot/:id",
-  async render(root, { id }, { navigate }) {
+  async render(root, { id }, { navigate, isCurrent }) {
     const ballot = await api(`/ballots/${encodeURIComponent(id)}`);
     const me = session.actor.person_id;
     root.append(heading(`${t("ballot.title")} · ${ballot.title}`),
-      h("dl", { class: "facts card" },
+      h("dl", { class: "facts card", id: "ballot-facts", dataset: { ballot: ballot.ballot_id } },
         h("dt", {}, t("ballot.topic")), h("dd", {}, ballot.title, " · ", label("cat", ballot.category)),
         h("dt", {}, t("ballot.method")), h("dd", {}, label("method", ballot.method)),
         h("dt", {}, t("ballot.status")), h("dd", { id: "ballot-status", dataset: { status: ballot.status } }, label("status", ballot.status)),
         h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
-        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "ballot-id" }, ballot.ballot_id),
         h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
 
+    // live: votes cast (never the choices) while the ballot is open and this page is shown
+    if (ballot.status === "open") {
+      const timer = setInterval(async () => {
+        if (!isCurrent()) { clearInterval(timer); return; }
+        try {
+          const now = await api(`/ballots/${encodeURIComponent(id)}`);
+          if (!isCurrent()) return;
+          const progress = document.getElementById("ballot-progress");
+          if (progress) progress.textContent = t("ballot.progress", { cast: now.votes_cast, present: now.present, n: now.n });
+          if (now.status !== "open") { clearInterval(timer); navigate(`ballot/${id}`); }
+        } catch { /* the next tick tries again */ }
+      }, 4000);
+    }
     if (ballot.status !== "open") {
       root.append(h("section", {}, h("p", {}, t("ballot.closed")),
         ballot.decision_id ? link(`#/decision/${ballot.decision_id}`, t("ballot.viewDecision"), { id: "decision-link" }) : null));
@@ -34,17 +46,66 @@ export default {
     } else {
       root.append(h("section", {}, h("p", { class: "notice" }, t("ballot.notEligible"))));
     }
-    if (session.hasRole(...CHAIRS)) {
-      const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
-      const errors = h("div", { "aria-live": "assertive" });
-      button.addEventListener("click", () => act(button, errors, async () => {
-        const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST" });
-        navigate(`decision/${decision.decision_id}`);
-      }));
-      root.append(h("section", { "aria-label": t("ballot.close") }, button, errors));
-    }
+    if (session.hasRole(...CHAIRS)) root.append(chairSection(ballot, navigate));
   },
 };
+
+/**
+ * The chair closes the ballot (asked first: the result is final, V9). When the system finds a
+ * serious disagreement on a major item (V5) it asks the chair to defer the vote or to confirm it
+ * with a recorded reason: both are offered here, with the reason, so the chair is never stuck.
+ */
+function chairSection(ballot, navigate) {
+  const button = h("button", { type: "button", id: "close-ballot" }, t("ballot.close"));
+  const errors = h("div", { "aria-live": "assertive" });
+  const reason = h("textarea", { name: "v5_reason", rows: 3, maxlength: 2000 });
+  const defer = h("button", { type: "button", class: "secondary", id: "defer-ballot" }, t("ballot.defer"));
+  const confirmClose = h("button", { type: "button", id: "confirm-close-ballot" }, t("ballot.confirmClose"));
+  const v5errors = h("div", { "aria-live": "assertive" });
+  const panel = h("div", { id: "v5-panel", class: "card", hidden: true },
+    h("h3", {}, t("ballot.v5Title")), h("p", {}, t("ballot.v5Intro")),
+    field(t("ballot.v5Reason"), reason), h("p", { class: "actions" }, defer, confirmClose), v5errors);
+  const needReason = () => {
+    if (reason.value.trim()) return true;
+    reason.focus();
+    v5errors.replaceChildren(h("p", { class: "error", role: "alert" }, t("ballot.v5NeedReason")));
+    return false;
+  };
+  const closeWith = async (body) => {
+    const decision = await api(`/ballots/${ballot.ballot_id}/close`, { method: "POST", body });
+    navigate(`decision/${decision.decision_id || decision.decision?.decision_id}`);
+  };
+  button.addEventListener("click", async () => {
+    if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.close"))) return;
+    await act(button, errors, async () => {
+      try {
+        await closeWith({});
+      } catch (err) {
+        if (err.rule === "V5" && err.field === "confirm_reason") {
+          panel.hidden = false;
+          reason.focus();
+          return;
+        }
+        throw err;
+      }
+    });
+  });
+  defer.addEventListener("click", async () => {
+    if (!needReason()) return;
+    if (!await confirmAction(t("ballot.deferConfirm"), t("ballot.defer"))) return;
+    act(defer, v5errors, async () => {
+      // the ballot closes with the outcome "deferred" (a decision record saying so)
+      const decision = await api(`/ballots/${ballot.ballot_id}/defer`, { method: "POST", body: { reason: reason.value.trim() } });
+      navigate(`decision/${decision.decision_id || decision.decision?.decision_id}`);
+    });
+  });
+  confirmClose.addEventListener("click", async () => {
+    if (!needReason()) return;
+    if (!await confirmAction(t("ballot.closeConfirm", { cast: ballot.votes_cast, present: ballot.present }), t("ballot.confirmClose"))) return;
+    act(confirmClose, v5errors, () => closeWith({ confirm_reason: reason.value.trim() }));
+  });
+  return h("section", { "aria-label": t("ballot.close") }, button, errors, panel);
+}
 
 function voteForm(ballot, votedKey, refresh) {
   const choices = ["yes", "no", "abstain"].map((c) => h("li", {}, h("label", { class: "choice" },

@@ -7,7 +7,6 @@ import { dataTable, field, form, h, heading, link, select } from "../ui.js";
 const LADDER = ["criticism_education", "ordered_self_examination", "admonishment_talk", "circulated_criticism", "transfer",
   "ordered_resignation", "removal", "demotion", "party_discipline", "administrative_discipline", "referral"];
 const FINAL = ["exempted", "no_action"];
-const DEFAULT = { not_participant: "no_action", may_be_exempted: "exempted" };
 
 export default {
   route: "case/:id",
@@ -40,12 +39,16 @@ export default {
         ],
       })));
     if (session.hasRole("discipline") && c.status === "open" && persons.length) {
-      const choices = [...LADDER, ...FINAL].map((s) => [s, label("ladder", s)]);
-      const selects = persons.map((p) => ({ p, el: select(`outcome-${p.person_id}`, choices, DEFAULT[p.proposal?.proposal] || "criticism_education") }));
+      // the inspector chooses each outcome: nothing is pre-filled (the C3 proposal is shown beside it)
+      const choices = [["", t("case.choose")], ...[...LADDER, ...FINAL].map((s) => [s, label("ladder", s)])];
+      const selects = persons.map((p) => ({ p, el: select(`outcome-${p.person_id}`, choices, "") }));
+      selects.forEach(({ el }) => { el.required = true; });
       const note = h("textarea", { name: "note", required: true, maxlength: 5000, rows: 3 });
       root.append(form({
         id: "conclude-form", title: t("case.conclude"), headingLevel: "h2", submitLabel: t("case.concludeSubmit"),
-        fields: [selects.map(({ p, el }) => field(`${t("case.outcome")} · ${who(p.person_id)}`, el)), field(t("case.note"), note)],
+        fields: [selects.map(({ p, el }) => field(`${t("case.outcome")} · ${who(p.person_id)}`, el,
+          p.proposal ? `${t("case.proposal")}: ${label("proposal", p.proposal.proposal)}` : null)), field(t("case.note"), note)],
+        confirm: () => t("case.concludeConfirm"),
         onsubmit: async () => {
           await api(`/cases/${id}/conclusion`, { method: "POST", body: {
             note: note.value.trim(), outcomes: Object.fromEntries(selects.map(({ p, el }) => [p.person_id, [el.value]])) } });

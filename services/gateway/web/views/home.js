@@ -1,8 +1,9 @@
 // Home by role: chairs run meetings; group members see what to vote on; everyone sees the inbox.
-import { api, recall, remember, roster, session } from "../api.js";
-import { getLang, label, t } from "../i18n.js";
+import { api, remember, roster, session } from "../api.js";
+import { formatTime, getLang, label, t } from "../i18n.js";
 import { act, dataTable, errorBox, field, h, heading, link, select } from "../ui.js";
-import { defaultLocalTime, orgZone, zonedToUtc } from "../zone.js";
+import { materialsBlock } from "./materials.js";
+import { defaultLocalTime, MIN_NOTICE_MINUTES, orgZone, zonedToUtc } from "../zone.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const GROUP = ["secretary", "deputy_secretary", "member"];
@@ -21,8 +22,9 @@ export default {
     root.append(inboxCard(inbox));
     const grid = h("div", { class: "grid" });
     root.append(grid);
-    if (session.hasRole(...CHAIRS)) grid.append(createMeetingCard(navigate), await meetingsCard(navigate));
-    if (session.hasRole(...GROUP)) grid.append(await ballotsCard(inbox, navigate));
+    if (session.hasRole(...CHAIRS)) grid.append(createMeetingCard(navigate), await meetingsCard());
+    if (session.hasRole(...GROUP)) grid.append(await ballotsCard(inbox));
+    if (session.hasRole("hr")) root.append(await personnelCard(navigate));
   },
 };
 
@@ -38,7 +40,10 @@ function createMeetingCard(navigate) {
   const tz = orgZone();
   const kind = select("kind", ["regular", "emergency", "expanded"].map((k) => [k, label("kind", k)]), "regular");
   const title = h("input", { name: "title", required: true, maxlength: 200 });
-  const when = h("input", { name: "scheduled_at", type: "datetime-local", required: true, value: defaultLocalTime(tz, 30) });
+  // M5: a regular or expanded meeting is noticed ≥ 48 h ahead, so its default time is one M5 accepts;
+  // an emergency meeting (M6) defaults to half an hour from now
+  const lead = () => (kind.value === "emergency" ? 30 : MIN_NOTICE_MINUTES);
+  const when = h("input", { name: "scheduled_at", type: "datetime-local", required: true, value: defaultLocalTime(tz, lead()) });
   // M6: an emergency meeting records why it cannot wait for the 48 h notice
   const reason = h("input", { name: "emergency_reason", maxlength: 2000 });
   const reasonField = field(t("meetings.emergencyReason"), reason, t("meetings.emergencyReasonHint"));
@@ -46,7 +51,7 @@ function createMeetingCard(navigate) {
     reasonField.hidden = kind.value !== "emergency";
     reason.required = kind.value === "emergency";
   };
-  kind.addEventListener("change", showReason);
+  kind.addEventListener("change", () => { when.value = defaultLocalTime(tz, lead()); showReason(); });
   showReason();
   const submit = h("button", { type: "submit" }, t("meetings.submit"));
   const errors = h("div", { "aria-live": "assertive" });
@@ -72,43 +77,77 @@ export function rememberMeeting(m) {
   if (m.timezone) sessionStorage.setItem("pg.tz", m.timezone);
 }
 
-async function meetingsCard(navigate) {
+async function meetingsCard() {
   const card = h("section", { "aria-labelledby": "meetings-title" }, h("h2", { id: "meetings-title" }, t("meetings.title")));
   let rows;
   try {
-    const listed = await api("/meetings");
-    rows = listed.items || listed.meetings || [];
+    // the calendar from a week back: meetings are picked from it, never typed in by number
+    const from = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 10);
+    const listed = await api("/meetings", { query: { from } });
+    rows = [...(listed.items || [])].sort((x, y) => x.scheduled_at.localeCompare(y.scheduled_at));
   } catch (err) {
-    if (!err.unavailable) { card.append(errorBox(err)); return card; }
-    card.append(h("p", { class: "notice", role: "note" }, t("meetings.sessionNote")));
-    rows = recall("meetings");
+    card.append(errorBox(err));
+    return card;
   }
   card.append(dataTable({
-    caption: t("meetings.session"), filename: "meetings.csv", rows,
+    caption: t("meetings.upcoming"), filename: "meetings.csv", rows,
     columns: [
-      { key: "title", label: t("col.title"), cell: (m) => link(`#/meeting/${m.meeting_id}`, m.title) , value: (m) => m.title },
-      { key: "kind", label: t("col.kind"), value: (m) => label("kind", m.kind) },
-      { key: "meeting_id", label: t("common.id"), value: (m) => m.meeting_id },
+      { key: "when", label: t("meeting.when"), value: (m) => formatTime(m.scheduled_at, m.timezone) },
+      { key: "title", label: t("col.title"), cell: (m) => link(`#/meeting/${m.meeting_id}`, m.title), value: (m) => m.title },
+      { key: "status", label: t("col.status"), value: (m) => label("status", m.status) },
     ],
   }));
-  const id = h("input", { name: "meeting_id", required: true, autocomplete: "off" });
-  const form = h("form", { class: "open-by-id" }, field(t("meetings.idField"), id), h("button", { type: "submit", class: "secondary" }, t("meetings.go")));
-  form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) navigate(`meeting/${encodeURIComponent(id.value.trim())}`); });
-  card.append(h("h3", {}, t("meetings.openById")), form);
+  card.append(h("p", {}, link("#/meetings", t("meetings.all"))));
   return card;
 }
 
-async function ballotsCard(inbox, navigate) {
+async function ballotsCard(inbox) {
   const card = h("section", { "aria-labelledby": "ballots-title", id: "my-ballots" }, h("h2", { id: "ballots-title" }, t("ballot.mine")));
-  // ballots reach a member as "ballot opened" notifications (N1); they are listed from the inbox
+  // ballots reach a member as "ballot opened" notifications (N1); only those still open, where the
+  // member may vote, are listed to vote on (a closed one is never offered)
   const items = inbox instanceof Error ? [] : inbox.items.filter((n) => n.kind === "ballot_opened");
-  const open = items.map((n) => ({ id: n.ref_id, title: n.title }));
-  card.append(open.length
-    ? h("ul", { class: "ballot-links" }, open.map((b) => h("li", {}, link(`#/ballot/${b.id}`, b.title, { class: "ballot-link" }))))
+  const seen = [...new Map(items.map((n) => [n.ref_id, n])).values()];
+  const me = session.actor.person_id;
+  const ballots = (await Promise.all(seen.map((n) => api(`/ballots/${encodeURIComponent(n.ref_id)}`).catch(() => null))))
+    .filter((b) => b && b.status === "open" && (b.eligible || []).includes(me));
+  card.append(ballots.length
+    ? h("ul", { class: "ballot-links" }, ballots.map((b) => h("li", {}, link(`#/ballot/${b.ballot_id}`, b.title, { class: "ballot-link" }),
+      " · ", t("ballot.progress", { cast: b.votes_cast, present: b.present, n: b.n }))))
     : h("p", {}, t("ballot.noneOpen")));
-  const id = h("input", { name: "ballot_id", required: true, autocomplete: "off" });
-  const form = h("form", { class: "open-by-id" }, field(t("ballot.idField"), id), h("button", { type: "submit", class: "secondary" }, t("ballot.go")));
-  form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) navigate(`ballot/${encodeURIComponent(id.value.trim())}`); });
-  card.append(h("h3", {}, t("ballot.pasteId")), form);
+  return card;
+}
+
+/**
+ * HR's home (M3, V4): the personnel topics HR prepares, each candidate's item with its meeting,
+ * and the materials HR uploads for them while the meeting is a draft.
+ */
+async function personnelCard(navigate) {
+  const card = h("section", { "aria-labelledby": "personnel-title", id: "personnel-topics" },
+    h("h2", { id: "personnel-title" }, t("hr.title")), h("p", {}, t("hr.intro")));
+  let topics;
+  try {
+    topics = ((await api("/topics", { query: { org_id: session.actor.org_id } })).topics || [])
+      .filter((tp) => tp.category === "personnel" && tp.status !== "rejected");
+  } catch (err) {
+    card.append(errorBox(err));
+    return card;
+  }
+  if (!topics.length) { card.append(h("p", {}, t("hr.none"))); return card; }
+  const names = await roster().then((r) => new Map([...(r.staff || []), ...r.members].map((m) => [m.person_id, m.name])), () => new Map());
+  const meetings = new Map();
+  for (const tp of topics) {
+    if (tp.meeting_id && !meetings.has(tp.meeting_id)) meetings.set(tp.meeting_id, await api(`/meetings/${tp.meeting_id}`).catch(() => null));
+  }
+  for (const tp of topics) {
+    const full = await api(`/topics/${tp.topic_id}`).catch(() => ({ ...tp, materials: [] }));
+    const meeting = tp.meeting_id ? meetings.get(tp.meeting_id) : null;
+    card.append(h("article", { class: "card personnel-topic", dataset: { topic: tp.topic_id } },
+      h("h3", {}, tp.title),
+      h("p", {}, tp.candidate_person_id ? t("topic.candidate", { name: names.get(tp.candidate_person_id) || "—" }) : null,
+        " · ", meeting
+          ? link(`#/meeting/${meeting.meeting_id}`, `${meeting.title} · ${formatTime(meeting.scheduled_at, meeting.timezone)} · ${label("status", meeting.status)}`)
+          : t("hr.noMeeting")),
+      materialsBlock(full, meeting, () => navigate("home"))));
+  }
   return card;
 }

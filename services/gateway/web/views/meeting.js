@@ -1,8 +1,10 @@
 // One meeting: agenda, notice, opening with attendance and a live quorum indicator, ballots.
 import { api, recall, remember, roster, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { act, dataTable, field, h, heading, link, select } from "../ui.js";
+import { act, confirmAction, dataTable, field, form, h, heading, link, select } from "../ui.js";
+import { defaultLocalTime, MIN_NOTICE_MINUTES, zonedToUtc } from "../zone.js";
 import { rememberMeeting } from "./home.js";
+import { materialsBlock } from "./materials.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const CATEGORIES = ["work_plan", "organization", "major_decision", "personnel", "ideology", "party_building",
@@ -20,45 +22,194 @@ export default {
     rememberMeeting(meeting);
     const tz = meeting.timezone || "Asia/Shanghai";
     const chair = session.hasRole(...CHAIRS);
-    const names = new Map(members.members.map((m) => [m.person_id, m.name]));
+    const names = new Map([...(members.staff || []), ...members.members].map((m) => [m.person_id, m.name]));
 
     root.append(heading(`${t("meeting.title")} · ${meeting.title}`),
       h("dl", { class: "facts card" },
         h("dt", {}, t("meeting.kind")), h("dd", {}, label("kind", meeting.kind)),
         h("dt", {}, t("meeting.status")), h("dd", { id: "meeting-status", dataset: { status: meeting.status } }, label("status", meeting.status)),
-        h("dt", {}, t("meeting.when")), h("dd", {}, `${formatTime(meeting.scheduled_at, tz)} (${tz})`),
-        h("dt", {}, t("common.id")), h("dd", { class: "mono", id: "meeting-id" }, meeting.meeting_id)),
+        h("dt", {}, t("meeting.when")), h("dd", { id: "meeting-when" }, `${formatTime(meeting.scheduled_at, tz)} (${tz})`)),
       h("p", { class: "actions" }, link(`#/meeting/${id}/leave`, t("leave.title"), { id: "leave-page-link" }),
         link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" })));
 
-    root.append(topicsSection(meeting, chair, refresh));
+    root.append(topicsSection(meeting, chair, members, names, refresh));
+    if (chair) root.append(manageSection(meeting, tz, refresh));
+    if (meeting.topics.length) root.append(await materialsSection(meeting, refresh));
     root.append(noticeSection(meeting, tz, refresh));
     root.append(attendanceSection(meeting, members, names, chair, tz, refresh));
     if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(ballotsSection(meeting, chair, navigate));
   },
 };
 
-function topicsSection(meeting, chair, refresh) {
+function topicsSection(meeting, chair, members, names, refresh) {
   const sec = h("section", { "aria-labelledby": "topics-title" }, h("h2", { id: "topics-title" }, t("meeting.topics")));
   sec.append(meeting.topics.length
-    ? h("ol", { class: "topics" }, meeting.topics.map((tp) => h("li", {}, h("strong", {}, tp.title), " · ", label("cat", tp.category))))
+    ? h("ol", { class: "topics" }, meeting.topics.map((tp) => h("li", { dataset: { topic: tp.topic_id } },
+      h("strong", {}, tp.title), " · ", label("cat", tp.category),
+      tp.candidate_person_id ? h("span", { class: "candidate" }, " · ", t("topic.candidate", { name: names.get(tp.candidate_person_id) || tp.title })) : null,
+      tp.precoordination ? h("span", { class: "tag", dataset: { mark: "precoordination" } }, t("topic.precoordinated")) : null,
+      tp.preparation ? h("span", { class: "tag", dataset: { mark: "preparation" } }, t("topic.prepared")) : null)))
     : h("p", {}, t("meeting.noTopics")));
-  if (chair && ["draft", "noticed", "opened"].includes(meeting.status)) {
-    const title = h("input", { name: "topic_title", required: true, maxlength: 200 });
-    const category = select("category", CATEGORIES.map((c) => [c, label("cat", c)]), "work_plan");
-    const submit = h("button", { type: "submit", class: "secondary" }, t("meeting.addTopicSubmit"));
+  // M4: the agenda is frozen once notice is given, so the form is offered on a draft only
+  // (an opened emergency meeting may take a topic that is neither personnel nor major).
+  const adHoc = meeting.kind === "emergency" && meeting.status === "opened";
+  if (chair && (meeting.status === "draft" || adHoc)) sec.append(topicForm(meeting, members, adHoc, refresh));
+  return sec;
+}
+
+/** Names typed one per line or separated by commas (，、,). */
+function nameList(value) {
+  return value.split(/[\n,，、;；]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The add-topic form (M3, V4): a major-decision topic carries the leader in charge's
+ * pre-coordination and its preparation record (research, opinions, risk assessment, legal
+ * review); a broad topic the pre-coordination; a personnel topic its candidates, one agenda
+ * item (and ballot) per candidate. Only the parts the chosen category needs are shown.
+ */
+function topicForm(meeting, members, adHoc, refresh) {
+  const categories = adHoc ? CATEGORIES.filter((c) => !["personnel", "major_decision"].includes(c)) : CATEGORIES;
+  const title = h("input", { name: "topic_title", required: true, maxlength: 300 });
+  const category = select("category", categories.map((c) => [c, label("cat", c)]), "work_plan");
+  const description = h("textarea", { name: "description", rows: 2, maxlength: 20000 });
+  const broad = h("input", { type: "checkbox", name: "broad" });
+
+  const group = members.members;
+  const leader = select("leader_person_id", group.map((m) => [m.person_id, `${m.name}（${label("role", m.role)}）`]),
+    group.find((m) => m.role === "deputy_secretary")?.person_id);
+  const withWhom = h("textarea", { name: "with_whom", rows: 2, required: true });
+  const outcome = h("textarea", { name: "outcome", rows: 2, required: true });
+  const pre = h("fieldset", { class: "topic-extra", id: "precoordination-fields" },
+    h("legend", {}, t("topic.precoordination")),
+    field(t("topic.leader"), leader), field(t("topic.withWhom"), withWhom, t("topic.namesHint")),
+    field(t("topic.outcome"), outcome));
+
+  const research = h("textarea", { name: "research", rows: 2, required: true });
+  const opinionsFrom = h("textarea", { name: "opinions_from", rows: 2, required: true });
+  const risk = h("textarea", { name: "risk_assessment", rows: 2, required: true });
+  const legal = h("textarea", { name: "legal_review", rows: 2, required: true });
+  const subordinateOrg = h("input", { name: "subordinate_org", maxlength: 200 });
+  const subordinateOpinion = h("textarea", { name: "subordinate_opinion", rows: 2 });
+  const prep = h("fieldset", { class: "topic-extra", id: "preparation-fields" },
+    h("legend", {}, t("topic.preparation")),
+    field(t("topic.research"), research), field(t("topic.opinionsFrom"), opinionsFrom, t("topic.namesHint")),
+    field(t("topic.risk"), risk), field(t("topic.legal"), legal),
+    field(t("topic.subordinateOrg"), subordinateOrg, t("topic.subordinateHint")),
+    field(t("topic.subordinateOpinion"), subordinateOpinion));
+
+  const people = [...group, ...(members.staff || [])].filter((p, i, all) => all.findIndex((q) => q.person_id === p.person_id) === i);
+  const candidateBoxes = people.map((p) => h("input", { type: "checkbox", name: "candidate", value: p.person_id }));
+  const cand = h("fieldset", { class: "topic-extra", id: "candidate-fields" },
+    h("legend", {}, t("topic.candidates")), h("p", { class: "hint" }, t("topic.candidatesHint")),
+    h("div", { class: "choice-list" }, people.map((p, i) => h("label", { class: "choice" }, candidateBoxes[i], p.name))));
+
+  function update() {
+    const major = category.value === "major_decision";
+    const showPre = major || broad.checked;
+    // a hidden part is also disabled, so that its required fields neither block nor travel
+    for (const [part, shown] of [[pre, showPre], [prep, major], [cand, category.value === "personnel"]]) {
+      part.hidden = !shown;
+      part.disabled = !shown;
+    }
+  }
+  category.addEventListener("change", update);
+  broad.addEventListener("change", update);
+  update();
+
+  const submit = h("button", { type: "submit", class: "secondary" }, t("meeting.addTopicSubmit"));
+  const errors = h("div", { "aria-live": "assertive" });
+  const form = h("form", { id: "add-topic", "aria-labelledby": "add-topic-title" }, h("h3", { id: "add-topic-title" }, t("meeting.addTopic")),
+    field(t("meeting.topicTitle"), title), field(t("meeting.category"), category),
+    field(t("topic.description"), description),
+    h("label", { class: "choice" }, broad, t("topic.broad")),
+    pre, prep, cand, submit, errors);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(submit, errors, async () => {
+      const body = { title: title.value.trim(), category: category.value, broad: broad.checked };
+      if (description.value.trim()) body.description = description.value.trim();
+      if (!pre.disabled) {
+        body.precoordination = { leader_person_id: leader.value, with_whom: nameList(withWhom.value), outcome: outcome.value.trim() };
+      }
+      if (!prep.disabled) {
+        body.preparation = { research: research.value.trim(), opinions_from: nameList(opinionsFrom.value),
+          risk_assessment: risk.value.trim(), legal_review: legal.value.trim() };
+        if (subordinateOpinion.value.trim()) body.preparation.subordinate_opinion = subordinateOpinion.value.trim();
+        if (subordinateOrg.value.trim()) body.subordinate_org = subordinateOrg.value.trim();
+      }
+      if (!cand.disabled) body.candidate_person_ids = candidateBoxes.filter((b) => b.checked).map((b) => b.value);
+      await api(`/meetings/${meeting.meeting_id}/topics`, { method: "POST", body });
+      refresh();
+    });
+  });
+  return form;
+}
+
+/**
+ * The chair runs the meeting's life (M1, M5): close an opened meeting (then the minutes can be
+ * approved, M10), cancel or reschedule one not yet held. Each irreversible step is confirmed.
+ */
+function manageSection(meeting, tz, refresh) {
+  const sec = h("section", { "aria-labelledby": "manage-title", id: "manage" }, h("h2", { id: "manage-title" }, t("manage.title")));
+  if (meeting.status === "cancelled") {
+    sec.append(h("p", { id: "cancelled" }, t("manage.cancelledReason", { reason: meeting.cancel_reason || "—" })));
+    return sec;
+  }
+  if (meeting.status === "opened") {
+    const button = h("button", { type: "button", id: "close-meeting" }, t("manage.close"));
     const errors = h("div", { "aria-live": "assertive" });
-    const form = h("form", { id: "add-topic" }, h("h3", {}, t("meeting.addTopic")),
-      field(t("meeting.topicTitle"), title), field(t("meeting.category"), category), submit, errors);
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      act(submit, errors, async () => {
-        await api(`/meetings/${meeting.meeting_id}/topics`, { method: "POST", body: { title: title.value.trim(), category: category.value } });
+    button.addEventListener("click", async () => {
+      if (!await confirmAction(t("manage.closeConfirm", { title: meeting.title }), t("manage.close"))) return;
+      act(button, errors, async () => {
+        await api(`/meetings/${meeting.meeting_id}/close`, { method: "POST" });
         refresh();
       });
     });
-    sec.append(form);
+    sec.append(h("p", { class: "hint" }, t("manage.closeHint")), button, errors);
+    return sec;
   }
+  if (["closed", "minutes_approved"].includes(meeting.status)) {
+    sec.append(h("p", {}, t("manage.closedAt", { when: formatTime(meeting.closed_at, tz) }), " ",
+      link(`#/meeting/${meeting.meeting_id}/minutes`, t("manage.toMinutes"), { id: "to-minutes" })));
+    return sec;
+  }
+  // draft or noticed: reschedule (a noticed regular meeting then needs a new notice, M5) or cancel
+  const when = h("input", { type: "datetime-local", name: "scheduled_at", required: true,
+    value: defaultLocalTime(tz, meeting.kind === "emergency" ? 30 : MIN_NOTICE_MINUTES) });
+  const reason = h("textarea", { name: "reschedule_reason", rows: 2, required: true, maxlength: 5000 });
+  const reschedule = form({
+    id: "reschedule-form", title: t("manage.reschedule"), submitLabel: t("manage.reschedule"),
+    fields: [field(t("meetings.when", { tz }), when, meeting.kind === "emergency" ? null : t("manage.rescheduleHint")),
+      field(t("manage.reason"), reason)],
+    onsubmit: async () => {
+      await api(`/meetings/${meeting.meeting_id}/reschedule`, { method: "POST",
+        body: { scheduled_at: zonedToUtc(when.value, tz), reason: reason.value.trim() } });
+      refresh();
+    },
+  });
+  const cancelReason = h("textarea", { name: "cancel_reason", rows: 2, required: true, maxlength: 5000 });
+  const cancelSubmit = h("button", { type: "submit", class: "danger", id: "cancel-meeting" }, t("manage.cancel"));
+  const cancelErrors = h("div", { "aria-live": "assertive", class: "form-errors" });
+  const cancel = h("form", { id: "cancel-form", "aria-labelledby": "cancel-form-title" },
+    h("h3", { id: "cancel-form-title" }, t("manage.cancel")), field(t("manage.reason"), cancelReason), cancelSubmit, cancelErrors);
+  cancel.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!await confirmAction(t("manage.cancelConfirm", { title: meeting.title }), t("manage.cancel"))) return;
+    act(cancelSubmit, cancelErrors, async () => {
+      await api(`/meetings/${meeting.meeting_id}/cancel`, { method: "POST", body: { reason: cancelReason.value.trim() } });
+      refresh();
+    });
+  });
+  sec.append(reschedule, cancel);
+  return sec;
+}
+
+/** Each topic's materials (M3, M5): download for all, upload by the office (HR for personnel). */
+async function materialsSection(meeting, refresh) {
+  const sec = h("section", { "aria-labelledby": "materials-title", id: "materials" }, h("h2", { id: "materials-title" }, t("materials.title")));
+  const topics = await Promise.all(meeting.topics.map((tp) => api(`/topics/${encodeURIComponent(tp.topic_id)}`).catch(() => ({ ...tp, materials: [] }))));
+  for (const tp of topics) sec.append(h("h3", {}, tp.title), materialsBlock(tp, meeting, refresh));
   return sec;
 }
 

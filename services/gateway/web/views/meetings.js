@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
 import { dataTable, h, heading, link } from "../ui.js";
 
-export const MEETING_ROLES = ["secretary", "deputy_secretary", "member", "office", "confidential_secretary", "discipline"];
+export const MEETING_ROLES = ["secretary", "deputy_secretary", "member", "office", "hr", "confidential_secretary", "discipline"];
 const DAY = 86400000;
 
 export default {

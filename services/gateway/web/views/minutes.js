@@ -3,7 +3,7 @@
 // they are final. The written opinions of members on leave are attached (M9).
 import { api, nameMap, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { act, dataTable, field, form, h, heading, link, liveStatus } from "../ui.js";
+import { act, confirmAction, dataTable, field, form, h, heading, link, liveStatus } from "../ui.js";
 
 const HELD = ["opened", "closed"];
 
@@ -59,10 +59,14 @@ export default {
     if (minutes && !approved && meeting.status === "closed" && session.actor?.person_id === meeting.chair_person_id) {
       const button = h("button", { type: "button", id: "approve-minutes" }, t("minutes.approve"));
       const errors = h("div", { "aria-live": "assertive" });
-      button.addEventListener("click", () => act(button, errors, async () => {
-        await api(`/meetings/${id}/minutes/approval`, { method: "POST" });
-        refresh(t("minutes.approve"));
-      }));
+      // M10: approved minutes are final, so the chair confirms first
+      button.addEventListener("click", async () => {
+        if (!await confirmAction(t("minutes.approveConfirm", { version: minutes.version }), t("minutes.approve"))) return;
+        act(button, errors, async () => {
+          await api(`/meetings/${id}/minutes/approval`, { method: "POST" });
+          refresh(t("minutes.approve"));
+        });
+      });
       root.append(h("section", {}, button, errors));
     }
 

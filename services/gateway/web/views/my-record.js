@@ -21,7 +21,6 @@ export default {
           { key: "stance", label: t("col.stance"), value: (r) => (r.presence === "present" ? label("choice", r.stance) : "—") },
           { key: "reserved", label: t("col.reserved"), value: (r) => r.reserved_opinion },
           { key: "written", label: t("col.written"), value: (r) => r.written_opinion },
-          { key: "decision_id", label: t("common.id"), value: (r) => r.decision_id },
         ],
       }));
   },

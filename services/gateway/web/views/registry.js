@@ -18,6 +18,7 @@ import task from "./task.js";
 import alerts from "./alerts.js";
 import cases from "./cases.js";
 import caseView from "./case.js";
+import topics from "./topics.js";
 
-export const VIEWS = [login, home, meetings, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+export const VIEWS = [login, home, meetings, topics, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
   minutes, ballot, decision, responsibility, timeline, task, caseView];

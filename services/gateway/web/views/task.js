@@ -71,7 +71,7 @@ export default {
           fields: [field(t("task.newDeadline"), newDeadline), field(t("task.explanation"), why)],
           onsubmit: () => post("postpone", { new_deadline: newDeadline.value, explanation: why.value.trim() }) }),
         form({ id: "not-executable-form", title: t("task.notExecutable"), headingLevel: "h2", submitLabel: t("task.notExecutableSubmit"),
-          fields: [field(t("task.explanation"), whyNot)],
+          fields: [field(t("task.explanation"), whyNot)], confirm: () => t("task.notExecutableConfirm"),
           onsubmit: () => post("not-executable", { explanation: whyNot.value.trim() }) }));
     }
 

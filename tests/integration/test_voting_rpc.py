@@ -190,9 +190,11 @@ def test_named_ballot_passes_by_v3_and_publishes_result_decided(suite):
         assert (m["presence"], m["voted"], m["stance"], m["written_opinion"]) == ("present", True, choice, None)
     assert members[ids[5]]["reserved_opinion"] == "保留意见：资金来源未落实"
     assert members[ids[8]] == {"person_id": ids[8], "presence": "leave", "voted": False, "stance": None,
-                               "reserved_opinion": None, "written_opinion": "同意", "recorded_by": None}
+                               "reserved_opinion": None, "written_opinion": "同意", "recorded_by": None,
+                               "recused": False}
     assert members[ids[7]] == {"person_id": ids[7], "presence": "absent", "voted": False, "stance": None,
-                               "reserved_opinion": None, "written_opinion": None, "recorded_by": None}
+                               "reserved_opinion": None, "written_opinion": None, "recorded_by": None,
+                               "recused": False}
     assert all(m["recorded_by"] is None for m in data["members"]) and data["recorded_by"] == []   # V2: all cast
     assert (data["counts_only"], data["serious_disagreement"], data["candidate_person_id"]) == (False, False, None)
 

@@ -419,7 +419,14 @@ class VotingService(HealthMixin):
 
     def _presence_now(self, actor, meeting_id, person_id):
         """meetings' answer now: {meeting_id, meeting_status, presence}; malformed is upstream's fault."""
-        raw = self.meetings.presence_now(actor.to_dict(), meeting_id, person_id)
+        try:
+            raw = self.meetings.presence_now(actor.to_dict(), meeting_id, person_id)
+        except Exception as exc:
+            if "MethodNotFound" not in (type(exc).__name__, getattr(exc, "exc_type", None)):
+                raise
+            # a meetings service older than the presence_now contract: refuse cleanly (503), never guess
+            raise ServiceUnavailable("V1: the meetings service cannot tell who is present now (presence_now); "
+                                     "votes wait for it", field=None, rule="V1") from None
         try:
             return load(schemas.PresenceNow(), raw)
         except ValidationFailed as exc:

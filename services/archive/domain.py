@@ -62,7 +62,7 @@ SIGNATURE_ALGORITHM = "ed25519"                                # A2 checkpoints
 GENESIS_HASH = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 
-# A1: what the archive keeps for ever (SPEC A1); each kind comes from an event or a correction
+# A1: what the archive keeps for ever (docs/rules.md); each kind comes from an event or a correction
 RECORD_KINDS = ("decision", "notice", "minutes", "summary", "material", "democratic_life",
                 "accountability_conclusion")
 CLASSIFICATIONS = ("public", "internal", "confidential")     # A3

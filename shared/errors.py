@@ -1,7 +1,7 @@
 """Typed domain errors.
 
-Every refusal names the field it concerns (when there is one) and the SPEC
-rule it enforces (e.g. ``M8``), so the gateway can answer with a clear 4xx:
+Every refusal names the field it concerns (when there is one) and the
+rule it enforces (e.g. ``M8``, see docs/rules.md), so the gateway can answer with a clear 4xx:
 ``{"error": {"code", "message", "field", "rule"}}``.
 
 The constructor's positional arguments are exactly ``(message, field, rule)``

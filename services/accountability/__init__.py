@@ -1,1 +1,1 @@
-"""Accountability (责任追究): who bears responsibility for each decision (SPEC C1–C7)."""
+"""Accountability (责任追究): who bears responsibility for each decision (C1–C7, docs/rules.md)."""

@@ -1,4 +1,4 @@
-"""Accountability (责任追究): responsibility links and lifetime records, C1–C3 (SPEC §3)."""
+"""Accountability (责任追究): responsibility links and lifetime records, C1–C3 (docs/rules.md)."""
 import os
 # eventlet's green DNS resolver (dnspython) costs about half a second of CPU at every start; the
 # suite resolves names only when it connects (broker, database, SMTP), where the platform's

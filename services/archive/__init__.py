@@ -1,1 +1,1 @@
-"""Archive (归档): append-only records in a per-organization hash chain, A1–A3 (SPEC §3)."""
+"""Archive (归档): append-only records in a per-organization hash chain, A1–A3 (docs/rules.md)."""

@@ -62,7 +62,7 @@ SIGNATURE_ALGORITHM = "ed25519"                                # A2 checkpoints
 GENESIS_HASH = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 
-# A1: what the archive keeps (SPEC A1, issue "from topic to sanction"); each kind comes from an
+# A1: what the archive keeps (docs/rules.md); each kind comes from an
 # event (ARCHIVED_EVENTS) or a correction.  Retention follows the records office's periods:
 # 永久 (permanent), 30 年, 10 年 (RETENTION_OF_KIND).
 PERMANENT, YEARS_30, YEARS_10 = "permanent", "30y", "10y"

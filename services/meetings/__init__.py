@@ -1,1 +1,1 @@
-"""Meetings (会议): the roster and every meeting rule, M1–M11 (SPEC §3)."""
+"""Meetings (会议): the roster and every meeting rule, M1–M11 (docs/rules.md)."""

@@ -1,4 +1,4 @@
-"""Meetings storage (SQLAlchemy 2). Memberships are never deleted (SPEC §2)."""
+"""Meetings storage (SQLAlchemy 2). Memberships (terms) are never deleted (docs/rules.md)."""
 import datetime as dt
 
 import sqlalchemy as sa

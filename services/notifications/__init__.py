@@ -1,1 +1,1 @@
-"""Notifications (通知): notices to each recipient, once per channel (SPEC N1–N2)."""
+"""Notifications (通知): notices to each recipient, once per channel (N1–N2, docs/rules.md)."""

@@ -1,4 +1,4 @@
-"""Notifications (通知): in-app inbox, N1–N2 (SPEC §3)."""
+"""Notifications (通知): in-app inbox, N1–N2 (docs/rules.md)."""
 import os
 # eventlet's green DNS resolver (dnspython) costs about half a second of CPU at every start; the
 # suite resolves names only when it connects (broker, database, SMTP), where the platform's

@@ -1,1 +1,1 @@
-"""Voting (表决): ballots, votes and decisions, V1–V9 (SPEC §3)."""
+"""Voting (表决): ballots, votes and decisions, V1–V9 (docs/rules.md)."""

@@ -1,6 +1,6 @@
 """Voting rules in plain Python (no nameko, no HTTP, no database).
 
-Each check raises a typed error naming its SPEC rule; the service layer calls
+Each check raises a typed error naming its rule (docs/rules.md); the service layer calls
 them before it writes anything, so a refused action changes nothing.
 """
 import datetime as dt

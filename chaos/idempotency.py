@@ -121,7 +121,7 @@ def run(env, org, log=print, requests_total=200, seed=None, kills=3):
     title = f"幂等-{run_id}"
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()
     jobs = [(f"create-{run_id}-{i}", "/api/v1/meetings",
-             {"kind": "emergency", "title": f"{title}-{i}", "scheduled_at": when})
+             {"kind": "emergency", "emergency_reason": "突发险情", "title": f"{title}-{i}", "scheduled_at": when})
             for i in range(requests_total - closes)]
     jobs += [(f"close-{run_id}-{b}", f"/api/v1/ballots/{b}/close", None) for b in ballots]
     rng.shuffle(jobs)

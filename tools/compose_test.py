@@ -247,7 +247,7 @@ class Api:
 def decide(api, pid, title, choices):
     """A whole decision: meeting, topic, notice, open, a named ballot, the given votes, close."""
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
-    meeting = api.call("POST", "/meetings", json={"kind": "emergency", "title": title,
+    meeting = api.call("POST", "/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": title,
                                                   "scheduled_at": when}).json()["meeting_id"]
     topic = api.call("POST", f"/meetings/{meeting}/topics",
                      json={"title": title, "category": "work_plan"}).json()["topic_id"]

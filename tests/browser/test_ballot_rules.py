@@ -6,10 +6,30 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from shared import clock
+from tests.browser import conftest as browser_conftest
 from tests.browser.support import ok, ui_login
+from tests.e2e import conftest as e2e
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def suite(broker, tmp_path_factory):
+    """A suite of this module's own whose clock the test moves (M5: a regular meeting is held at
+    its noticed time, 48 h after its notice at the earliest), so the other modules' clock stays put."""
+    clock_file = tmp_path_factory.mktemp("clock") / "offset"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(clock.CONTROLLED_CLOCK_SETTING, str(clock_file))
+        env.setenv("COMPLIANCE_SWEEP_SECONDS", browser_conftest.COMPLIANCE_SWEEP_SECONDS)
+        yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def base(suite):
+    login(suite.base, "secretary")          # waits for the demo seed of the fresh suite
+    return suite.base
 
 PRESENT8 = ["demo-secretary", "demo-deputy"] + [f"demo-member{i}" for i in range(1, 7)]
 YES = ["secretary", "deputy", "member1", "member2", "member3"]
@@ -17,11 +37,11 @@ NO = ["member4", "member5", "member6"]
 
 
 def disputed_ballot(base, title):
-    """A regular meeting (noticed 3 days ahead, held now; at an emergency one the majority decides at
-    once) with a major-decision topic (pre-coordinated and prepared, M3), 8 present,
-    a named ballot with 5 yes and 3 no: 3 of 8 against reach a third (V5)."""
+    """A regular meeting (noticed 3 days ahead, held then: the suite's clock moves 3 days on, M5; a
+    major topic is never decided at an emergency one, M6) with a major-decision topic (pre-coordinated
+    and prepared, M3), 8 present, a named ballot with 5 yes and 3 no: 3 of 8 against reach a third (V5)."""
     sec, _ = login(base, "secretary")
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()
+    when = (clock.now() + dt.timedelta(days=3)).isoformat()
     mid = ok(sec.post("/api/v1/meetings", json={"kind": "regular", "title": title, "scheduled_at": when}))["meeting_id"]
     tid = ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={
         "title": f"{title} 议题", "category": "major_decision",
@@ -29,6 +49,7 @@ def disputed_ballot(base, title):
         "preparation": {"research": "已调研", "opinions_from": ["财务处"], "risk_assessment": "可控",
                         "legal_review": "合法"}}))["topic_id"]
     ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
+    clock.advance(dt.timedelta(days=3))
     ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": PRESENT8, "leave": []}))
     ballot = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": tid, "method": "named"}))
     for user, choice in [(u, "yes") for u in YES] + [(u, "no") for u in NO]:
@@ -79,9 +100,9 @@ def test_ballot_progress_and_the_inbox_badge_update_by_themselves(pages, screens
     """Live by polling: the chair's ballot page counts votes cast (never choices) as they arrive,
     and the navigation shows the unread count beside the inbox."""
     sec, _ = login(pages.base, "secretary")
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
-    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议（实时）",
-                                                "scheduled_at": when}))["meeting_id"]
+    when = (clock.now() + dt.timedelta(minutes=30)).isoformat()
+    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情",
+                                                "title": "党组紧急会议（实时）", "scheduled_at": when}))["meeting_id"]
     tid = ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={"title": "实时进度议题", "category": "work_plan"}))["topic_id"]
     ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
     ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": PRESENT8, "leave": []}))

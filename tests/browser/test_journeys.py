@@ -20,6 +20,7 @@ def create_and_open_meeting(sec, title, topic, texts):
     """As the chair in the UI: emergency meeting, one topic, notice, open with 7 present and member6 on leave."""
     sec.get_by_label(texts["kind"]).select_option("emergency")
     sec.get_by_label(texts["title"]).fill(title)
+    sec.get_by_label(texts["reason"]).fill("防汛险情，须当日部署")       # M6: the emergency is recorded
     sec.get_by_role("button", name=texts["create"]).click()
     expect(sec.locator("#meeting-status")).to_have_attribute("data-status", "draft")
     sec.get_by_label(texts["topic"]).fill(topic)
@@ -66,10 +67,10 @@ def vote(pages, username, ballot_id, choice, reserved=None, via="link", lang="zh
 
 ZH = {"kind": "会议类型", "title": "会议名称", "create": "创建会议", "topic": "议题名称", "category": "议题类别",
       "notice": "发出会议通知", "quorum": "出席 {} / 应到 9，法定人数 6", "open": "宣布开会",
-      "ballot": "对此议题发起表决"}
+      "ballot": "对此议题发起表决", "reason": "紧急事由"}
 EN = {"kind": "Kind", "title": "Title", "create": "Create meeting", "topic": "Topic title", "category": "Category",
       "notice": "Issue the notice", "quorum": "Present {} / members 9, quorum 6", "open": "Open the meeting",
-      "ballot": "Open a ballot on this topic"}
+      "ballot": "Open a ballot on this topic", "reason": "Reason for the emergency"}
 
 
 def test_a_decision_from_meeting_to_lifetime_record_in_chinese(pages, screenshots):
@@ -250,6 +251,7 @@ def test_an_api_rule_violation_is_shown_with_its_rule(pages, screenshots):
     ui_login(sec, "secretary")
     sec.get_by_label("会议类型").select_option("emergency")
     sec.get_by_label("会议名称").fill("法定人数不足的会议")
+    sec.get_by_label("紧急事由").fill("突发公共事件")
     sec.get_by_role("button", name="创建会议").click()
     sec.get_by_label("议题名称").fill("意识形态工作")
     sec.locator("#add-topic button[type=submit]").click()

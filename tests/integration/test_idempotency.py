@@ -19,6 +19,7 @@ from shared.db import make_engine
 from shared.errors import Conflict
 from shared.nameko_ext import IDEMPOTENCY_KEY
 from tests.integration.test_rpc_broker_outage import gated, stop_through, wait_for
+from tests.support.meetings import VotingStandIn
 from tests.support.probe_service import ProbeService
 from tests.support.roster import actor, build_org
 
@@ -70,11 +71,13 @@ def test_a_close_committed_before_a_kill_answers_its_decision_after_the_restart(
         container_factory, rpc_client, keyed_client, database_url):
     first_run = container_factory(MeetingsService, database_url=database_url)
     first_run.start()
+    VotingStandIn.open, VotingStandIn.asked = {}, []
+    container_factory(VotingStandIn).start()          # V1: asked before the close; no ballot is open
     rpc = rpc_client()
     org_id, ids = build_org(rpc.meetings, 5)
     sec = actor(ids[0], org_id, "secretary")
     meeting = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "emergency", "title": "会",
-                                                  "scheduled_at": soon(5)})
+                                                  "emergency_reason": "防汛险情", "scheduled_at": soon(5)})
     mid = meeting["meeting_id"]
     rpc.meetings.add_topic(sec, mid, {"title": "议题", "category": "work_plan"})
     rpc.meetings.open_meeting(sec, mid, {"present": ids})
@@ -113,15 +116,18 @@ def test_the_same_key_from_another_caller_is_another_command(container_factory, 
     container_factory(MeetingsService, database_url=database_url).start()
     rpc = rpc_client()
     org_id, ids = build_org(rpc.meetings, 5)
-    sec, deputy = actor(ids[0], org_id, "secretary"), actor(ids[1], org_id, "deputy_secretary")
+    sec = actor(ids[0], org_id, "secretary")
+    deputy, member = actor(ids[1], org_id, "deputy_secretary"), actor(ids[2], org_id, "member")
     mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "regular", "title": "会",
                                               "scheduled_at": soon()})["meeting_id"]
     keyed = keyed_client("shared-key")
     topic = {"title": "议题", "category": "work_plan"}
-    one = keyed.meetings.add_topic(sec, mid, topic)
-    two = keyed.meetings.add_topic(deputy, mid, topic)       # M3: the deputy may too
-    assert one != two
-    assert len(rpc.meetings.get_meeting(sec, mid)["topics"]) == 2
+    one = keyed.meetings.suggest_topic(deputy, mid, topic)       # M3: members suggest topics
+    two = keyed.meetings.suggest_topic(member, mid, topic)
+    assert one["topic_id"] != two["topic_id"]
+    assert {one["proposed_by"], two["proposed_by"]} == {ids[1], ids[2]}
+    suggested = rpc.meetings.list_topics(sec, org_id, "suggested")["topics"]
+    assert sorted(t["topic_id"] for t in suggested) == sorted([one["topic_id"], two["topic_id"]])
 
 
 def test_a_keyed_command_whose_reply_was_lost_in_an_outage_is_answered_its_result(

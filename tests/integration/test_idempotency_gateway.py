@@ -5,8 +5,16 @@ import uuid
 import pytest
 
 from tests.integration.test_gateway_http import MEMBERS, error_of, gateway, login, soon  # noqa: F401 (fixture)
+from tests.support.meetings import VotingStandIn
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def voting(container_factory):
+    """V1: meetings asks voting whether ballots are open before a meeting closes (none here)."""
+    VotingStandIn.open, VotingStandIn.asked = {}, []
+    container_factory(VotingStandIn).start()
 
 
 def titles(api):
@@ -19,7 +27,7 @@ def test_a_schedule_sent_again_with_its_key_answers_the_first_meeting(gateway): 
     sec, _ = login(gateway, "secretary")
     before = titles(sec)
     key = str(uuid.uuid4())
-    body = {"kind": "emergency", "title": "只开一次的会", "scheduled_at": soon()}
+    body = {"kind": "emergency", "emergency_reason": "防汛险情", "title": "只开一次的会", "scheduled_at": soon()}
     first = sec.post("/api/v1/meetings", json=body, headers={"Idempotency-Key": key})
     assert first.status_code == 201, first.text
     assert first.headers["Idempotency-Key"] == key
@@ -48,13 +56,15 @@ def test_a_schedule_sent_again_with_its_key_answers_the_first_meeting(gateway): 
 
 def test_a_write_without_a_key_gets_one_and_a_bad_key_is_a_400_naming_the_header(gateway):   # noqa: F811
     sec, _ = login(gateway, "secretary")
-    made = sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "自动键", "scheduled_at": soon()})
+    made = sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "防汛险情", "title": "自动键",
+                                              "scheduled_at": soon()})
     assert made.status_code == 201
     assert uuid.UUID(made.headers["Idempotency-Key"])                  # the gateway's own key
     assert "Idempotency-Key" not in sec.get("/api/v1/meetings").headers  # reads carry none
     before = titles(sec)
     for bad in ("x" * 201, "has space", "键"):
-        r = sec.call("POST", "/api/v1/meetings", json={"kind": "emergency", "title": "坏键", "scheduled_at": soon()},
+        r = sec.call("POST", "/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "防汛险情",
+                                                       "title": "坏键", "scheduled_at": soon()},
                      headers={"Idempotency-Key": bad.encode("utf-8").decode("latin-1")})
         err = error_of(r, 400)
         assert err["field"] == "Idempotency-Key"

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
+from shared import clock
 from shared.errors import Conflict, RuleViolation, ValidationFailed
-from tests.integration.test_voting_rpc import member, suite  # noqa: F401  (suite is a fixture)
+from tests.integration.test_voting_rpc import MeetingsWithPresence, controlled_clock, member, suite  # noqa: F401
 from tests.integration.test_voting_rules import check_events, meeting, rows, vote
 from tests.support.roster import actor, build_org
 
@@ -77,7 +78,7 @@ def wait_status(rpc, who, ballot_id, status, timeout=10):
     return ballot
 
 
-def test_v1_no_vote_record_or_close_once_the_meeting_closed_and_the_open_ballot_lapses(suite):
+def test_v1_no_vote_record_or_close_once_the_meeting_closed_and_the_open_ballot_lapses(suite, monkeypatch):
     rpc, tap, engine = suite
     org_id, ids, sec, mid, (tid, tid_b) = meeting(rpc, 7, present=range(7),
                                                   topics=[("采购办法", "organization"), ("计划", "work_plan")])
@@ -87,7 +88,12 @@ def test_v1_no_vote_record_or_close_once_the_meeting_closed_and_the_open_ballot_
     assert rpc.voting.open_ballots(sec, mid) == [bid, hands]
     assert rpc.voting.open_ballots(actor("x", "another-org", "secretary"), mid) == []
 
-    rpc.meetings.close_meeting(sec, mid)          # meetings closes it while ballots are open (the race)
+    with pytest.raises(RuleViolation) as err:     # meetings asks voting first: refused while ballots are open
+        rpc.meetings.close_meeting(sec, mid)
+    assert (err.value.rule, err.value.field) == ("V1", "meeting_id") and "2 ballots" in err.value.message
+    # the race: voting answered "none open" just before these two ballots opened
+    monkeypatch.setattr(MeetingsWithPresence, "_open_ballots", lambda self, actor, meeting_id: [])
+    rpc.meetings.close_meeting(sec, mid)          # so meetings closes it while ballots are open
     for call in (lambda: rpc.voting.cast_vote(member(ids, org_id, 5), bid, {"choice": "yes"}),
                  lambda: rpc.voting.close_ballot(sec, bid),
                  lambda: rpc.voting.defer_ballot(sec, bid, {"reason": "会后再议"}),
@@ -140,13 +146,14 @@ def test_v4_a_personnel_ballot_names_its_items_candidate_and_no_other(suite):
     rpc, tap, engine = suite
     org_id, ids = build_org(rpc.meetings, 7)
     sec = actor(ids[0], org_id, "secretary")
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=49)).isoformat()
+    when = clock.now() + dt.timedelta(hours=49)
     mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "regular", "title": "党组会议",
-                                              "scheduled_at": when})["meeting_id"]
+                                              "scheduled_at": when.isoformat()})["meeting_id"]
     tid = rpc.meetings.add_topic(sec, mid, {"title": "任命处长", "category": "personnel",
                                             "candidate_person_ids": [ids[6]]})["topic_id"]
     assert rpc.meetings.get_topic(sec, tid)["candidate_person_id"] == ids[6]
     rpc.meetings.notice_meeting(sec, mid)
+    clock.advance(when - clock.now())                 # M5: held at its noticed time
     rpc.meetings.open_meeting(sec, mid, {"present": ids, "leave": []})
     for named in (["cand-b"], [ids[5]], [ids[6], ids[5]]):
         with pytest.raises(RuleViolation) as err:
@@ -167,13 +174,14 @@ def test_v4_the_candidate_and_members_who_declare_a_conflict_are_recused(suite):
     rpc, tap, engine = suite
     org_id, ids = build_org(rpc.meetings, 7)
     sec = actor(ids[0], org_id, "secretary")
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=49)).isoformat()
+    when = clock.now() + dt.timedelta(hours=49)
     mid = rpc.meetings.schedule_meeting(sec, {"org_id": org_id, "kind": "regular", "title": "党组会议",
-                                              "scheduled_at": when})["meeting_id"]
+                                              "scheduled_at": when.isoformat()})["meeting_id"]
     person_tid = rpc.meetings.add_topic(sec, mid, {"title": "任命副局长", "category": "personnel",
                                                    "candidate_person_ids": [ids[6]]})["topic_id"]
     plan_tid = rpc.meetings.add_topic(sec, mid, {"title": "采购合同", "category": "organization"})["topic_id"]
     rpc.meetings.notice_meeting(sec, mid)
+    clock.advance(when - clock.now())                 # M5: held at its noticed time
     rpc.meetings.open_meeting(sec, mid, {"present": ids, "leave": []})
 
     # the candidate, a group member, takes no part in their own appointment: N 7 -> 6, present 7 -> 6

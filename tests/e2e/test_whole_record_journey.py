@@ -49,7 +49,7 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
     sec, member, inspector = clients["secretary"], clients["member2"], clients["discipline"]
 
     when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
-    meeting_id = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "title": "党组紧急会议",
+    meeting_id = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情", "title": "党组紧急会议",
                                                        "scheduled_at": when}))["meeting_id"]
     # a member suggests; the secretary accepts it onto the meeting (M3)
     topic_id = ok(member.post("/api/v1/topics", json={"title": "机关食堂改造", "category": "work_plan",

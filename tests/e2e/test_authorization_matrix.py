@@ -76,6 +76,9 @@ POLICY = {
     ("POST", "/api/v1/organizations"): ({"admin"}, NO),
     ("POST", "/api/v1/persons"): ({"admin"}, NO),
     ("POST", "/api/v1/appointments"): ({"admin"}, NO),
+    # §二, M1: terms are listed for life; the administrator, who appoints, ends them (a random id here)
+    ("GET", "/api/v1/appointments"): (ADMIN_OR_ORG, CROSS),
+    ("POST", "/api/v1/appointments/{appointment_id}/end"): ({"admin"}, NO),
     ("POST", "/api/v1/accounts"): ({"admin"}, NO),
     # issue 17: a person with a role binds their own account with a one-time code sent to them
     ("POST", "/api/v1/enrolments"): ({"admin", "office"}, NO),
@@ -110,6 +113,8 @@ POLICY = {
     ("POST", "/api/v1/topics/{topic_id}/materials"): (ORG, NO),
     ("GET", "/api/v1/materials/{material_id}"): (ORG, CROSS),
     ("POST", "/api/v1/provisional-handlings"): (GROUP, NO),
+    ("GET", "/api/v1/provisional-handlings"): (ORG, CROSS),
+    ("POST", "/api/v1/provisional-handlings/{handling_id}/approval"): ({"secretary"}, NO),   # M6
     ("POST", "/api/v1/meetings/{meeting_id}/minutes"): ({"confidential_secretary"}, NO),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes"): (GROUP | {"confidential_secretary", "office", "discipline"}, CROSS),  # M10
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/approval"): (CHAIRS, NO),
@@ -132,6 +137,7 @@ POLICY = {
     ("GET", "/api/v1/decisions/{decision_id}"): (ORG, CROSS),
     ("POST", "/api/v1/decisions/{decision_id}/reserved-opinions"): (GROUP, NO),
     ("POST", "/api/v1/reconsiderations"): ({"secretary"}, NO),
+    ("POST", "/api/v1/conflicts-of-interest"): (GROUP, NO),   # V4 recusal: a member declares their own
     ("GET", "/api/v1/voting-policy"): (ORG, CROSS),
     ("PUT", "/api/v1/voting-policy"): ({"secretary", "admin"}, NO),
     # archive (A1–A3)
@@ -257,7 +263,8 @@ def world(suite):
            "notification_id": first(inbox, "notification_id"),
            "person_id": "demo-member1", "org_id": "demo-org", "asset": "app.js",
            "leave_id": _random_id(), "material_id": _random_id(), "document_id": _random_id(),
-           "step_id": _random_id(), "webhook_id": _random_id(), "api_token_id": _random_id()}
+           "step_id": _random_id(), "webhook_id": _random_id(), "api_token_id": _random_id(),
+           "handling_id": _random_id(), "appointment_id": _random_id()}
 
     # other-org: its secretary, an org_department reader, and a meeting, topic, open ballot of its own
     ok(admin.post("/api/v1/organizations", json={"name": "另一局党组", "org_id": "other-org"}))

@@ -20,6 +20,7 @@ from kombu import Connection, Exchange, Queue
 
 from services.archive import chain, domain, models, signing
 from services.archive.service import ArchiveService
+from shared import merkle
 from shared.amqp import EventPublisher
 from shared.clock import utcnow
 from shared.db import Store, make_engine, migrate
@@ -170,8 +171,11 @@ def test_a2_signed_checkpoint_and_export_verified_offline(container_factory, rpc
     assert signing.verify_signature(PUBLIC, payload, checkpoint["signature"])
     [event] = take(amqp_uri, events, 1)
     assert event["event_type"] == "checkpoint_signed" and event["org_id"] == ORG_A
-    assert event["data"] == {k: checkpoint[k] for k in ("org_id", "seq", "head_hash", "created_at", "signature",
-                                                        "public_key", "algorithm")}
+    assert event["data"] == {**{k: checkpoint[k] for k in ("org_id", "seq", "head_hash", "created_at", "signature",
+                                                           "public_key", "algorithm")},
+                             # the RFC 6962 tree the witness checks consistency against; the first has no predecessor
+                             "tree_root": merkle.merkle_root([r["hash"] for r in archive.list_records(SEC_A, ORG_A)["items"]]),
+                             "consistency": None}
     # signing an unchanged head again returns the same checkpoint and announces nothing new
     assert archive.sign_checkpoint(SEC_A, ORG_A) == checkpoint
     assert count_rows(db, "checkpoints") == 1

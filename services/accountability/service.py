@@ -678,10 +678,13 @@ def _event_data(envelope, schema, rule):
 
 
 def _meeting_fact(session, org_id, meeting_id, **values):
+    """The meeting's facts, made on the first event that names the meeting.  Events of one meeting
+    (scheduled, noticed, opened, …) may be handled at once by two workers or replicas, or one of
+    them again after a restore: the row is inserted once (ON CONFLICT DO NOTHING), never twice."""
     fact = session.get(models.MeetingFact, meeting_id)
     if fact is None:
-        fact = models.MeetingFact(meeting_id=meeting_id, org_id=org_id)
-        session.add(fact)
+        _insert_once(session, models.MeetingFact.__table__, meeting_id=meeting_id, org_id=org_id)
+        fact = session.get(models.MeetingFact, meeting_id)
     for key, value in values.items():
         if value is not None:
             setattr(fact, key, value)

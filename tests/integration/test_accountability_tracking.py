@@ -482,3 +482,32 @@ def rows_linked(svc, *events):
         return all(svc.decision_links(SECRETARY, e["data"]["decision_id"]) for e in events)
     except Exception:
         return False
+
+
+def test_c7_two_events_of_one_meeting_handled_at_once_keep_one_fact(pg_url):
+    """Two workers (or replicas) handle a meeting's scheduled and opened events at once, or one is
+    handled again after a restore: the meeting's facts are made once and carry both, instead of a
+    duplicate-key failure sending the event to the dead letters."""
+    from sqlalchemy.orm import Session
+
+    from services.accountability import models
+    from services.accountability.service import _meeting_fact
+
+    engine = make_engine(pg_url)
+    models.MeetingFact.__table__.create(engine)
+    first = Session(engine)
+    _meeting_fact(first, ORG, "m-race", kind="regular", title="党组会议")
+    first.flush()                                         # inserted, not committed: the row is locked
+
+    def second():
+        with Session(engine) as s, s.begin():
+            _meeting_fact(s, ORG, "m-race", n=9, present=7)
+
+    worker = eventlet.spawn(second)
+    eventlet.sleep(0.3)                                   # the second insert now waits on the first
+    first.commit()
+    first.close()
+    worker.wait()                                         # raised IntegrityError before the fix
+    [row] = rows(pg_url, "SELECT kind, title, n, present FROM meeting_facts WHERE meeting_id = 'm-race'")
+    assert tuple(row) == ("regular", "党组会议", 9, 7)
+    engine.dispose()

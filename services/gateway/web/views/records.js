@@ -5,6 +5,20 @@ import { dataTable, h, heading, link } from "../ui.js";
 
 const PAGE = 50;
 
+// What a record is about, in words: its title, else its meeting's or topic's title, a name, a theme,
+// a document number; never a raw identifier (the kinds without a title of their own link their meeting).
+function subjectOf(r) {
+  const c = r.content || {};
+  return c.title || c.meeting_title || c.topic_title || c.name || c.theme || c.document_number || "";
+}
+
+function subjectCell(r) {
+  const text = subjectOf(r);
+  if (r.kind === "decision") return link(`#/decision/${r.subject_id}`, text || t("records.noTitle"));
+  if (!text && r.content?.meeting_id) return link(`#/meeting/${r.content.meeting_id}`, t("records.ofMeeting"));
+  return text || t("records.noTitle");
+}
+
 export default {
   route: "records",
   nav: { label: "nav.records" },
@@ -23,8 +37,7 @@ export default {
         { key: "seq", label: t("records.seq") },
         { key: "created", label: t("col.created"), value: (r) => formatTime(r.created_at) },
         { key: "kind", label: t("records.kind"), value: (r) => label("reckind", r.kind) },
-        { key: "subject", label: t("records.subject"), value: (r) => r.content?.title || r.subject_id,
-          cell: (r) => (r.kind === "decision" ? link(`#/decision/${r.subject_id}`, r.content?.title || r.subject_id) : (r.content?.title || r.subject_id)) },
+        { key: "subject", label: t("records.subject"), value: (r) => subjectOf(r) || r.subject_id, cell: subjectCell },
         { key: "classification", label: t("records.classification"), value: (r) => r.classification },
         { key: "hash", label: t("records.hash"), value: (r) => r.hash, cell: (r) => h("span", { class: "mono" }, `${r.hash.slice(0, 16)}…`) },
       ],

@@ -136,7 +136,23 @@ def definitions(vhost="/"):
                          "destination_type": "queue", "routing_key": event_type, "arguments": {}})
         bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": dlq,
                          "destination_type": "queue", "routing_key": name, "arguments": {}})
-    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings}
+    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues, "bindings": bindings,
+            "policies": [rpc_queue_policy(vhost)]}
+
+
+RPC_QUEUE_POLICY = "rpc-queues-on-every-node"
+
+
+def rpc_queue_policy(vhost="/"):
+    """nameko's RPC request queues (``rpc-<service>``) are durable classic queues declared by the
+    services, not quorum queues: on a cluster, a durable classic queue whose node is down cannot be
+    declared again on another node, so RPC to that service would stop until the node came back.
+    Mirrored on every node (synchronised at once), the queue survives the loss of its node and
+    the services' reconnection finds it.  Reply queues (``rpc.reply-…``) are exclusive to their
+    connection and are declared again on the node a service reconnects to; the pattern leaves them
+    alone, as it does the event queues (quorum already).  Harmless on a single node."""
+    return {"name": RPC_QUEUE_POLICY, "vhost": vhost, "pattern": "^rpc-", "apply-to": "queues",
+            "priority": 0, "definition": {"ha-mode": "all", "ha-sync-mode": "automatic"}}
 
 
 if __name__ == "__main__":   # python -m shared.topology > deploy/rabbitmq/definitions.json

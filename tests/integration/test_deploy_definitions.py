@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Exchange, Producer, Queue
 
-from shared.topology import DELIVERY_LIMIT, SUBSCRIPTIONS, dead_letter_queue_name, queue_name
+from shared.topology import DELIVERY_LIMIT, RPC_QUEUE_POLICY, SUBSCRIPTIONS, dead_letter_queue_name, queue_name
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,8 @@ def api(broker, method, path, **kwargs):
 def import_into(broker, vhost):
     """POST the file's exchanges, queues and bindings to /api/definitions/<vhost>."""
     defs = json.loads(DEFINITIONS.read_text())
-    body = {key: [dict(item, vhost=vhost) for item in defs[key]] for key in ("exchanges", "queues", "bindings")}
+    body = {key: [dict(item, vhost=vhost) for item in defs[key]]
+            for key in ("exchanges", "queues", "bindings", "policies")}
     api(broker, "POST", f"/api/definitions/{urllib.parse.quote(vhost, safe='')}", json=body)
     return defs
 
@@ -87,6 +88,26 @@ def test_definitions_declare_every_quorum_queue_with_its_dead_letter_queue(broke
     names = {q["name"] for q in api(broker, "GET", f"/api/queues/{urllib.parse.quote(vhost, safe='')}").json()}
     expected = {queue_name(*s) for s in SUBSCRIPTIONS}
     assert names == expected | {dead_letter_queue_name(n) for n in expected}
+
+
+def test_rpc_request_queues_take_the_policy_that_keeps_them_on_every_node(broker, amqp_uri):
+    """A cluster node that goes down takes no service's RPC queue with it: a queue declared as
+    nameko declares ``rpc-<service>`` gets the mirroring policy; reply and event queues do not."""
+    vhost = vhost_of(amqp_uri)
+    import_into(broker, vhost)
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        exchange(channel).declare()
+        Queue("rpc-voting", exchange, routing_key="voting.*", durable=True)(channel).declare()
+        Queue(f"rpc.reply-gateway-{uuid.uuid4()}", exchange, auto_delete=True, exclusive=True)(channel).declare()
+        info = wait_for(lambda: (queue_info(broker, vhost, "rpc-voting") or {}).get("policy"))
+        assert info == RPC_QUEUE_POLICY
+        replies = [q for q in api(broker, "GET", f"/api/queues/{urllib.parse.quote(vhost, safe='')}").json()
+                   if q["name"].startswith("rpc.reply-")]
+        assert replies and all(not q.get("policy") for q in replies)
+    events = queue_info(broker, vhost, queue_name(*SUBSCRIPTIONS[0]))
+    assert not events.get("policy")
 
 
 def test_a_result_decided_event_lands_in_the_archive_and_accountability_queues_only(broker, amqp_uri):

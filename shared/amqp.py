@@ -19,6 +19,13 @@ def connect(amqp_uri, confirms=True, heartbeat=None):
                       connect_timeout=5)
 
 
+def safe_uri(amqp_uri):
+    """The broker address without its passwords, for logs and messages: every alternate of a
+    failover list (``amqp://…;amqp://…``) masked, not only the first as kombu does."""
+    from kombu.utils.url import maybe_sanitize_url
+    return ";".join(maybe_sanitize_url(part) for part in str(amqp_uri).split(";"))
+
+
 def check_broker(amqp_uri, timeout=5):
     """Raise a ConnectionError with a helpful message when the broker cannot be reached."""
     conn = Connection(amqp_uri, connect_timeout=timeout)

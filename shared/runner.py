@@ -43,13 +43,11 @@ def configure_logging(config):
 
 
 def _check_broker_or_exit(uri):
-    from kombu.utils.url import maybe_sanitize_url
-
-    from shared.amqp import check_broker
+    from shared.amqp import check_broker, safe_uri
     try:
         check_broker(uri)
     except ConnectionError as exc:
-        print(BROKER_HELP.format(uri=maybe_sanitize_url(uri), error=exc), file=sys.stderr)
+        print(BROKER_HELP.format(uri=safe_uri(uri), error=exc), file=sys.stderr)
         sys.exit(2)
 
 

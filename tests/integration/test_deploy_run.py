@@ -114,3 +114,16 @@ def test_supervise_exits_with_help_when_the_broker_is_unreachable(tmp_path):
     result = subprocess.run([sys.executable, "-m", "shared.runner", "supervise", str(procfile)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "Cannot reach RabbitMQ" in result.stderr
+
+
+def test_the_broker_help_shows_no_password_of_any_failover_node(tmp_path):
+    """A cluster's AMQP_URI lists every node (amqp://…;amqp://…): the help printed when none
+    answers names the nodes without any of their passwords (kombu masks only the first)."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("steady: sleep 60\n")
+    uri = ";".join(f"amqp://suite:node{i}-secret-pw@127.0.0.1:{free_port()}/" for i in (1, 2, 3))
+    result = subprocess.run([sys.executable, "-m", "shared.runner", "supervise", str(procfile)], cwd=ROOT,
+                            env=dict(os.environ, AMQP_URI=uri), capture_output=True, text=True, timeout=90)
+    assert result.returncode == 2 and "Cannot reach RabbitMQ" in result.stderr
+    assert result.stderr.count("suite:**@127.0.0.1") == 3, result.stderr
+    assert "secret-pw" not in result.stderr + result.stdout

@@ -40,6 +40,20 @@ class Output:
             time.sleep(0.2)
 
 
+def reap(output):
+    """Kill every process the supervisor started that is still running -> their pids.  Each runs
+    in a session of its own: one left behind (a supervisor killed before it stopped them) would
+    keep reconnecting to this test's vhost after it is deleted, which wears the broker down."""
+    alive = []
+    for pid in {int(p) for p in re.findall(r"started \(pid (\d+)\)", output.text())}:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+            alive.append(pid)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return alive
+
+
 def test_a_dead_service_is_restarted_and_the_others_keep_running(amqp_uri, tmp_path):
     procfile = tmp_path / "Procfile"
     procfile.write_text((ROOT / "deploy" / "Procfile").read_text())
@@ -80,7 +94,9 @@ def test_a_dead_service_is_restarted_and_the_others_keep_running(amqp_uri, tmp_p
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+        leftovers = reap(output)
     assert proc.returncode == 0, output.text()[-3000:]
+    assert not leftovers, f"services still running after the supervisor stopped: {leftovers}"
     assert "stopping every service" in output.text()
     for pid in (pids["voting"], new_pid):
         with pytest.raises(ProcessLookupError):
@@ -103,7 +119,10 @@ def test_a_service_that_keeps_dying_is_restarted_with_a_growing_delay(tmp_path, 
         assert len(re.findall(r"steady started", output.text())) == 1
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(45)
+        try:
+            proc.wait(45)
+        finally:
+            reap(output)
     assert proc.returncode == 0
 
 

@@ -74,6 +74,8 @@ POLICY = {
     ("GET", "/api/v1/organizations/{org_id}/members"): (ORG, CROSS),
     ("GET", "/api/v1/organizations/{org_id}"): (ORG, CROSS),
     ("POST", "/api/v1/organizations"): ({"admin"}, NO),
+    ("GET", "/api/v1/organizations"): ({"admin"}, NO),
+    ("GET", "/api/v1/persons"): ({"admin"}, NO),
     ("POST", "/api/v1/persons"): ({"admin"}, NO),
     ("POST", "/api/v1/appointments"): ({"admin"}, NO),
     # §二, M1: terms are listed for life; the administrator, who appoints, ends them (a random id here)

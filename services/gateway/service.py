@@ -276,6 +276,16 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
         actor.require_org(org_id, cross_org_read=True)
         return self.meetings.get_organization(actor.to_dict(), org_id)
 
+    @route("GET", "/api/v1/organizations", roles=("admin",), summary="every organization (administrator)",
+           tag="admin")
+    def list_organizations(self, actor):
+        return self.meetings.list_organizations(actor.to_dict())
+
+    @route("GET", "/api/v1/persons", roles=("admin",), summary="every registered person with their name "
+           "(administrator)", tag="admin")
+    def list_persons(self, actor):
+        return self.meetings.list_persons(actor.to_dict())
+
     @route("POST", "/api/v1/organizations", roles=("admin",), body=schemas.OrganizationIn, status=201,
            summary="create an organization", tag="admin")
     def create_organization(self, actor, body):

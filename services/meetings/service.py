@@ -81,6 +81,26 @@ class MeetingsService(HealthMixin):
             return _org(org)
 
     @rpc
+    def list_organizations(self, actor):
+        """Every organization, by name (the administrator's list, §2: admin operates the system)."""
+        actor = Actor.from_dict(actor)
+        actor.require("admin", action="listing organizations")
+        with self.db.read() as s:
+            rows = s.execute(sa.select(models.Organization).order_by(models.Organization.name,
+                                                                     models.Organization.id)).scalars()
+            return {"items": [_org(o) for o in rows]}
+
+    @rpc
+    def list_persons(self, actor):
+        """Every registered person with their name (the administrator picks people from it)."""
+        actor = Actor.from_dict(actor)
+        actor.require("admin", action="listing persons")
+        with self.db.read() as s:
+            rows = s.execute(sa.select(models.Person.id, models.Person.name)
+                             .order_by(models.Person.name, models.Person.id)).all()
+            return {"items": [{"person_id": pid, "name": name} for pid, name in rows]}
+
+    @rpc
     def register_person(self, actor, data):
         actor = Actor.from_dict(actor)
         actor.require("admin", action="registering a person")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 AXE = importlib.resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
 VIEWPORTS = {"1280x800": (1280, 800), "1024x768": (1024, 768), "390x844": (390, 844)}
-ROLES = ["secretary", "member4", "office", "hr", "confidential", "discipline"]
+ROLES = ["secretary", "member4", "office", "hr", "confidential", "discipline", "admin"]
 
 
 def axe_violations(page):
@@ -47,6 +47,11 @@ def test_every_page_has_no_axe_violation(pages, screenshots, sample, viewport, l
             page.get_by_role("button", name="English").click()
         if user == ROLES[0]:
             found["login"] = axe_violations(page)
+            page.goto(f"{pages.base}/#/enrol")          # issue 17: the public page to redeem an enrolment code
+            expect(page.locator("#enrol-form")).to_be_visible()
+            found["enrol"] = axe_violations(page)
+            screenshots(page, f"axe-{viewport}-{lang}-enrol")
+            page.goto(f"{pages.base}/#/login")
         ui_login(page, user, lang)
         links = page.get_by_role("navigation").get_by_role("link")
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]

@@ -118,6 +118,22 @@ def test_an_administrator_holds_no_party_role_even_when_appointed(world):
     assert info["actor"]["roles"] == ["admin"]
 
 
+def test_the_administrator_lists_organizations_and_persons_by_name_and_nobody_else_does(world):
+    """§2: the administrator, who appoints in every organization, picks organizations and people
+    from lists (never by typing an identifier); a party role reads neither list."""
+    base, admin = world["base"], world["admin"]
+    assert admin.post("/api/v1/organizations", json={"name": "另一局党组", "org_id": "org-b"}).status_code == 201
+    orgs = admin.get("/api/v1/organizations").json()["items"]
+    assert {"org_id": "org-b", "name": "另一局党组", "timezone": "Asia/Shanghai"} in orgs
+    assert "demo-org" in {o["org_id"] for o in orgs}
+    persons = admin.get("/api/v1/persons").json()["items"]
+    assert {"person_id": "p-new", "name": "新成员"} in persons
+    assert {"person_id": "demo-secretary", "name": "张书记"} in persons
+    secretary = login(base, "secretary")[0]
+    refused(secretary.get("/api/v1/organizations"), 403)
+    refused(secretary.get("/api/v1/persons"), 403)
+
+
 def test_a_person_binds_their_account_with_a_one_time_code_sent_to_them(world):
     base, admin, sink = world["base"], world["admin"], world["sink"]
     r = admin.post("/api/v1/enrolments", json={"person_id": "p-new", "org_id": "demo-org"})

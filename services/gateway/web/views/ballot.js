@@ -1,16 +1,18 @@
 // One ballot: a group member present votes yes / no / abstain (with an optional reserved opinion);
-// the chair closes it and sees the decision.
-import { api, session } from "../api.js";
+// the chair closes it and sees the decision. A group member with a conflict of interest on the item
+// declares it here before voting and is recused (回避, V4): no vote, not counted in the item's N.
+import { api, nameMap, session } from "../api.js";
 import { label, t } from "../i18n.js";
-import { act, confirmAction, field, h, heading, link } from "../ui.js";
+import { act, confirmAction, field, form, h, heading, link } from "../ui.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 
 export default {
   route: "ballot/:id",
   async render(root, { id }, { navigate, isCurrent }) {
-    const ballot = await api(`/ballots/${encodeURIComponent(id)}`);
+    const [ballot, names] = await Promise.all([api(`/ballots/${encodeURIComponent(id)}`), nameMap()]);
     const me = session.actor.person_id;
+    const recused = ballot.recused || [];
     root.append(heading(`${t("ballot.title")} · ${ballot.title}`),
       h("dl", { class: "facts card", id: "ballot-facts", dataset: { ballot: ballot.ballot_id } },
         h("dt", {}, t("ballot.topic")), h("dd", {}, ballot.title, " · ", label("cat", ballot.category)),
@@ -18,6 +20,7 @@ export default {
         h("dt", {}, t("ballot.status")), h("dd", { id: "ballot-status", dataset: { status: ballot.status } }, label("status", ballot.status)),
         h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
+        h("dt", {}, t("ballot.recused")), h("dd", { id: "ballot-recused" }, recusedText(recused, names)),
         h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
 
     // live: votes cast (never the choices) while the ballot is open and this page is shown
@@ -41,8 +44,11 @@ export default {
     const votedKey = `pg.voted.${ballot.ballot_id}.${me}`;
     if (sessionStorage.getItem(votedKey)) {
       root.append(h("section", {}, h("p", { class: "ok-banner", role: "status", id: "vote-recorded" }, t("ballot.voted"))));
+    } else if (recused.includes(me)) {
+      root.append(h("section", {}, h("p", { class: "notice", id: "you-are-recused" }, t("ballot.youRecused"))));
     } else if ((ballot.eligible || []).includes(me)) {
-      root.append(voteForm(ballot, votedKey, () => navigate(`ballot/${ballot.ballot_id}`)));
+      root.append(voteForm(ballot, votedKey, () => navigate(`ballot/${ballot.ballot_id}`)),
+        conflictForm(ballot, () => navigate(`ballot/${ballot.ballot_id}`)));
     } else {
       root.append(h("section", {}, h("p", { class: "notice" }, t("ballot.notEligible"))));
     }
@@ -128,4 +134,24 @@ function voteForm(ballot, votedKey, refresh) {
     });
   });
   return h("section", { "aria-labelledby": "vote-title" }, h("h2", { id: "vote-title" }, t("ballot.choice")), form);
+}
+
+/** Who was recused (V4), by name; "none" when nobody was. */
+export function recusedText(recused, names) {
+  return recused.length ? recused.map((pid) => names.get(pid) || "—").join("、") : t("common.none");
+}
+
+/** V4 回避: declare a conflict of interest on this item, before voting (asked first: it cannot be undone). */
+function conflictForm(ballot, refresh) {
+  const reason = h("textarea", { name: "reason", required: true, rows: 2, maxlength: 2000 });
+  return form({
+    id: "conflict-form", title: t("ballot.conflict"), headingLevel: "h2", submitLabel: t("ballot.conflictSubmit"),
+    fields: [h("p", { class: "hint" }, t("ballot.conflictHint")), field(t("ballot.conflictReason"), reason)],
+    confirm: () => t("ballot.conflictConfirm", { title: ballot.title }),
+    onsubmit: async () => {
+      await api("/conflicts-of-interest", { method: "POST", body: {
+        meeting_id: ballot.meeting_id, topic_id: ballot.agenda_item_id, reason: reason.value.trim() } });
+      refresh();
+    },
+  });
 }

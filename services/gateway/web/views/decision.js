@@ -3,6 +3,7 @@
 import { api, nameMap, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
 import { dataTable, field, form, h, heading, link, liveStatus } from "../ui.js";
+import { recusedText } from "./ballot.js";
 
 export default {
   route: "decision/:id",
@@ -16,6 +17,7 @@ export default {
       tallyChart(decision),
       h("p", { class: "explanation", id: "explanation" }, t("decision.explain", { ...decision, outcome })),
       decision.explanation ? h("details", {}, h("summary", {}, t("decision.systemExplain")), h("p", { lang: "en" }, decision.explanation)) : null,
+      h("p", { id: "decision-recused" }, t("decision.recused", { names: recusedText(decision.recused || [], names) })),
       h("p", {}, t("decision.decidedAt", { when: formatTime(decision.decided_at), method: label("method", decision.method) })),
       h("p", { class: "actions" },
         link(`#/decision/${decision.decision_id}/responsibility`, t("decision.links"), { id: "responsibility-link" }),
@@ -31,6 +33,7 @@ export default {
           { key: "person", label: t("col.person"), value: (m) => names.get(m.person_id) || m.person_id },
           { key: "presence", label: t("col.presence"), value: (m) => label("presence", m.presence) },
           { key: "voted", label: t("col.voted"), value: (m) => (m.voted ? t("common.yes") : t("common.no")) },
+          { key: "recused", label: t("col.recused"), value: (m) => (m.recused ? t("common.yes") : "") },
           { key: "stance", label: t("col.stance"), value: (m) => (m.voted || m.stance ? label("choice", m.stance) : "—") },
           { key: "reserved", label: t("col.reserved"), value: (m) => m.reserved_opinion },
           { key: "written", label: t("col.written"), value: (m) => m.written_opinion },

@@ -1,6 +1,6 @@
 import { api, session } from "../api.js";
 import { t } from "../i18n.js";
-import { act, field, h, heading } from "../ui.js";
+import { act, field, h, heading, link } from "../ui.js";
 
 export default {
   route: "login",
@@ -21,6 +21,8 @@ export default {
         navigate("home");
       });
     });
-    root.append(h("section", { class: "login-card" }, heading(t("login.title")), h("p", { class: "hint" }, t("login.hint")), form));
+    // issue 17: a person who received an enrolment code binds their account first
+    root.append(h("section", { class: "login-card" }, heading(t("login.title")), h("p", { class: "hint" }, t("login.hint")), form,
+      h("p", {}, link("#/enrol", t("login.enrol"), { id: "enrol-link" }))));
   },
 };

@@ -19,6 +19,10 @@ import alerts from "./alerts.js";
 import cases from "./cases.js";
 import caseView from "./case.js";
 import topics from "./topics.js";
+import provisional from "./provisional.js";
+import admin from "./admin.js";
+import integrations from "./integrations.js";
+import enrol from "./enrol.js";
 
-export const VIEWS = [login, home, meetings, topics, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
-  minutes, ballot, decision, responsibility, timeline, task, caseView];
+export const VIEWS = [login, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+  minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations];

@@ -491,7 +491,7 @@ class VotingService(HealthMixin):
         actor.require_org(args["org_id"], cross_org_read=True)
         with self.db.read() as s:
             rows = s.execute(decision_list_statement(args["org_id"], args["limit"], key, args["offset"])).all()
-        rows, next_cursor = page_of(rows, args["limit"], lambda r: r.decided_at, lambda r: r.id)
+        rows, next_cursor = page_of(rows, args["limit"], lambda r: (r.decided_at, r.id))
         items = [_decision_summary(r, _split(r.recorders) | ({r.counts_recorded_by} - {None}), _split(r.recused))
                  for r in rows]
         return {"items": items, "limit": args["limit"], "offset": args["offset"], "next_cursor": next_cursor}

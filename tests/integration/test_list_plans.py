@@ -19,6 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.archive import models as archive_models
+from services.archive.chain import search_statements
 from services.voting import models as voting_models
 from services.voting.service import decision_list_statement
 from shared.db import make_engine, migrate
@@ -32,7 +34,8 @@ pytestmark = pytest.mark.integration
 ORGS = 4
 DECISIONS_PER_ORG = 1500          # 6,000 decisions and ballots, 42,000 electorate rows
 ELECTORS = 7
-GROWN = {"decisions", "ballots", "electorate", "open_votes"}
+RECORDS_PER_ORG = 2500           # 10,000 archived records, 30,000 persons named
+GROWN = {"decisions", "ballots", "electorate", "open_votes", "records", "record_persons"}
 
 
 def grow_voting(engine):
@@ -64,7 +67,7 @@ def grow_voting(engine):
         conn.execute(sa.insert(voting_models.Decision.__table__), decisions)
         conn.execute(sa.insert(voting_models.Elector.__table__), electors)
         conn.execute(sa.insert(voting_models.OpenVote.__table__), votes)
-        for table in GROWN:
+        for table in ("ballots", "decisions", "electorate", "open_votes"):
             conn.exec_driver_sql(f"ANALYZE {table}")
     return decisions
 
@@ -107,6 +110,49 @@ def test_every_list_statement_is_an_index_scan_on_a_grown_database(pg_url):
         assert [r.id for r in page] == [d["id"] for d in ordered[at + 1:at + 52]]
     finally:
         engine.dispose()
+
+
+def grow_archive(engine):
+    start = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    records, persons = [], []
+    for o in range(ORGS):
+        for seq in range(1, RECORDS_PER_ORG + 1):
+            rid = str(uuid.uuid4())
+            records.append(dict(id=rid, org_id=f"org-{o}", seq=seq, kind="decision" if seq % 4 else "notice",
+                                subject_id=f"d-{o}-{seq}", source_event_id=str(uuid.uuid4()),
+                                classification="internal", created_at=start + dt.timedelta(hours=seq),
+                                content={"seq": seq}, prev_hash="0" * 64, hash=f"{seq:064d}", algorithm="sha256",
+                                meeting_id=f"m-{o}-{seq // 10}"))
+            persons += [dict(record_id=rid, person_id=f"p{(seq + k) % 9}", org_id=f"org-{o}") for k in range(3)]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(archive_models.Record.__table__), records)
+        conn.execute(sa.insert(archive_models.RecordPerson.__table__), persons)
+        for table in ("records", "record_persons"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def test_every_archive_search_is_an_index_scan_on_a_grown_database(postgres):
+    url = postgres.create_database()          # the archive's own database, as deployed
+    engine = make_engine(url)
+    try:
+        migrate(engine, Path(archive_models.__file__).parent / "migrations", "alembic_version_archive")
+        grow_archive(engine)
+        searches = {
+            "first page": {}, "after a cursor": {"after_seq": 1200}, "by kind": {"kind": "notice"},
+            "by kind after a cursor": {"kind": "notice", "after_seq": 2000},
+            "by meeting": {"meeting_id": "m-1-40"}, "by person": {"person_id": "p3"},
+            "by date": {"date_from": dt.date(2000, 2, 1), "date_to": dt.date(2000, 2, 3)},
+        }
+        with engine.connect() as conn:
+            for name, filters in searches.items():
+                for statement in search_statements("org-1", 50, **filters):
+                    plan = plan_of(conn, statement)
+                    assert sequential_scans(plan) == [], f"{name}: a sequential scan of a grown table\n{plan}"
+            page = conn.execute(search_statements("org-1", 50, after_seq=1200)[1]).all()
+        assert [r.seq for r in page] == list(range(1201, 1252))          # 50 and the one that says "more"
+    finally:
+        engine.dispose()
+        postgres.drop_database(url)
 
 
 # ---------------------------------------------------------------- the cursor over RPC

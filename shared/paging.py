@@ -5,8 +5,9 @@ the database walks its index from that key, so page 1,000 costs what page 1 cost
 and a row added meanwhile neither repeats nor skips a row.
 
 The cursor is URL-safe base64 (no padding) of the JSON sort key of the last row of a page
-(``[iso time, id]``, or ``[seq]`` for a list in chain order).  It is opaque to callers: they pass back the ``next_cursor`` the
-previous page gave.  Anything else is refused with a 400 naming ``cursor``.
+(``[iso time, id]``, or ``[seq]`` for a list in chain order).  It is opaque to callers:
+they pass back the ``next_cursor`` the previous page gave.  Anything else is refused with
+a 400 naming ``cursor``.
 """
 import base64
 import binascii

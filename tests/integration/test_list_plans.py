@@ -25,7 +25,6 @@ from services.voting import models as voting_models
 from services.voting.service import decision_list_statement
 from shared.db import make_engine, migrate
 from shared.errors import ValidationFailed
-from shared.paging import decode_cursor, encode_cursor
 from tests.integration.test_voting_rpc import controlled_clock, member, suite  # noqa: F401  (fixtures)
 from tests.integration.test_voting_rules import meeting, rows, vote
 
@@ -203,15 +202,6 @@ def test_decision_pages_cover_every_decision_once_in_order_across_equal_times(su
         with pytest.raises(ValidationFailed) as err:
             rpc.voting.list_decisions(sec, org_id, 2, 0, cursor)
         assert (err.value.field, err.value.status) == ("cursor", 400), cursor
-
-
-def test_a_cursor_names_the_last_key_and_reads_back():
-    at = dt.datetime(2026, 6, 1, 8, 0, 0, 123456, tzinfo=dt.timezone.utc)
-    assert decode_cursor(encode_cursor(at, "abc")) == (at, "abc")
-    assert decode_cursor(None) is None
-    with pytest.raises(ValidationFailed) as err:
-        decode_cursor("%%%", rule="C2")
-    assert (err.value.field, err.value.rule) == ("cursor", "C2")
 
 
 def _aware(value):

@@ -7,6 +7,7 @@
 5. each service's start-up time and memory         (bench/service_footprint.py, and RSS after 1)
 6. how cost grows: 1 and 2 again after adding ``--grow-orgs`` organizations with
    ``--grow-decisions`` decisions each, in the same suite; 3 at small and (``--full``) full scale.
+7. the decisions list on 2,000 decisions            (bench/decision_list.py --direct)
 
     python -m bench.run_all [--quick] [--full]
 
@@ -102,6 +103,9 @@ def main(argv=None):
     else:
         print("  (bench/archive_verify.py not present)")
 
+    print("\n== 7. the decisions list on a grown organization (the service method, SQLite and PostgreSQL)")
+    listing = run_script(["-m", "bench.decision_list", "--direct", "--decisions", "500" if args.quick else "2000"])
+
     # ------------------------------------------------------------------ summary
     print("\n================ summary (medians of this run; ratios within this run)")
     print(f"{'figure':58s} {'demo org':>12s} {'grown':>12s}")
@@ -134,6 +138,8 @@ def main(argv=None):
               f"{d['ready_s']:.2f} / {d['health_s']:.2f} / {d['rss_mb']:.1f}")
     for scale, text in lifetime.items():
         print(f"lifetime query, {scale}: {grab(text, 'p50')}")
+    for backend in ("sqlite", "postgresql"):
+        print(f"decisions list: {grab(text=listing, prefix=backend + ':')}")
     if verify:
         print(f"archive: {grab(text=verify, prefix='verify in memory, as read from the store')}")
         print(f"archive: {grab(text=verify, prefix='verify in memory, any values')}")

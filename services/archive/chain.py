@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.archive import domain
 from services.archive.models import ChainHead, Checkpoint, HashSetting, ReadLog, Record, RecordPerson, SigningKey
+from shared.paging import page_of
 
 
 def _upsert_ignore(session, model, values, key):
@@ -230,11 +231,23 @@ def version_view(row):
 
 
 def search(session, org_id, limit, offset, kind=None, meeting_id=None, date_from=None, date_to=None,
-           person_id=None):
-    """A1: an organization's records in chain order, filtered; ``(total, rows)``.
+           person_id=None, after_seq=None):
+    """A1: an organization's records in chain order, filtered; ``(total, rows, next_cursor)``.
 
-    ``date_from``/``date_to`` are dates (inclusive, UTC) of archiving (``created_at``).
+    ``date_from``/``date_to`` are dates (inclusive, UTC) of archiving (``created_at``);
+    ``after_seq``: keyset paging, the records after that one (the cursor's key).
     """
+    counting, paging = search_statements(org_id, limit, offset, kind, meeting_id, date_from, date_to, person_id,
+                                         after_seq)
+    total = session.execute(counting).scalar_one()
+    rows, next_cursor = page_of(session.execute(paging).scalars().all(), limit, lambda r: (r.seq,))
+    return total, rows, next_cursor
+
+
+def search_statements(org_id, limit, offset=0, kind=None, meeting_id=None, date_from=None, date_to=None,
+                      person_id=None, after_seq=None):
+    """The count and the page (``limit + 1`` rows) of ``search``: range scans of uq_records_org_seq
+    (org_id, seq) from ``after_seq``, or of the filter's own index."""
     where = [Record.org_id == org_id]
     if kind is not None:
         where.append(Record.kind == kind)
@@ -248,10 +261,10 @@ def search(session, org_id, limit, offset, kind=None, meeting_id=None, date_from
     if person_id is not None:
         where.append(Record.id.in_(sa.select(RecordPerson.record_id).where(
             RecordPerson.org_id == org_id, RecordPerson.person_id == person_id)))
-    total = session.execute(sa.select(sa.func.count()).select_from(Record).where(*where)).scalar_one()
-    rows = session.execute(sa.select(Record).where(*where).order_by(Record.seq)
-                           .limit(limit).offset(offset)).scalars().all()
-    return total, rows
+    counting = sa.select(sa.func.count()).select_from(Record).where(*where)
+    after = where + ([Record.seq > after_seq] if after_seq is not None else [])
+    paging = sa.select(Record).where(*after).order_by(Record.seq).limit(limit + 1)
+    return counting, (paging.offset(offset) if offset else paging)
 
 
 def records_upto(session, org_id, seq, batch=1000):

@@ -16,6 +16,7 @@ from shared.actor import Actor
 from shared.clock import utcnow
 from shared.errors import DomainError, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, durable_event_handler, rpc
+from shared.paging import decode_cursor
 from shared.validation import load
 
 
@@ -147,27 +148,32 @@ class ArchiveService(HealthMixin):
 
     @rpc
     def list_records(self, actor, org_id, limit=50, offset=0, kind=None, meeting_id=None, date_from=None,
-                     date_to=None, person_id=None):
+                     date_to=None, person_id=None, cursor=None):
         """An organization's records in chain order, filtered (A1); content only where A3 allows it.
 
-        ``{"items": [record view], "total"}``; each confidential content handed out is logged.
+        ``{"items": [record view], "total", "next_cursor"}``; each confidential content handed out
+        is logged.  Keyset paging: ``cursor`` is the previous page's ``next_cursor`` (None on the
+        last page); ``offset`` is for old callers and is refused together with a cursor.
         """
         actor = Actor.from_dict(actor)
         args = load(schemas.ListIn(), {"org_id": org_id, "limit": limit, "offset": offset, "kind": kind,
                                        "meeting_id": meeting_id, "date_from": date_from, "date_to": date_to,
                                        "person_id": person_id})
+        args["after_seq"] = decode_cursor(cursor, ("seq",), rule="A1")
+        if args["after_seq"] is not None and args["offset"]:
+            raise ValidationFailed("A1: offset: not with a cursor", field="offset", rule="A1")
         actor.require_org(args["org_id"], cross_org_read=True)
         now = utcnow()
         with self.db.uow() as uow:
             s = uow.session
-            total, rows = chain.search(s, **args)
+            total, rows, next_cursor = chain.search(s, **args)
             items = []
             for row in rows:
                 readable = domain.may_read_content(row.classification, actor)
                 if readable and row.classification == "confidential":
                     chain.log_read(s, actor, row.org_id, row.id, "list_records", True, now)
                 items.append(chain.view(row, with_content=readable))
-        return {"items": items, "total": total}
+        return {"items": items, "total": total, "next_cursor": next_cursor}
 
     @rpc
     def get_record(self, actor, record_id):

@@ -77,6 +77,11 @@ class RecordsQuery(PageQuery):
     person_id = fields.String(load_default=None, validate=ID)
 
 
+class RecordSearchQuery(RecordsQuery):
+    """Keyset paging: ``cursor`` is the previous page's ``next_cursor`` (``offset`` only for old callers)."""
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
 class VerifyQuery(Schema):
     org_id = fields.String(load_default=None, validate=ID)
 
@@ -194,7 +199,8 @@ class BallotListQuery(Schema):
 
 
 class DecisionListQuery(OrgQuery, PageQuery):
-    pass
+    """Keyset paging: ``cursor`` is the previous page's ``next_cursor`` (``offset`` only for old callers)."""
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 
 # ---------------------------------------------------------------- meetings (M1–M11)

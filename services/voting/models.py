@@ -149,6 +149,10 @@ class Decision(Base):
     counts_only: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())           # V2
 
 
+# 0005: an organization's decisions, newest first, are one index range scan (list_decisions' keyset)
+sa.Index("ix_decisions_org_recent", Decision.org_id, Decision.decided_at.desc(), Decision.id)
+
+
 class ReservedOpinion(Base):
     """V6: a reserved opinion recorded after the decision by a member present at the ballot.
 

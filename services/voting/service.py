@@ -17,6 +17,7 @@ from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, ServiceRpc, durable_event_handler, rpc
+from shared.paging import after, decode_cursor, page_of
 from shared.validation import load
 
 
@@ -474,24 +475,26 @@ class VotingService(HealthMixin):
             return [_ballot_view(s, b) for b in rows if _may_see(actor, b.org_id, cross_org_read=True)]
 
     @rpc
-    def list_decisions(self, actor, org_id, limit=50, offset=0):
-        """An organization's decisions, newest first: ``{items, total, limit, offset}``; each item is
-        the decision without its member lines."""
+    def list_decisions(self, actor, org_id, limit=50, offset=0, cursor=None):
+        """An organization's decisions, newest first (``decided_at`` desc, then id):
+        ``{items, limit, offset, next_cursor}``; each item is the decision without its member lines.
+
+        Keyset paging: pass the previous page's ``next_cursor`` as ``cursor`` (None at the end).
+        One statement per page, a range scan of ix_decisions_org_recent: a page costs the same
+        however many decisions the organization has.  ``offset`` is kept for old callers only
+        (it costs what it skips) and is refused together with a cursor."""
         actor = Actor.from_dict(actor)
         args = load(schemas.ListDecisionsIn(), {"org_id": org_id, "limit": limit, "offset": offset})
+        key = decode_cursor(cursor)
+        if key is not None and args["offset"]:
+            raise ValidationFailed("offset: not with a cursor", field="offset")
         actor.require_org(args["org_id"], cross_org_read=True)
         with self.db.read() as s:
-            where = models.Decision.org_id == args["org_id"]
-            total = s.execute(sa.select(sa.func.count()).select_from(models.Decision).where(where)).scalar_one()
-            rows = s.execute(sa.select(models.Decision).where(where)
-                             .order_by(models.Decision.decided_at.desc(), models.Decision.id)
-                             .limit(args["limit"]).offset(args["offset"])).scalars().all()
-            items = []
-            for d in rows:
-                view = _decision_view(s, d, s.get(models.Ballot, d.ballot_id))
-                view.pop("members")
-                items.append(view)
-        return {"items": items, "total": total, "limit": args["limit"], "offset": args["offset"]}
+            rows = s.execute(decision_list_statement(args["org_id"], args["limit"], key, args["offset"])).all()
+        rows, next_cursor = page_of(rows, args["limit"], lambda r: (r.decided_at, r.id))
+        items = [_decision_summary(r, _split(r.recorders) | ({r.counts_recorded_by} - {None}), _split(r.recused))
+                 for r in rows]
+        return {"items": items, "limit": args["limit"], "offset": args["offset"], "next_cursor": next_cursor}
 
     @rpc
     def get_ballot(self, actor, ballot_id):
@@ -668,15 +671,24 @@ def _decision_view(s, decision, ballot):
     recorders = {v.recorded_by for v in open_votes if v.recorded_by}
     if ballot.counts_recorded_by:
         recorders.add(ballot.counts_recorded_by)
+    return _decision_summary(decision, recorders, {pid for pid, e in electorate.items() if e.recused}, members)
+
+
+def _decision_summary(decision, recorders, recused, members=None):
+    """A decision as viewed: its columns (a model or a row of decision_list_statement), who
+    recorded the votes, who was recused, and ``members`` when given (the list leaves them out)."""
     counts = {"yes": decision.yes, "no": decision.no, "abstain": decision.abstain}
-    return {
+    view = {
         "decision_id": decision.id, "ballot_id": decision.ballot_id, "meeting_id": decision.meeting_id,
         "agenda_item_id": decision.agenda_item_id, "title": decision.title, "category": decision.category,
         "method": decision.method, "emergency": decision.emergency, "n": decision.n,
         "present": decision.present, "yes": decision.yes, "no": decision.no, "abstain": decision.abstain,
         "threshold": decision.threshold, "outcome": decision.outcome,
         "superseded_decision_id": decision.superseded_decision_id, "decided_at": iso(decision.decided_at),
-        "members": members,
+    }
+    if members is not None:
+        view["members"] = members
+    view.update({
         "candidate_person_id": decision.candidate_person_id,
         "previous_ballot_id": decision.previous_ballot_id,
         "reconsidered_decision_id": decision.reconsidered_decision_id,
@@ -687,13 +699,45 @@ def _decision_view(s, decision, ballot):
         "deferred_reason": decision.deferred_reason,
         "counts_only": decision.counts_only,
         "recorded_by": sorted(recorders),
-        "recused": sorted(pid for pid, e in electorate.items() if e.recused),          # V4 回避
+        "recused": sorted(recused),          # V4 回避
         "explanation": decision.explanation,
         "status": domain.decision_status(decision.superseded_by, decision.outcome,
                                          decision.reconsidered_decision_id is not None),
         "superseded_by": decision.superseded_by,
         "warnings": domain.secrecy_warnings(decision.method, counts),
-    }
+    })
+    return view
+
+
+# The list's columns: the decision's own, the ballot's counts recorder, and who recorded open
+# votes and who was recused as one string each (correlated subqueries on the primary keys of
+# open_votes and electorate, bounded by the page): one statement a page, no query per row.
+_SEP = "\x1f"
+_D, _B = models.Decision, models.Ballot
+_LIST_COLUMNS = [getattr(_D, c.key) for c in models.Decision.__table__.columns
+                 if c.key not in ("superseded_at",)]
+_RECORDERS = (sa.select(sa.func.aggregate_strings(models.OpenVote.recorded_by, _SEP))
+              .where(models.OpenVote.ballot_id == _D.ballot_id, models.OpenVote.recorded_by.is_not(None))
+              .correlate(_D).scalar_subquery().label("recorders"))
+_RECUSED = (sa.select(sa.func.aggregate_strings(models.Elector.person_id, _SEP))
+            .where(models.Elector.ballot_id == _D.ballot_id, models.Elector.recused.is_(True))
+            .correlate(_D).scalar_subquery().label("recused"))
+
+
+def decision_list_statement(org_id, limit, key=None, offset=0):
+    """The page of ``list_decisions``: ``limit + 1`` rows of an organization's decisions after
+    ``key`` (decided_at, id) in (decided_at desc, id) order, a range scan of ix_decisions_org_recent."""
+    where = [_D.org_id == org_id]
+    if key is not None:
+        where.append(after(_D.decided_at, _D.id, key))
+    stmt = (sa.select(*_LIST_COLUMNS, _B.counts_recorded_by, _RECORDERS, _RECUSED)
+            .join(_B, _B.id == _D.ballot_id).where(*where)
+            .order_by(_D.decided_at.desc(), _D.id).limit(limit + 1))
+    return stmt.offset(offset) if offset else stmt
+
+
+def _split(joined):
+    return set(joined.split(_SEP)) if joined else set()
 
 
 VIEW_ONLY = ("explanation", "status", "superseded_by", "warnings")

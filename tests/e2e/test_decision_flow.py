@@ -90,6 +90,19 @@ def test_one_decision_flows_from_meeting_to_archive_and_accountability(suite):
     decision_id = decision["decision_id"]
     FLOW.update(decision_id=decision_id, pid=pid, clients=clients, meeting_id=meeting_id)
 
+    # the list pages by cursor: the newest first, next_cursor followed to the end, a forged one refused
+    listed, query = [], "limit=1"
+    while True:
+        r = sec.get(f"/api/v1/decisions?{query}")
+        assert r.status_code == 200, r.text
+        listed += [d["decision_id"] for d in r.json()["items"]]
+        if r.json()["next_cursor"] is None:
+            break
+        query = f"limit=1&cursor={r.json()['next_cursor']}"
+    assert listed[0] == decision_id and len(listed) == len(set(listed))
+    r = sec.get("/api/v1/decisions?cursor=forged")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "cursor"
+
     # archive (A1/A2): stored once in the hash chain, verifiable
     record = poll(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record"))
     assert record["content"]["decision_id"] == decision_id and record["content"]["yes"] == 5

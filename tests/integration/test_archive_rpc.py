@@ -158,6 +158,15 @@ def test_a1_a2_each_decision_archived_once_in_its_org_chain(container_factory, r
     assert listing["items"][1]["prev_hash"] == listing["items"][0]["hash"]
     page = archive.list_records(SEC_A, ORG_A, limit=2, offset=2)
     assert page["total"] == 3 and [r["seq"] for r in page["items"]] == [3]
+    first = archive.list_records(SEC_A, ORG_A, limit=2)                  # keyset paging, in chain order
+    assert [r["seq"] for r in first["items"]] == [1, 2] and first["next_cursor"]
+    rest = archive.list_records(SEC_A, ORG_A, limit=2, cursor=first["next_cursor"])
+    assert [r["seq"] for r in rest["items"]] == [3] and rest["next_cursor"] is None
+    assert archive.list_records(SEC_A, ORG_A, limit=3)["next_cursor"] is None     # null exactly at the end
+    for forged in ("not a cursor", "WzEsMl0", "WyJhIl0", "Wy0xXQ"):    # "[1,2]", '["a"]', "[-1]"
+        with pytest.raises(ValidationFailed) as err:
+            archive.list_records(SEC_A, ORG_A, limit=2, cursor=forged)
+        assert (err.value.field, err.value.rule) == ("cursor", "A1")
 
     record = archive.record_for_decision(SEC_A, "d-2")
     assert record["content"]["decision_id"] == "d-2" and record["content"]["yes"] == 5

@@ -236,6 +236,8 @@ def test_v4_the_candidate_and_members_who_declare_a_conflict_are_recused(suite):
     result = rpc.voting.close_ballot(sec, plan["ballot_id"])
     assert (result["outcome"], result["yes"], result["n"], result["recused"]) == \
         ("passed", 4, 5, sorted([ids[3], ids[5]]))
+    listed = {d["decision_id"]: d for d in rpc.voting.list_decisions(sec, org_id)["items"]}
+    assert listed[result["decision_id"]]["recused"] == sorted([ids[3], ids[5]])      # V4, in the list too
     check_events(tap)
 
 

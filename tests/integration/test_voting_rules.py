@@ -126,6 +126,8 @@ def test_v2_chair_and_confidential_secretary_record_show_of_hands_votes_per_pers
     decision = rpc.voting.close_ballot(sec, bid)
     assert (decision["yes"], decision["no"], decision["abstain"], decision["outcome"]) == (5, 1, 1, "passed")
     assert decision["recorded_by"] == sorted([ids[0], clerk["person_id"]]) and decision["counts_only"] is False
+    listed = rpc.voting.list_decisions(sec, org_id)["items"]       # the list names the recorders too
+    assert [d["recorded_by"] for d in listed] == [decision["recorded_by"]]
     lines = {m["person_id"]: m for m in decision["members"]}
     assert [lines[ids[i]]["recorded_by"] for i in range(8)] == [ids[0]] * 5 + [clerk["person_id"], None, None]
     assert [lines[ids[i]]["stance"] for i in range(7)] == ["yes"] * 5 + ["no", "abstain"]
@@ -174,6 +176,7 @@ def test_v2_oral_ballot_counts_only_nine_members_four_yes_five_abstain_fail(suit
     decision = rpc.voting.close_ballot(sec, bid)
     assert (decision["yes"], decision["no"], decision["abstain"], decision["outcome"]) == (4, 0, 5, "failed")
     assert decision["threshold"] == 5 and decision["counts_only"] is True and decision["recorded_by"] == [ids[0]]
+    assert [d["recorded_by"] for d in rpc.voting.list_decisions(sec, org_id)["items"]] == [[ids[0]]]
     # counts only: no per-person roll, so no member shows a vote or a stance
     assert all(m["voted"] is False and m["stance"] is None for m in decision["members"])
     data = tap.wait_for("result_decided")[0]["data"]
@@ -500,20 +503,26 @@ def test_list_ballots_and_decisions_for_the_frontend(suite):
     assert rpc.voting.list_ballots(sec, str(uuid.uuid4())) == []
 
     page = rpc.voting.list_decisions(sec, org_id, 2, 0)
-    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (3, 2, 0, 2)
-    rest = rpc.voting.list_decisions(sec, org_id, 2, 2)
+    assert (page["limit"], page["offset"], len(page["items"])) == (2, 0, 2) and page["next_cursor"]
+    rest = rpc.voting.list_decisions(sec, org_id, 2, 0, page["next_cursor"])     # keyset paging
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert rpc.voting.list_decisions(sec, org_id, 2, 2)["items"] == rest["items"]  # offset, for old callers
     ballots = [d["ballot_id"] for d in page["items"] + rest["items"]]
     assert sorted(ballots) == sorted(bids) and len(set(ballots)) == 3
     assert "members" not in page["items"][0] and page["items"][0]["status"] == "in_force"
-    first = rpc.voting.get_decision(sec, page["items"][0]["decision_id"])
-    assert {k: v for k, v in first.items() if k != "members"} == page["items"][0]
-    assert rpc.voting.list_decisions(actor("od", None, "org_department"), org_id)["total"] == 3
+    for item in page["items"] + rest["items"]:      # the list's one statement gives what the view gives
+        whole = rpc.voting.get_decision(sec, item["decision_id"])
+        assert {k: v for k, v in whole.items() if k != "members"} == item
+    assert len(rpc.voting.list_decisions(actor("od", None, "org_department"), org_id)["items"]) == 3
     with pytest.raises(Forbidden):
         rpc.voting.list_decisions(actor(other_ids[0], other_org, "secretary"), org_id)
     for limit, offset, field in ((0, 0, "limit"), (501, 0, "limit"), (10, -1, "offset"), ("5", 0, "limit")):
         with pytest.raises(ValidationFailed) as err:
             rpc.voting.list_decisions(sec, org_id, limit, offset)
         assert err.value.field == field
+    with pytest.raises(ValidationFailed) as err:        # a cursor with an offset: which one is meant?
+        rpc.voting.list_decisions(sec, org_id, 2, 1, page["next_cursor"])
+    assert err.value.field == "offset"
 
 
 # ---------------------------------------------------------------- V8 secrecy

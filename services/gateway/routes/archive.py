@@ -48,14 +48,15 @@ def transfer_zip(package):
 
 class ArchiveRoutes:
 
-    @route("GET", "/api/v1/records", query=schemas.RecordsQuery,
-           summary="archived records, searchable by kind, meeting, date and person (A1)", tag="archive")
+    @route("GET", "/api/v1/records", query=schemas.RecordSearchQuery,
+           summary=("archived records in chain order, searchable by kind, meeting, date and person (A1); "
+                    "page on with cursor = the answer's next_cursor (null on the last page)"), tag="archive")
     def list_records(self, actor, query):
         if query["meeting_id"]:
             require_meeting(self.meetings, actor, query["meeting_id"])     # another organization's: 404
         return self.archive.list_records(actor.to_dict(), org_for_read(actor, query["org_id"]), query["limit"],
                                          query["offset"], query["kind"], query["meeting_id"], query["from"],
-                                         query["to"], query["person_id"])
+                                         query["to"], query["person_id"], query["cursor"])
 
     @route("GET", "/api/v1/records/verify", query=schemas.VerifyQuery,
            summary="verify the archive's hash chain (A2)", tag="archive")

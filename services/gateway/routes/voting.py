@@ -45,11 +45,12 @@ class VotingRoutes:
     def defer_ballot(self, actor, ballot_id, body):
         return self.voting.defer_ballot(actor.to_dict(), ballot_id, body)
 
-    @route("GET", "/api/v1/decisions", query=schemas.DecisionListQuery, summary="decisions, newest first",
-           tag="voting")
+    @route("GET", "/api/v1/decisions", query=schemas.DecisionListQuery,
+           summary=("decisions, newest first; page on with cursor = the answer's next_cursor "
+                    "(null on the last page); offset is for old callers only"), tag="voting")
     def list_decisions(self, actor, query):
         return self.voting.list_decisions(actor.to_dict(), org_for_read(actor, query["org_id"]),
-                                          query["limit"], query["offset"])
+                                          query["limit"], query["offset"], query["cursor"])
 
     @route("GET", "/api/v1/decisions/<decision_id>", summary="a decision", tag="voting")
     def get_decision(self, actor, decision_id):

@@ -69,6 +69,14 @@ export async function api(path, { method = "GET", body, query } = {}) {
   return payload;
 }
 
+/** Keyset paging: a list's page as `{ items, more }`; `more()` gives the next page the same way
+ * (the answer's `next_cursor` passed back as `cursor`), and is null on the last page. */
+export async function listPage(path, query = {}) {
+  const answer = await api(path, { query });
+  const cursor = answer.next_cursor;
+  return { items: answer.items || [], more: cursor ? () => listPage(path, { ...query, cursor }) : null };
+}
+
 // ------------------------------------------------------------ the roster (names for person ids)
 
 const memberCache = new Map();

@@ -141,6 +141,25 @@ export function select(name, options, value) {
   return h("select", { name }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
 }
 
+/** A button that adds the next page of a list (api.js listPage) to a select's options; hidden
+ * when there is no next page. `toOptions(items)` gives [value, text] pairs. */
+export function moreOptions(control, more, toOptions, text = t("common.earlier")) {
+  let next = more;
+  const button = h("button", { type: "button", class: "secondary more-options", hidden: !next }, text);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const page = await next();
+      for (const [value, label] of toOptions(page.items)) control.append(h("option", { value }, label));
+      next = page.more;
+    } finally {
+      button.disabled = false;
+      button.hidden = !next;
+    }
+  });
+  return button;
+}
+
 export function link(href, text, attrs = {}) {
   return h("a", { href, ...attrs }, text);
 }

@@ -1,9 +1,9 @@
 // Accountability cases (C4): the list for the discipline inspectors and the higher bodies,
 // and the form a discipline inspector opens a case with — on a decision (each member's
 // responsibility proposed by C3 when judged a major error) or on one member.
-import { api, nameMap, roster, session } from "../api.js";
+import { api, listPage, nameMap, roster, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { dataTable, field, form, h, heading, link, select } from "../ui.js";
+import { dataTable, field, form, h, heading, link, moreOptions, select } from "../ui.js";
 
 export const CASE_ROLES = ["discipline", "discipline_commission", "org_department"];
 export const TRIGGERS = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -16,10 +16,10 @@ export default {
     const params = new URLSearchParams(location.hash.split("?")[1] || "");
     const wanted = { decision: params.get("decision"), person: params.get("person") };
     const [cases, decisions, names] = await Promise.all([
-      api("/cases"), api("/decisions", { query: { limit: 100 } }).catch(() => ({ items: [] })), nameMap()]);
+      api("/cases"), listPage("/decisions", { limit: 100 }).catch(() => ({ items: [], more: null })), nameMap()]);
     const titles = new Map((decisions.items || []).map((d) => [d.decision_id, d.title]));
     root.append(heading(t("cases.title")));
-    if (session.hasRole("discipline")) root.append(await openForm(decisions.items || [], wanted, navigate));
+    if (session.hasRole("discipline")) root.append(await openForm(decisions.items, decisions.more, wanted, navigate));
     root.append(h("section", { "aria-labelledby": "case-list-title" }, h("h2", { id: "case-list-title" }, t("cases.title")),
       dataTable({
         caption: t("cases.title"), filename: "accountability-cases.csv", rows: cases.items || [],
@@ -37,13 +37,14 @@ export default {
   },
 };
 
-async function openForm(decisions, wanted, navigate) {
+async function openForm(decisions, more, wanted, navigate) {
   const members = (await roster().catch(() => ({ members: [] }))).members;
   const secretary = members.find((m) => m.role === "secretary");
   const personWanted = !wanted.decision && members.some((m) => m.person_id === wanted.person);
   const onDecision = h("input", { type: "radio", name: "subject_kind", value: "decision", id: "subject-decision", checked: !personWanted });
   const onMember = h("input", { type: "radio", name: "subject_kind", value: "person", id: "subject-person", checked: personWanted });
-  const decision = select("decision_id", decisions.map((d) => [d.decision_id, `${d.title} · ${label("outcome", d.outcome)} · ${formatTime(d.decided_at)}`]),
+  const option = (d) => [d.decision_id, `${d.title} · ${label("outcome", d.outcome)} · ${formatTime(d.decided_at)}`];
+  const decision = select("decision_id", decisions.map(option),
     decisions.some((d) => d.decision_id === wanted.decision) ? wanted.decision : decisions[0]?.decision_id);
   const person = select("person_id", members.map((m) => [m.person_id, `${m.name}（${label("role", m.role)}）`]),
     personWanted ? wanted.person : members[0]?.person_id);
@@ -52,6 +53,7 @@ async function openForm(decisions, wanted, navigate) {
   const major = h("input", { type: "checkbox", name: "major_error", id: "major-error" });
   const broke = h("input", { type: "checkbox", name: "group_broke_rules", id: "group-broke" });
   const decisionField = field(t("cases.decision"), decision);
+  decisionField.append(moreOptions(decision, more, (items) => items.map(option)));   // older ones, page by page
   const personField = field(t("cases.member"), person);
   const majorField = h("p", { class: "choice" }, major, h("label", { for: "major-error" }, t("cases.majorError")));
   const sync = () => {

@@ -23,8 +23,13 @@ export default {
   route: "records",
   nav: { label: "nav.records" },
   async render(root, _params, { navigate }) {
-    const offset = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("offset") || 0);
-    const [verify, page] = await Promise.all([api("/records/verify"), api("/records", { query: { limit: PAGE, offset } })]);
+    // keyset paging: the URL keeps the trail of cursors (each page's next_cursor) that led here,
+    // so "previous" drops the last one; an old ?offset= link still opens its page
+    const params = new URLSearchParams(location.hash.split("?")[1] || "");
+    const trail = (params.get("trail") || "").split(".").filter(Boolean);
+    const offset = trail.length ? 0 : Number(params.get("offset") || 0);
+    const query = { limit: PAGE, cursor: trail.at(-1), offset: offset || undefined };
+    const [verify, page] = await Promise.all([api("/records/verify"), api("/records", { query })]);
     root.append(heading(t("records.title")),
       verify.ok
         ? h("p", { class: "ok-banner", id: "verify-status", role: "status", dataset: { ok: "true" } }, "✓ ", t("records.verifyOk", { n: verify.records }))
@@ -43,8 +48,10 @@ export default {
       ],
     }));
     const nav = h("p", { class: "actions" });
-    if (offset > 0) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${Math.max(0, offset - PAGE)}`) }, t("common.prev")));
-    if (items.length === PAGE) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${offset + PAGE}`) }, t("common.next")));
+    const at = (cursors) => (cursors.length ? `records?trail=${cursors.join(".")}` : "records");
+    if (trail.length) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(at(trail.slice(0, -1))) }, t("common.prev")));
+    else if (offset > 0) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${Math.max(0, offset - PAGE)}`) }, t("common.prev")));
+    if (page.next_cursor) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(at([...trail, page.next_cursor])) }, t("common.next")));
     root.append(nav);
   },
 };

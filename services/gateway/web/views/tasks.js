@@ -1,9 +1,9 @@
 // Implementation supervision (C5): every task of the organization's decisions with its
 // red / yellow / green status; the secretary or the office assigns a passed decision's
 // implementation (leader, units, deadline).
-import { api, nameMap, roster, session } from "../api.js";
+import { api, listPage, nameMap, roster, session } from "../api.js";
 import { label, t } from "../i18n.js";
-import { dataTable, field, form, h, heading, link, select, taskBadge } from "../ui.js";
+import { dataTable, field, form, h, heading, link, moreOptions, select, taskBadge } from "../ui.js";
 
 export const TASK_ROLES = ["secretary", "deputy_secretary", "member", "office", "discipline", "org_department", "discipline_commission"];
 const ASSIGNERS = ["secretary", "office"];
@@ -17,7 +17,7 @@ export default {
     const status = STATUSES.includes(params.get("status")) ? params.get("status") : "";
     const [tasks, decisions, names] = await Promise.all([
       api("/tasks", { query: { status: status || undefined } }),
-      api("/decisions", { query: { limit: 100 } }).catch(() => ({ items: [] })),
+      listPage("/decisions", { limit: 100 }).catch(() => ({ items: [], more: null })),
       nameMap()]);
     const titles = new Map((decisions.items || []).map((d) => [d.decision_id, d.title]));
     root.append(heading(t("tasks.title")), h("p", {}, t("tasks.intro")));
@@ -41,17 +41,20 @@ export default {
         { key: "percent", label: t("tasks.percent"), value: (x) => `${x.percent}%` },
       ],
     }));
-    if (session.hasRole(...ASSIGNERS)) root.append(await assignForm(decisions.items || [], params.get("decision"), navigate));
+    if (session.hasRole(...ASSIGNERS)) root.append(await assignForm(decisions, params.get("decision"), navigate));
   },
 };
 
 async function assignForm(decisions, wanted, navigate) {
-  const passed = decisions.filter((d) => d.outcome === "passed");
+  const passed = decisions.items.filter((d) => d.outcome === "passed");
   const section = h("section", { "aria-labelledby": "assign-title" }, h("h2", { id: "assign-title" }, t("tasks.assign")));
-  if (!passed.length) { section.append(h("p", {}, t("tasks.noPassed"))); return section; }
+  if (!passed.length && !decisions.more) { section.append(h("p", {}, t("tasks.noPassed"))); return section; }
   const members = (await roster().catch(() => ({ members: [] }))).members;
-  const decision = select("decision_id", passed.map((d) => [d.decision_id, `${d.title} · ${label("outcome", d.outcome)}`]),
-    passed.some((d) => d.decision_id === wanted) ? wanted : passed[0].decision_id);
+  const option = (d) => [d.decision_id, `${d.title} · ${label("outcome", d.outcome)}`];
+  const decision = select("decision_id", passed.map(option),
+    passed.some((d) => d.decision_id === wanted) ? wanted : passed[0]?.decision_id);
+  // older decisions page by page (keyset: the list's next_cursor), never all at once
+  const earlier = moreOptions(decision, decisions.more, (items) => items.filter((d) => d.outcome === "passed").map(option));
   const leader = select("leader_person_id", members.map((m) => [m.person_id, `${m.name}（${label("role", m.role)}）`]),
     members[0]?.person_id);
   const units = h("textarea", { name: "units", required: true, rows: 2 });
@@ -60,7 +63,7 @@ async function assignForm(decisions, wanted, navigate) {
   const important = h("input", { type: "checkbox", name: "important" });
   section.append(form({
     id: "assign-form", submitLabel: t("tasks.assignSubmit"),
-    fields: [field(t("tasks.decision"), decision), field(t("tasks.leader"), leader),
+    fields: [field(t("tasks.decision"), decision), earlier, field(t("tasks.leader"), leader),
       field(t("tasks.units"), units, t("tasks.unitsHint")), field(t("tasks.deadline"), deadline),
       h("label", { class: "choice" }, important, t("tasks.important"))],
     onsubmit: async () => {

@@ -29,6 +29,9 @@ SUBSCRIPTIONS = (
     ("meetings", "minutes_approved", "voting", "on_minutes_approved"),
     ("voting", "reserved_opinion_recorded", "accountability", "on_reserved_opinion_recorded"),
     ("archive", "checkpoint_signed", "accountability", "on_checkpoint_signed"),   # A2 witness
+    # C5: a postponement or non-execution is explained to the group
+    ("accountability", "implementation_postponed", "notifications", "on_implementation_postponed"),
+    ("accountability", "implementation_not_executable", "notifications", "on_implementation_not_executable"),
 )
 
 # A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);
@@ -45,8 +48,10 @@ ARCHIVED_EVENTS = (
     ("voting", "decision_superseded"),
     ("accountability", "responsibility_linked"), ("accountability", "implementation_assigned"),
     ("accountability", "implementation_reported"), ("accountability", "implementation_overdue"),
+    ("accountability", "implementation_postponed"), ("accountability", "implementation_not_executable"),
     ("accountability", "compliance_alert_raised"), ("accountability", "case_opened"),
     ("accountability", "case_concluded"),
+    ("notifications", "notification_failed"),
 )
 _EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
 SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")

@@ -391,9 +391,15 @@ class AccountabilityService(HealthMixin):
             domain.require_task_actor(actor, _task_dict(task), explain=True)
             domain.check_explanation(data["explanation"])
             domain.check_postpone(_task_dict(task), data["new_deadline"], domain.local_date(now))
-            _entry(uow.session, task, "postponement", actor, now, old_deadline=task.deadline,
+            old_deadline = task.deadline
+            _entry(uow.session, task, "postponement", actor, now, old_deadline=old_deadline,
                    new_deadline=data["new_deadline"], explanation=data["explanation"].strip())
             task.deadline = data["new_deadline"]
+            # C5 §三(十二): the postponement is explained to the group (notified) and kept (A1)
+            uow.emit("implementation_postponed", task.org_id, {
+                **_c5_fact(uow.session, task), "old_deadline": old_deadline, "new_deadline": task.deadline,
+                "explanation": data["explanation"].strip(), "postponed_by": actor.person_id,
+                "postponed_at": now})
         return self.get_task(actor.to_dict(), task_id)
 
     @rpc
@@ -409,6 +415,10 @@ class AccountabilityService(HealthMixin):
             domain.check_open(task.state)
             task.state, task.closed_at = domain.NOT_EXECUTABLE, now
             _entry(uow.session, task, "not_executable", actor, now, explanation=data["explanation"].strip())
+            # C5 §三(十二): the group hears why the decision cannot be carried out (notified), and it is kept (A1)
+            uow.emit("implementation_not_executable", task.org_id, {
+                **_c5_fact(uow.session, task), "explanation": data["explanation"].strip(),
+                "declared_by": actor.person_id, "declared_at": now})
         return self.get_task(actor.to_dict(), task_id)
 
     @rpc
@@ -761,6 +771,19 @@ def _require_task_read(actor, task):
                             "C5", "implementation tasks")
     except Forbidden:
         raise NotFound("C5: task_id: no such task", field="task_id", rule="C5") from None
+
+
+def _c5_fact(session, task):
+    """C5: what a postponement or non-execution event says of its task, and to whom it is explained:
+    the group that made the decision (every member linked to it, the secretary among them, C1)
+    and the responsible leader."""
+    decision = session.get(models.Decision, task.decision_id)
+    group = session.execute(sa.select(models.ResponsibilityLink.person_id)
+                            .where(models.ResponsibilityLink.decision_id == task.decision_id)
+                            .order_by(models.ResponsibilityLink.id)).scalars().all()
+    recipients = list(dict.fromkeys([*group, task.leader_person_id]))
+    return {"task_id": task.id, "decision_id": task.decision_id, "meeting_id": decision.meeting_id,
+            "title": decision.title, "leader_person_id": task.leader_person_id, "recipients": recipients}
 
 
 def _entry(session, task, kind, actor, now, **content):

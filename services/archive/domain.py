@@ -469,9 +469,13 @@ ARCHIVED_EVENTS = {
     ("accountability", "implementation_assigned"): ArchivedEvent("implementation_assignment", "task_id"),
     ("accountability", "implementation_reported"): ArchivedEvent("implementation_progress", "task_id"),
     ("accountability", "implementation_overdue"): ArchivedEvent("implementation_overdue", "task_id"),
+    ("accountability", "implementation_postponed"): ArchivedEvent("implementation_postponement", "task_id"),
+    ("accountability", "implementation_not_executable"): ArchivedEvent("implementation_non_execution", "task_id"),
     ("accountability", "compliance_alert_raised"): ArchivedEvent("alert", "alert_id"),
     ("accountability", "case_opened"): ArchivedEvent("case_opened", "case_id"),
     ("accountability", "case_concluded"): ArchivedEvent("accountability_conclusion", "case_id"),
+    # notifications: a delivery that finally failed on its channel (N2)
+    ("notifications", "notification_failed"): ArchivedEvent("notification_failure", "delivery_id", "internal"),
 }
 
 

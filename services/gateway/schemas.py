@@ -243,6 +243,11 @@ class MeetingListQuery(OrgQuery):
         ("draft", "noticed", "opened", "closed", "minutes_approved", "cancelled")))
 
 
+class DocumentListQuery(OrgQuery):
+    """M10: the register of issue numbers of one year."""
+    year = fields.Integer(required=True, validate=validate.Range(min=1900, max=9999))
+
+
 EndTermIn = meetings.EndTermIn
 
 

@@ -611,6 +611,20 @@ def check_sign_off(actor_roles, document_status):
         raise Conflict(f"M10: the document is already {document_status}", field="document_id", rule="M10")
 
 
+def document_number(year, seq):
+    """M10: an issue number as offices write it: 〔2027〕3号."""
+    return f"〔{year}〕{seq}号"
+
+
+def check_document_year(value):
+    """M10: the year of a list of issue numbers (a four-digit year)."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 9999:
+        raise ValidationFailed("M10: year: must be a year (YYYY)", field="year", rule="M10")
+    return value
+
+
 def may_read_document(actor_person_id, actor_roles, status, scope):
     """M10: a decision or summary reaches only its approved scope."""
     if set(actor_roles) & {"secretary", "office", "confidential_secretary", "system"}:

@@ -193,8 +193,12 @@ class Minutes(Base):
 
 
 class Document(Base):
-    """M10: a meeting summary or document, issued only after the secretary's sign-off, to its scope."""
+    """M10: a meeting summary or document, issued only after the secretary's sign-off, to its scope,
+    with its issue number 〔number_year〕number_seq号 (per organization and year, gap-free)."""
     __tablename__ = "documents"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "number_year", "number_seq", name="uq_documents_org_number"),
+    )
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     meeting_id: Mapped[str] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
     org_id: Mapped[str] = mapped_column(sa.String(36), index=True)
@@ -207,6 +211,17 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     signed_off_by: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    number_year: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    number_seq: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+
+
+class DocumentCounter(Base):
+    """M10: the last issue number given in an organization's year; the sign-off increments it in
+    its own transaction (one row per organization and year, so numbers are gap-free and never shared)."""
+    __tablename__ = "document_counters"
+    org_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(sa.Integer)
 
 
 class ComplianceFinding(Base):

@@ -939,22 +939,48 @@ class MeetingsService(HealthMixin):
 
     @rpc
     def sign_off(self, actor, document_id):
-        """M10: the secretary signs off; the document is then issued to its scope."""
+        """M10: the secretary signs off; the document is then issued to its scope with its issue
+        number 〔year〕n号: the next of its organization's year (in the organization's time zone)."""
         actor = Actor.from_dict(actor)
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            row = _document_for(s, actor, document_id)
+            # the document's row is locked: two sign-offs of one document never both number it
+            row = _document_for(s, actor, document_id, lock=True)
             domain.check_sign_off(actor.roles, row.status)
-            row.status, row.signed_off_by, row.signed_off_at = "issued", actor.person_id, now
             meeting = s.get(models.Meeting, row.meeting_id)
+            tz = _tz(s, meeting)
+            row.number_year = now.astimezone(tz).year
+            row.number_seq = _next_document_number(s, row.org_id, row.number_year)
+            row.status, row.signed_off_by, row.signed_off_at = "issued", actor.person_id, now
+            number = domain.document_number(row.number_year, row.number_seq)
             _history(s, meeting, "document_issued", actor, meeting.status, meeting.status, at=now,
-                     data={"document_id": row.id})
+                     data={"document_id": row.id, "document_number": number})
             uow.emit("document_issued", row.org_id, {
                 "document_id": row.id, "meeting_id": row.meeting_id, "kind": row.kind, "title": row.title,
                 "body": row.body, "scope": row.scope, "prepared_by": row.created_by,
-                "signed_off_by": actor.person_id, "issued_at": now})
-            return _document(row, _tz(s, meeting))
+                "signed_off_by": actor.person_id, "issued_at": now, "document_number": number,
+                "number_year": row.number_year, "number_seq": row.number_seq})
+            return _document(row, tz)
+
+    @rpc
+    def list_documents(self, actor, org_id, year):
+        """M10: an organization's numbered (issued) documents of a year, in number order: the
+        register of issue numbers.  Each reader sees the documents they may read (their scope)."""
+        actor = Actor.from_dict(actor)
+        actor.require_org(org_id, cross_org_read=True)
+        year = domain.check_document_year(year)
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            tz = ZoneInfo(org.timezone)
+            D = models.Document
+            rows = s.execute(sa.select(D).where(D.org_id == org_id, D.number_year == year)
+                             .order_by(D.number_seq)).scalars().all()
+            items = [_document(d, tz, body=False) for d in rows
+                     if domain.may_read_document(actor.person_id, actor.roles, d.status, d.scope)]
+            return {"org_id": org_id, "year": year, "timezone": org.timezone, "items": items}
 
     @rpc
     def get_document(self, actor, document_id):
@@ -1441,11 +1467,31 @@ def _meeting_for(s, actor, meeting_id, cross_org_read=False):
     return meeting
 
 
-def _document_for(s, actor, document_id):
-    row = s.get(models.Document, document_id) if isinstance(document_id, str) else None
+def _document_for(s, actor, document_id, lock=False):
+    row = s.get(models.Document, document_id, with_for_update=lock) if isinstance(document_id, str) else None
     if row is None or not _may_see(actor, row.org_id):
         raise NotFound("document_id: no such document", field="document_id")
     return row
+
+
+def _next_document_number(s, org_id, year):
+    """M10: the organization's next issue number of ``year``, taken in the caller's transaction.
+
+    One upsert on the (org, year) counter row: on PostgreSQL it takes the row's lock until the
+    sign-off commits, so a concurrent sign-off waits and then counts on from the committed value;
+    on SQLite writers are serialised.  A sign-off that rolls back takes its number back with it:
+    the numbers of a year have no gaps and are never given twice."""
+    C = models.DocumentCounter
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise RuntimeError(f"document numbers need PostgreSQL or SQLite, not {dialect}")
+    statement = insert(C).values(org_id=org_id, year=year, last=1)
+    statement = statement.on_conflict_do_update(index_elements=[C.org_id, C.year], set_={"last": C.last + 1})
+    return s.execute(statement.returning(C.last)).scalar_one()
 
 
 def _require_chair(actor, meeting, action):
@@ -1538,11 +1584,18 @@ def _minutes(m, leave_opinions, tz):
             "leave_opinions": leave_opinions}
 
 
-def _document(d, tz):
-    return {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
+def _document(d, tz, body=True):
+    view = {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
             "body": d.body, "scope": d.scope, "status": d.status, "prepared_by": d.created_by,
             "created_at": iso(d.created_at), "signed_off_by": d.signed_off_by,
-            "signed_off_at": iso(d.signed_off_at), "signed_off_at_local": _local(d.signed_off_at, tz)}
+            "signed_off_at": iso(d.signed_off_at), "signed_off_at_local": _local(d.signed_off_at, tz),
+            # M10: the issue number, given at sign-off (None while awaiting it)
+            "document_number": (domain.document_number(d.number_year, d.number_seq)
+                                if d.number_seq is not None else None),
+            "number_year": d.number_year, "number_seq": d.number_seq}
+    if not body:
+        del view["body"]
+    return view
 
 
 def _dl_step(r, tz):

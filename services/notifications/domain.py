@@ -37,6 +37,8 @@ OBJECTION_REMINDER = "objection_reminder"
 BALLOT_OPENED = "ballot_opened"
 DECISION_DISTRIBUTED = "decision_distributed"
 OBJECTION_RECEIVED = "objection_received"
+IMPLEMENTATION_POSTPONED = "implementation_postponed"
+IMPLEMENTATION_NOT_EXECUTABLE = "implementation_not_executable"
 
 # namespace of the ids derived from other ids (reminders): the same input always gives the same id
 DERIVED_IDS = uuid.UUID("6c1f3a52-2f0e-4e55-9a53-5b1d3c0f6e21")
@@ -78,6 +80,15 @@ MAPPINGS = {
         kind=OBJECTION_RECEIVED, schema=schemas.ObjectionRaisedIn, recipients_field="chair_person_id",
         recipients=lambda d: [d["chair_person_id"]], meeting_id=lambda d: d["meeting_id"],
         ref_id=lambda d: d["meeting_id"], mandatory_inbox=True, acknowledgeable=True, rule="M5"),
+    # C5 §三(十二): a postponement or a decision that cannot be carried out is explained to the group
+    ("accountability", "implementation_postponed"): Mapping(
+        kind=IMPLEMENTATION_POSTPONED, schema=schemas.ImplementationPostponedIn, recipients_field="recipients",
+        recipients=lambda d: d["recipients"], meeting_id=lambda d: d.get("meeting_id"),
+        ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
+    ("accountability", "implementation_not_executable"): Mapping(
+        kind=IMPLEMENTATION_NOT_EXECUTABLE, schema=schemas.ImplementationNotExecutableIn,
+        recipients_field="recipients", recipients=lambda d: d["recipients"],
+        meeting_id=lambda d: d.get("meeting_id"), ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
 }
 
 # N1 / M5: not an event of another service but a reminder this service schedules from a notice

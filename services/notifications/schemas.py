@@ -80,6 +80,30 @@ class ResultDecidedIn(_Lenient):
     members = fields.List(fields.Nested(MemberLineIn), required=True)
 
 
+class _ImplementationFactIn(_Lenient):
+    task_id = fields.String(required=True, validate=ID)
+    decision_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    leader_person_id = fields.String(required=True, validate=ID)
+    explanation = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    recipients = fields.List(fields.String(validate=ID), required=True)
+
+
+class ImplementationPostponedIn(_ImplementationFactIn):
+    """``accountability.implementation_postponed`` data (C5): the group hears the new deadline and why."""
+    old_deadline = fields.Date(required=True)
+    new_deadline = fields.Date(required=True)
+    postponed_by = fields.String(required=True, validate=ID)
+    postponed_at = fields.AwareDateTime(required=True)
+
+
+class ImplementationNotExecutableIn(_ImplementationFactIn):
+    """``accountability.implementation_not_executable`` data (C5): the group hears why it cannot be carried out."""
+    declared_by = fields.String(required=True, validate=ID)
+    declared_at = fields.AwareDateTime(required=True)
+
+
 # ---------------------------------------------------------------- commands (strict: unknown fields refused)
 
 class ContactIn(Schema):

@@ -5,7 +5,7 @@ A pass — run by a timer in every replica — claims a batch with one condition
 UPDATE (``claimed_by``/``claimed_at``, only rows that are pending, due, and not
 claimed within the lease), sends each outside any transaction, then marks it
 ``sent`` (or schedules the next attempt with exponential back-off, or marks it
-``failed`` after the last one) and logs the attempt.  Two replicas never claim
+``failed`` after the last one, emitting ``notification_failed`` once) and logs the attempt.  Two replicas never claim
 the same row: on PostgreSQL the second UPDATE re-checks the claim condition on
 the committed row, on SQLite writers are serialised.
 
@@ -180,11 +180,23 @@ def send_one(store, config, delivery_id, token):
                                                    config.backoff_cap, now, permanent)
             values = {"status": status, "next_attempt_at": next_at, "last_error": (error or "")[:2000]}
             log.warning("delivery %s (%s) attempt %d failed: %s", row.id, row.channel, attempts, error)
-        uow.session.execute(sa.update(d).where(d.c.id == row.id, d.c.claimed_by == token).values(
+        marked = uow.session.execute(sa.update(d).where(d.c.id == row.id, d.c.claimed_by == token).values(
             attempts=attempts, claimed_by=None, claimed_at=None, **values))
+        if not ok and values["status"] == domain.FAILED and marked.rowcount == 1:
+            # N2: the channel gave up on this delivery: said once (only the claim holder marks
+            # it failed), in the transaction that marks it, and kept by the archive (A1)
+            uow.emit("notification_failed", row.org_id, failure_fact(row, attempts, error, now))
         uow.session.add(models.DeliveryAttempt(delivery_id=row.id, attempt=attempts, at=now, ok=ok,
                                                status_code=code, error=error and error[:2000],
                                                duration_ms=duration_ms))
+
+
+def failure_fact(row, attempts, error, now):
+    """The ``notification_failed`` data of a delivery that finally failed (never its payload:
+    an e-mail's text or an enrolment code stays in this service)."""
+    return {"delivery_id": row.id, "source_event_id": row.source_event_id, "kind": row.kind,
+            "channel": row.channel, "recipient": row.recipient, "person_id": row.person_id,
+            "webhook_id": row.webhook_id, "attempts": attempts, "error": (error or "")[:500], "failed_at": now}
 
 
 def _snapshot(obj):

@@ -1,7 +1,8 @@
 """Notifications service: thin nameko entrypoints over ``domain``.
 
 N1: consumes ``meetings.meeting_noticed``, ``meetings.objection_raised``,
-``voting.ballot_opened`` and ``voting.result_decided`` and notifies the people each concerns (the generic
+``voting.ballot_opened``, ``voting.result_decided`` and (C5) ``accountability.implementation_postponed``
+and ``accountability.implementation_not_executable`` and notifies the people each concerns (the generic
 mapping ``domain.MAPPINGS``); reminds the objection deadline of noticed meetings.
 N2: in-app inbox, e-mail and webhooks; one tracked delivery per source event,
 recipient and channel, written with the inbox rows and sent after commit by
@@ -79,6 +80,16 @@ class NotificationsService(HealthMixin):
     def on_result_decided(self, envelope):
         """N1: the decision to its scope, every member of the meeting."""
         self._notify("voting", "result_decided", envelope)
+
+    @durable_event_handler("accountability", "implementation_postponed")
+    def on_implementation_postponed(self, envelope):
+        """C5: a postponement with its explanation to the group and the secretary."""
+        self._notify("accountability", "implementation_postponed", envelope)
+
+    @durable_event_handler("accountability", "implementation_not_executable")
+    def on_implementation_not_executable(self, envelope):
+        """C5: why a decision cannot be carried out, to the group and the secretary."""
+        self._notify("accountability", "implementation_not_executable", envelope)
 
     def _notify(self, source, event_type, envelope):
         mapping = domain.MAPPINGS[(source, event_type)]

@@ -156,12 +156,37 @@ def _decision_distributed(lang, d):
     return Rendered(f"决定：{d['title']}（{outcome}）", tuple(paragraphs))
 
 
+def _implementation_postponed(lang, d):
+    """C5 §三(十二): a postponed implementation task, explained to the group."""
+    if lang == EN:
+        return Rendered(f"Implementation postponed: {d['title']}",
+                        (f"Implementation of \u201c{d['title']}\u201d is postponed from {d['old_deadline'].isoformat()} "
+                         f"to {d['new_deadline'].isoformat()}.",
+                         f"Explanation: {d['explanation']}"))
+    return Rendered(f"落实延期：{d['title']}",
+                    (f"决定「{d['title']}」的落实期限由 {d['old_deadline'].isoformat()} "
+                     f"延至 {d['new_deadline'].isoformat()}。",
+                     f"说明：{d['explanation']}"))
+
+
+def _implementation_not_executable(lang, d):
+    """C5 §三(十二): a decision that cannot be carried out, explained to the group."""
+    if lang == EN:
+        return Rendered(f"Decision cannot be carried out: {d['title']}",
+                        (f"The decision \u201c{d['title']}\u201d cannot be carried out.",
+                         f"Explanation: {d['explanation']}"))
+    return Rendered(f"决定无法执行：{d['title']}",
+                    (f"决定「{d['title']}」无法执行。", f"说明：{d['explanation']}"))
+
+
 TEMPLATES = {
     "meeting_notice": _meeting_notice,
     "objection_reminder": _objection_reminder,
     "objection_received": _objection_received,
     "ballot_opened": _ballot_opened,
     "decision_distributed": _decision_distributed,
+    "implementation_postponed": _implementation_postponed,
+    "implementation_not_executable": _implementation_not_executable,
 }
 
 

@@ -43,7 +43,7 @@ def archived(sec, kind):
 def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in_order(suite, tmp_path):
     base = suite.base
     clients, pid = {}, {}
-    for user in VOTERS + ["member6", "member7", "discipline", "confidential"]:
+    for user in VOTERS + ["member6", "member7", "discipline", "confidential", "office"]:
         clients[user], info = login(base, user)
         pid[user] = info["actor"]["person_id"]
     sec, member, inspector = clients["secretary"], clients["member2"], clients["discipline"]
@@ -73,6 +73,18 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
     archived(sec, "minutes")
     ok(sec.post(f"/api/v1/meetings/{meeting_id}/minutes/approval"))
     archived(sec, "minutes_approval")
+    # the office prepares the summary; the secretary's sign-off gives it the year's next number (M10)
+    doc = ok(clients["office"].post(f"/api/v1/meetings/{meeting_id}/documents", json={
+        "kind": "summary", "title": "关于机关食堂改造的会议纪要", "body": "同意改造。", "scope": [pid["member2"]]}))
+    assert doc["document_number"] is None                                 # numbered at sign-off only
+    issued = ok(sec.post(f"/api/v1/documents/{doc['document_id']}/sign-off"))
+    number_year = int(issued["signed_off_at_local"][:4])
+    assert issued["document_number"] == f"〔{number_year}〕{issued['number_seq']}号"
+    assert ok(member.get(f"/api/v1/documents/{doc['document_id']}"))["document_number"] == issued["document_number"]
+    register = ok(sec.get("/api/v1/documents", params={"year": number_year}))["items"]
+    assert [d["document_number"] for d in register][-1] == issued["document_number"]
+    assert [d["number_seq"] for d in register] == list(range(1, len(register) + 1))   # no gap
+    archived(sec, "document")
     deadline = time.monotonic() + 30              # accountability links the decision first (C1)
     while sec.get(f"/api/v1/decisions/{decision_id}/responsibility").status_code != 200:
         assert time.monotonic() < deadline, "the decision never reached accountability"
@@ -84,6 +96,15 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
     archived(sec, "implementation_assignment")
     ok(clients["member1"].post(f"/api/v1/tasks/{task_id}/progress", json={"text": "推进中", "percent": 50}))
     archived(sec, "implementation_progress")
+    # C5: the leader postpones with an explanation; the group hears it and the archive keeps it
+    later = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    ok(clients["member1"].post(f"/api/v1/tasks/{task_id}/postpone", json={
+        "new_deadline": later, "explanation": "设备到货推迟，向党组说明"}))
+    archived(sec, "implementation_postponement")
+    deadline_at = time.monotonic() + 30
+    while not [n for n in member.get("/api/v1/notifications").json()["items"] if n["kind"] == "implementation_postponed"]:
+        assert time.monotonic() < deadline_at, "the postponement never reached the group"
+        time.sleep(0.3)
     case = ok(inspector.post("/api/v1/cases", json={"trigger": 2, "decision_id": decision_id, "major_error": True,
                                                     "summary": "决策失误造成损失"}))
     archived(sec, "case_opened")
@@ -92,8 +113,8 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
 
     # A1: each fact is a record of its kind, in the order it happened (each kind's first record)
     order = ["topic_suggestion", "topic", "notice", "meeting_opened", "decision", "meeting_closed", "minutes",
-             "minutes_approval", "implementation_assignment", "implementation_progress", "case_opened",
-             "accountability_conclusion"]
+             "minutes_approval", "document", "implementation_assignment", "implementation_progress",
+             "implementation_postponement", "case_opened", "accountability_conclusion"]
     items = records_of(sec, order + ["responsibility"])
     first_seq = {}
     for item in items:
@@ -105,6 +126,8 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
     by_kind = {i["kind"]: i for i in items}
     assert by_kind["decision"]["content"]["decision_id"] == decision_id
     assert by_kind["topic"]["content"]["topic_id"] == topic_id
+    assert by_kind["document"]["content"]["document_number"] == issued["document_number"]          # M10
+    assert by_kind["implementation_postponement"]["content"]["explanation"] == "设备到货推迟，向党组说明"   # C5
     assert by_kind["case_opened"]["classification"] == "confidential"          # A3
     assert by_kind["minutes"]["retention_label"] == "永久" and by_kind["notice"]["retention"] == "30y"
     verify = ok(sec.get("/api/v1/records/verify"))

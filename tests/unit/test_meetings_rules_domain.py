@@ -323,3 +323,12 @@ def test_m11_democratic_life_steps_in_order():
         domain.check_democratic_life_schedule("democratic_life", " ", None)
     with pytest.raises(RuleViolation):
         domain.check_democratic_life_schedule("democratic_life", "主题", "s")
+
+
+def test_m10_issue_numbers_read_as_offices_write_them_and_a_year_is_four_digits():
+    assert domain.document_number(2027, 3) == "〔2027〕3号"
+    assert domain.check_document_year(2027) == 2027 and domain.check_document_year("2027") == 2027
+    for bad in ("20x7", "", 99, 10000, None, True, 2027.0, "-2027"):
+        with pytest.raises(ValidationFailed) as err:
+            domain.check_document_year(bad)
+        assert (err.value.field, err.value.rule) == ("year", "M10")

@@ -99,10 +99,47 @@ def plan(key, data, settings=None, webhooks=(), email_available=True, source_eve
 
 def test_n1_every_subscription_is_one_entry_of_the_mapping():
     assert set(domain.MAPPINGS) == {("meetings", "meeting_noticed"), ("meetings", "objection_raised"),
-                                    ("voting", "ballot_opened"), ("voting", "result_decided")}
+                                    ("voting", "ballot_opened"), ("voting", "result_decided"),
+                                    ("accountability", "implementation_postponed"),
+                                    ("accountability", "implementation_not_executable")}
     assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder",
-                                 "objection_received"}
+                                 "objection_received", "implementation_postponed", "implementation_not_executable"}
     assert set(domain.KINDS) == set(templates.TEMPLATES)
+
+
+def c5_fact(**extra):
+    data = {"task_id": "task-1", "decision_id": "d-1", "meeting_id": "m-1", "title": "2027年度工作计划",
+            "leader_person_id": "p4", "recipients": ["p0", "p1", "p4", "p4"], "explanation": "资金下达推迟，向党组说明",
+            "old_deadline": "2027-03-01", "new_deadline": "2027-04-01", "postponed_by": "p9",
+            "postponed_at": "2027-02-20T02:00:00Z", "declared_by": "p9", "declared_at": "2027-02-20T02:00:00Z"}
+    data.update(extra)
+    return data
+
+
+def test_c5_a_postponement_is_explained_to_the_group_whatever_their_preferences():
+    off = domain.Settings(email=None, email_on=False, inbox_on=False)
+    key = ("accountability", "implementation_postponed")
+    data = load(schemas.ImplementationPostponedIn(), c5_fact(), rule="C5")
+    p = plan(key, data, settings={"p1": off, "p4": domain.Settings(language="en")})
+    assert [(n["person_id"], n["kind"], n["ref_id"]) for n in p["notifications"]] == [
+        ("p0", "implementation_postponed", "task-1"), ("p1", "implementation_postponed", "task-1"),
+        ("p4", "implementation_postponed", "task-1")]                   # listed twice, told once
+    zh, _, en = p["notifications"]
+    assert zh["title"] == "落实延期：2027年度工作计划"
+    assert "由 2027-03-01 延至 2027-04-01" in zh["body"] and "说明：资金下达推迟，向党组说明" in zh["body"]
+    assert en["title"] == "Implementation postponed: 2027年度工作计划" and "to 2027-04-01" in en["body"]
+
+
+def test_c5_a_decision_that_cannot_be_carried_out_is_explained_to_the_group():
+    key = ("accountability", "implementation_not_executable")
+    data = load(schemas.ImplementationNotExecutableIn(), c5_fact(explanation="政策调整，无法执行"), rule="C5")
+    p = plan(key, data)
+    assert [n["person_id"] for n in p["notifications"]] == ["p0", "p1", "p4"]
+    assert p["notifications"][0]["title"] == "决定无法执行：2027年度工作计划"
+    assert "说明：政策调整，无法执行" in p["notifications"][0]["body"]
+    with pytest.raises(ValidationFailed) as err:
+        load(schemas.ImplementationNotExecutableIn(), c5_fact(explanation=""), rule="C5")
+    assert err.value.field == "explanation"
 
 
 def raw_objection(**extra):

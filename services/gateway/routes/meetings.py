@@ -216,6 +216,11 @@ class MeetingsRoutes:
     def sign_off(self, actor, document_id):
         return self.meetings.sign_off(actor.to_dict(), document_id)
 
+    @route("GET", "/api/v1/documents", query=schemas.DocumentListQuery, rule="M10",
+           summary="an organization's numbered documents of a year (〔year〕n号, in number order)", tag="meetings")
+    def list_documents(self, actor, query):
+        return self.meetings.list_documents(actor.to_dict(), org_for_read(actor, query["org_id"]), query["year"])
+
     @route("GET", "/api/v1/documents/<document_id>", rule="M10", summary="a document (within its scope)",
            tag="meetings")
     def get_document(self, actor, document_id):

@@ -40,7 +40,8 @@ function actions(n, errors, navigate) {
   const box = h("div", { class: "actions" });
   const target = { ballot_opened: ["ballot", "inbox.goBallot"], decision_distributed: ["decision", "inbox.goDecision"],
     meeting_notice: ["meeting", "inbox.goMeeting"], objection_reminder: ["meeting", "inbox.goMeeting"],
-    objection_received: ["meeting", "inbox.goMeeting"] }[n.kind];
+    objection_received: ["meeting", "inbox.goMeeting"], implementation_postponed: ["task", "inbox.goTask"],
+    implementation_not_executable: ["task", "inbox.goTask"] }[n.kind];
   if (target && n.ref_id) box.append(link(`#/${target[0]}/${n.ref_id}`, t(target[1]), { class: `go-${target[0]}` }));
   // M5: receipt of a notice, or of an objection by the chair, is acknowledged — the proof it arrived
   if (ACKNOWLEDGEABLE.includes(n.kind)) {

@@ -9,6 +9,8 @@ const PAGE = 50;
 // a document number; never a raw identifier (the kinds without a title of their own link their meeting).
 function subjectOf(r) {
   const c = r.content || {};
+  // M10: an issued document is named by its issue number first, as offices cite it: 〔2027〕3号 title
+  if (c.document_number && c.title) return t("records.numbered", { number: c.document_number, title: c.title });
   return c.title || c.meeting_title || c.topic_title || c.name || c.theme || c.document_number || "";
 }
 

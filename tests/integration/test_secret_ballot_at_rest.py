@@ -62,7 +62,8 @@ def every_row(engine):
 
 def dump_data_lines(database_url):
     """The data lines (COPY blocks, not their headers) of ``pg_dump --data-only``."""
-    out = subprocess.run([shutil.which("pg_dump"), "--data-only", "--no-owner", database_url],
+    url = sa.engine.make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    out = subprocess.run([shutil.which("pg_dump"), "--data-only", "--no-owner", url],
                          check=True, capture_output=True, text=True, timeout=120).stdout
     lines, inside = [], False
     for line in out.splitlines():
@@ -249,3 +250,45 @@ def test_named_ballots_keep_each_choice_by_person_and_no_box(at_rest):
                                  {"b": bid}).all()) == dict(zip(ids, plan))
         assert conn.execute(sa.text("SELECT box_key FROM ballots WHERE id = :b"), {"b": bid}).scalar() is None
     assert box(engine, bid) == []
+
+
+def test_0005_keeps_the_plain_entries_of_an_open_ballot_and_the_box_without_row_ids(database_url):
+    """The upgrade cannot seal (the key is not in the database): entries in clear stay, to be
+    counted and sealed at their ballot's close (test above); SQLite keeps WITHOUT ROWID."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    from services.voting import models
+    from shared.db import make_engine
+
+    engine = make_engine(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(models.__file__).parent / "migrations"))
+    cfg.attributes["version_table"] = "alembic_version_voting"
+
+    def upgrade(revision):
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    try:
+        upgrade("0004")
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO ballots (id, org_id, meeting_id, agenda_item_id, title, category, method, emergency, "
+                "chair_person_id, n, present, status, opened_by, opened_at) VALUES ('b', 'o', 'm', 't', 'x', "
+                "'work_plan', 'secret', true, 'c', 3, 3, 'open', 'c', '2027-01-01 00:00:00')"))
+            for i, choice in enumerate(["yes", "no"]):
+                conn.execute(sa.text("INSERT INTO ballot_box (id, ballot_id, choice) VALUES (:i, 'b', :c)"),
+                             {"i": str(uuid.uuid4()), "c": choice})
+        upgrade("head")
+        with engine.connect() as conn:
+            assert sorted(conn.execute(sa.text("SELECT choice, sealed FROM ballot_box")).all()) == \
+                [("no", None), ("yes", None)]
+            assert conn.execute(sa.text("SELECT box_key FROM ballots")).scalar() is None
+            if engine.dialect.name == "sqlite":
+                with pytest.raises(sa.exc.OperationalError):       # V8: no insertion sequence
+                    conn.execute(sa.text("SELECT rowid FROM ballot_box"))
+    finally:
+        engine.dispose()

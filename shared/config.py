@@ -14,6 +14,9 @@ secret such as ``0123`` stays ``0123``).  Keys a service reads:
                         (``change-me``…), short or repetitive secret (issue 17)
 ``RESERVED_OPINION_WINDOW_DAYS``  voting: reserved opinions after a decision are taken for this
                         many days; unset (the default): until the meeting's minutes are approved (V6)
+``VOTING_BALLOT_KEY_FILE``  voting: the secret file holding the key that seals secret choices (V8);
+                        ``VOTING_REQUIRE_BALLOT_KEY`` "1" refuses to start without it, ``VOTING_BALLOT_KEY_BITS``
+                        the key size (default 2048; see services/voting/ballot_key.py)
 """
 import os
 import re
@@ -45,6 +48,8 @@ ENV_KEYS = (
     "MEETING_OPEN_TOLERANCE_MINUTES",
     # voting: reserved opinions after a decision for this many days (unset: until the minutes are approved, V6)
     "RESERVED_OPINION_WINDOW_DAYS",
+    # voting: the secret file of the key that seals secret choices (V8), whether it is required, its size
+    "VOTING_BALLOT_KEY_FILE", "VOTING_REQUIRE_BALLOT_KEY", "VOTING_BALLOT_KEY_BITS",
 )
 
 MIN_SECRET_LENGTH = 16

@@ -334,6 +334,13 @@ def main():
     for line in example:
         key, _, value = line.partition("=")
         values[key] = secrets.token_hex(16) if value.startswith("change-me") else value
+    # V8: the voting service's ballot key, a secret file of this run (readable by the services' uid)
+    sys.path.insert(0, str(ROOT))
+    from services.voting.ballot_key import generate, key_text
+    ballot_key_file = tmp / "voting_ballot_key"
+    ballot_key_file.write_text(key_text(generate()))
+    ballot_key_file.chmod(0o644)
+    values["VOTING_BALLOT_KEY_PATH"] = str(ballot_key_file)
     values.update(RABBITMQ_USER="suite", GATEWAY_BIND="127.0.0.1", GATEWAY_PUBLISHED_PORT=str(gateway_port),
                   RABBITMQ_MANAGEMENT_PORT=str(management_port), SUITE_VERSION=VERSION,
                   IMAGE_PREFIX="party-group-suite")

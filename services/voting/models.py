@@ -3,9 +3,12 @@
 V8: for a secret ballot the participation roll (who voted) and the ballot box
 (which choices were cast) are separate tables that share no key, order or
 timestamp: box entries have a random uuid4 key, no timestamp, no row id
-(``WITHOUT ROWID`` on SQLite), and the box is rewritten in random order when the
-ballot closes, so not even the storage order or PostgreSQL's transaction ids
-tie an entry to the vote that cast it.  Choices of non-secret ballots are kept
+(``WITHOUT ROWID`` on SQLite).  A vote's participation row and its box entry are
+written in one transaction (one PostgreSQL xmin, neighbouring pages, one WAL
+record run), so the box entry holds no choice in clear: only a randomised
+Paillier ciphertext under the ballot key, which is kept in a file, never here
+(``ballot_key``); the close decrypts only the sum.  The box is still rewritten
+in random order when the ballot closes.  Choices of non-secret ballots are kept
 per person in ``open_votes``.
 """
 import datetime as dt
@@ -55,6 +58,8 @@ class Ballot(Base):
     count_no: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     count_abstain: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     counts_recorded_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    # 0006: V8, the public fingerprint of the ballot key a secret box is sealed under
+    box_key: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
 
     __table_args__ = (
         sa.Index("ix_ballots_previous_ballot_id", "previous_ballot_id", unique=True),
@@ -107,12 +112,17 @@ class OpenVote(Base):
 
 
 class BoxEntry(Base):
-    """The secret ballot box (V8): a random key and a choice, nothing else."""
+    """The secret ballot box (V8): a random key and a sealed choice, nothing else.
+
+    ``sealed``: "paillier:<key id>:<ciphertext>" (``ballot_key``).  ``choice`` is only ever set
+    on entries a version before 0006 wrote in clear, until their ballot closes and the box is
+    rewritten sealed."""
     __tablename__ = "ballot_box"
     __table_args__ = {"sqlite_with_rowid": False}
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, autoincrement=False)   # uuid4
     ballot_id: Mapped[str] = mapped_column(sa.ForeignKey("ballots.id"), index=True)
-    choice: Mapped[str] = mapped_column(sa.String(10))
+    choice: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
+    sealed: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
 class Decision(Base):

@@ -2,17 +2,21 @@
 
 Each command: validate (marshmallow) -> check the actor -> domain rules ->
 write state and its events in one transaction (outbox).  Nothing here logs a
-voter's id together with anything about a secret ballot (V8).
+voter's id together with anything about a secret ballot (V8); a secret choice is stored
+only sealed under the ballot key (``ballot_key``), which is never in the database.
 """
+import logging
+import os
 import random
 import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 
-from services.voting import domain, models, schemas
+from services.voting import ballot_key, domain, models, schemas
 from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
@@ -21,8 +25,49 @@ from shared.paging import after, decode_cursor, page_of
 from shared.validation import load
 
 
+log = logging.getLogger(__name__)
+
+
 def _new_id():
     return str(uuid.uuid4())
+
+
+class BallotKeyProvider(DependencyProvider):
+    """V8: the Paillier key pair that seals secret choices, read (or made) when the service
+    starts, before any entrypoint runs; never stored in the voting database.
+
+    ``VOTING_BALLOT_KEY_FILE`` names the secret file holding it (what deployments provide,
+    shared by every replica); ``VOTING_REQUIRE_BALLOT_KEY`` set and no file named stops the
+    service; unset (development), a key file ``voting-ballot.key`` (mode 0600) is made once in
+    ``DATA_DIR``.  ``VOTING_BALLOT_KEY_BITS`` (default 2048): the size of a key made, and the
+    least a key file may hold.  A missing, malformed or too short key stops the service.
+    Read from the service configuration, else the environment.
+    """
+
+    def setup(self):
+        config = self.container.config
+
+        def setting(name):
+            return config.get(name) or os.environ.get(name) or None
+
+        try:
+            bits = int(setting("VOTING_BALLOT_KEY_BITS") or ballot_key.DEFAULT_BITS)
+        except ValueError:
+            raise ballot_key.BallotKeyError("V8: VOTING_BALLOT_KEY_BITS must be a whole number of bits") from None
+        if bits < ballot_key.MIN_BITS:
+            raise ballot_key.BallotKeyError(f"V8: VOTING_BALLOT_KEY_BITS must be at least {ballot_key.MIN_BITS}")
+        key_file = setting("VOTING_BALLOT_KEY_FILE")
+        if key_file:
+            self.key = ballot_key.key_from_file(key_file, bits=bits)
+        elif str(setting("VOTING_REQUIRE_BALLOT_KEY") or "").lower() in ("1", "true", "yes"):
+            raise ballot_key.BallotKeyError("V8: VOTING_BALLOT_KEY_FILE must name the ballot key's secret file")
+        else:
+            data_dir = Path(setting("DATA_DIR") or Path(__file__).resolve().parents[2] / "data")
+            self.key = ballot_key.key_from_file(data_dir / "voting-ballot.key", create=True, bits=bits)
+        log.info("secret ballots are sealed under ballot key %s (%d bits)", self.key.key_id, self.key.bits)
+
+    def get_dependency(self, worker_ctx):
+        return self.key
 
 
 class VotingService(HealthMixin):
@@ -30,6 +75,7 @@ class VotingService(HealthMixin):
     db = Database(models, Path(__file__).parent / "migrations")
     meetings = ServiceRpc("meetings")
     config = Config()
+    ballot_key = BallotKeyProvider()
 
     @rpc
     def open_ballot(self, actor, data):
@@ -103,7 +149,9 @@ class VotingService(HealthMixin):
                 reconsiders_decision_id=reconsiders[0] if reconsiders else None,
                 open_reconsideration_of=reconsiders[0] if reconsiders else None,
                 reconsideration_reason=reconsiders[1] if reconsiders else None,
-                disagreement_ratio=policy.disagreement_ratio if policy else domain.DEFAULT_DISAGREEMENT_RATIO)
+                disagreement_ratio=policy.disagreement_ratio if policy else domain.DEFAULT_DISAGREEMENT_RATIO,
+                # V8: the key a secret box is sealed under (its public fingerprint)
+                box_key=self.ballot_key.key_id if data["method"] == "secret" else None)
             s.add(ballot)
             try:
                 s.flush()   # the unique keys refuse concurrent duplicates (V4 item, V5 re-vote, V7)
@@ -129,28 +177,36 @@ class VotingService(HealthMixin):
 
     @rpc
     def cast_vote(self, actor, ballot_id, data):
-        """V1: a present group member votes once; V8: a secret choice goes into the box, unlinked.
+        """V1: a present group member votes once; V8: a secret choice goes into the box sealed
+        under the ballot key (a randomised Paillier ciphertext), never in clear.
 
         Returns only the count of votes cast, never anyone's choice.
         """
         actor = Actor.from_dict(actor)
         data = load(schemas.CastVoteIn(), data)
         opinion = domain.clean_opinion(data["reserved_opinion"])
+        with self.db.read() as s:
+            known = _ballot_for(s, actor, ballot_id)
+            meeting_id, secret = known.meeting_id, known.method == "secret"
+        # V8: sealed before the transaction (a few ms of CPU), so no lock waits on it
+        sealed = self.ballot_key.seal(data["choice"]) if secret else None
         # V1, M8 (I3): the meeting open and the voter present at this moment, as meetings knows it now
-        now = self._presence_now(actor, self._meeting_of(actor, ballot_id), actor.person_id)
+        now = self._presence_now(actor, meeting_id, actor.person_id)
         domain.check_in_session(now["meeting_status"], now["presence"])
         with self.db.uow() as uow:
             s = uow.session
             # shared lock: votes go in side by side, but not past a closing ballot (V9)
             ballot = _ballot_for(s, actor, ballot_id, lock="share")
+            if secret:
+                _check_box_key(ballot, self.ballot_key)
             row = s.get(models.Elector, (ballot.id, actor.person_id))
             elector = domain.Elector(row.person_id, row.role, row.presence, row.written_opinion, row.recused) if row else None
             already = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
             domain.check_can_vote(elector, ballot.status, already, data["choice"],
                                   counts_recorded=ballot.count_yes is not None)
             s.add(models.Participation(ballot_id=ballot.id, person_id=actor.person_id, reserved_opinion=opinion))
-            if ballot.method == "secret":
-                s.add(models.BoxEntry(id=_new_id(), ballot_id=ballot.id, choice=data["choice"]))
+            if secret:
+                s.add(models.BoxEntry(id=_new_id(), ballot_id=ballot.id, sealed=sealed))
             else:
                 s.add(models.OpenVote(ballot_id=ballot.id, person_id=actor.person_id, choice=data["choice"]))
             try:
@@ -237,7 +293,7 @@ class VotingService(HealthMixin):
                                                   ballot.status, defer_reason)
             else:
                 domain.check_close(actor.person_id, actor.roles, ballot.chair_person_id, ballot.status)
-            counts = _tally(s, ballot)
+            counts = _tally(s, ballot, self.ballot_key)
             if defer_reason is not None:
                 figures = dict(domain.decide(counts, ballot.n, ballot.present), outcome="deferred")
                 figures["explanation"] = (f"V5: deferred by the chair for more research ({defer_reason}); "
@@ -555,21 +611,45 @@ def _votes_cast(s, ballot):
     return s.execute(_ROLL_COUNT, {"ballot_id": ballot.id}).scalar_one()
 
 
-def _tally(s, ballot):
-    """V9: the tally computed from the stored votes (box, open votes, or the recorded counts, V2)."""
+def _tally(s, ballot, key):
+    """V9: the tally computed from the stored votes (box, open votes, or the recorded counts, V2).
+
+    V8: a secret box is counted by decrypting only the homomorphic sum of its sealed entries;
+    entries stored in clear by a version before sealing (a ballot opened before the upgrade)
+    are counted as they are, then sealed when the box is rewritten."""
     if ballot.count_yes is not None:
         return {"yes": ballot.count_yes, "no": ballot.count_no, "abstain": ballot.count_abstain}
     roll = _votes_cast(s, ballot)
     if ballot.method == "secret":
-        choices = s.execute(sa.select(models.BoxEntry.choice)
-                            .where(models.BoxEntry.ballot_id == ballot.id)).scalars().all()
-        _reshuffle_box(s, ballot.id, choices)
+        _check_box_key(ballot, key)
+        rows = s.execute(sa.select(models.BoxEntry.choice, models.BoxEntry.sealed)
+                         .where(models.BoxEntry.ballot_id == ballot.id)).all()
+        plain = [r.choice for r in rows if r.sealed is None]
+        sealed = [r.sealed for r in rows if r.sealed is not None]
+        try:
+            counts = key.count(sealed)
+        except ballot_key.SealedBoxError as exc:
+            if exc.rule == "V8":
+                raise ServiceUnavailable(f"{exc}: the ballot cannot be counted until the service has its key "
+                                         "(VOTING_BALLOT_KEY_FILE)", field=None, rule="V8") from None
+            raise RuleViolation(f"{exc}; the ballot cannot be closed", field="ballot_id", rule="V9") from None
+        for choice, k in domain.tally(plain).items():
+            counts[choice] += k
+        _reshuffle_box(s, ballot.id, sealed + [key.seal(c) for c in plain])
     else:
         choices = s.execute(sa.select(models.OpenVote.choice)
                             .where(models.OpenVote.ballot_id == ballot.id)).scalars().all()
-    counts = domain.tally(choices)
+        counts = domain.tally(choices)
     domain.check_tally(counts, roll)
     return counts
+
+
+def _check_box_key(ballot, key):
+    """V8: a secret ballot is sealed and counted under the key it opened with; a replica holding
+    another key file refuses (503) rather than seal votes nobody could count together."""
+    if ballot.box_key is not None and ballot.box_key != key.key_id:
+        raise ServiceUnavailable(f"V8: this ballot's box is sealed under ballot key {ballot.box_key}, but this "
+                                 f"service holds key {key.key_id} (VOTING_BALLOT_KEY_FILE)", field=None, rule="V8")
 
 
 def _previous(s, ballot_id):
@@ -611,14 +691,17 @@ def _policy_view(org_id, policy):
             "updated_at": iso(policy.updated_at) if policy else None}
 
 
-def _reshuffle_box(s, ballot_id, choices):
-    """V8: rewrite the closed secret ballot's box with fresh random keys in key order, so neither
-    the storage order nor the writing transaction ties an entry to the vote that cast it."""
+def _reshuffle_box(s, ballot_id, sealed):
+    """V8: rewrite the closed secret ballot's box, every entry sealed, with fresh random keys in
+    key order, so neither the storage order nor the writing transaction ties an entry to the
+    vote that cast it.  The entries are sealed already; the rewrite still matters to whoever
+    holds the key file and a later copy of the database (not its WAL): it cannot be lined up
+    with the roll; and entries a version before sealing left in clear are sealed here."""
     box = models.BoxEntry.__table__
     s.execute(box.delete().where(box.c.ballot_id == ballot_id))
-    shuffled = list(choices)
+    shuffled = list(sealed)
     random.SystemRandom().shuffle(shuffled)
-    rows = sorted(({"id": _new_id(), "ballot_id": ballot_id, "choice": c} for c in shuffled),
+    rows = sorted(({"id": _new_id(), "ballot_id": ballot_id, "choice": None, "sealed": c} for c in shuffled),
                   key=lambda r: r["id"])
     if rows:
         s.execute(box.insert(), rows)

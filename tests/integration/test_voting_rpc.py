@@ -15,7 +15,7 @@ from kombu import Connection, Queue
 
 from services.meetings import models as meeting_models
 from services.meetings.service import MeetingsService
-from services.voting import schemas
+from services.voting import ballot_key, domain, schemas
 from services.voting.service import VotingService
 from shared import clock
 from shared.db import normalize_url
@@ -346,7 +346,7 @@ def test_v1_twenty_concurrent_voters_each_counted_exactly_once(suite):
     assert count_rows(engine, "participations", bid) == 20 and count_rows(engine, "open_votes", bid) == 20
 
 
-def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog):
+def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog, tmp_path):
     rpc, tap, engine = suite
     caplog.set_level(logging.DEBUG)
     org_id, ids, sec, mid, tid = opened_meeting(rpc, 9, present=range(8), category="personnel")
@@ -389,11 +389,14 @@ def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog):
                 has_voter = any(pid in c for c in cells for pid in voters)
                 assert not (has_choice and has_voter), (table, dict(row))
         assert conn.execute(sa.text("SELECT count(*) FROM open_votes WHERE ballot_id = :b"), {"b": bid}).scalar() == 0
-        box = conn.execute(sa.text("SELECT id, choice FROM ballot_box WHERE ballot_id = :b"), {"b": bid}).all()
-        assert sorted(c for _, c in box) == sorted(plan)       # V9: the tally's source
+        box = conn.execute(sa.text("SELECT id, choice, sealed FROM ballot_box WHERE ballot_id = :b"),
+                           {"b": bid}).all()
+        assert all(c is None for _, c, _ in box)               # V8: no choice in clear
+        key = ballot_key.key_from_file(tmp_path / "data" / "voting-ballot.key")   # the service's key file
+        assert key.count(s for _, _, s in box) == domain.tally(plan)   # V9: the tally's source
         box_columns = {c["name"] for c in inspector.get_columns("ballot_box")}
-        assert box_columns == {"id", "ballot_id", "choice"}    # no person, no timestamp, no sequence
-        assert all(uuid.UUID(i).version == 4 for i, _ in box)
+        assert box_columns == {"id", "ballot_id", "choice", "sealed"}  # no person, no timestamp, no sequence
+        assert all(uuid.UUID(i).version == 4 for i, _, _ in box)
         if engine.dialect.name == "postgresql":
             # the closed box was rewritten: no entry shares a writing transaction with a vote
             roll_tx = set(conn.execute(sa.text("SELECT xmin::text FROM participations WHERE ballot_id = :b"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.voting import models, schemas
+from services.voting import ballot_key, domain, models, schemas
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from shared import clock
 from tests.integration.test_voting_rpc import controlled_clock, member, suite  # noqa: F401  (fixtures)
@@ -608,7 +608,7 @@ def scan_logs(records, voters):
     return [line for r in records for line in _links_in_text(r.getMessage(), voters)]
 
 
-def test_v8_canary_no_table_log_or_event_links_a_secret_voter_to_a_choice(suite, caplog):
+def test_v8_canary_no_table_log_or_event_links_a_secret_voter_to_a_choice(suite, caplog, tmp_path):
     """Canary: unique person ids vote in secret; afterwards every table of the voting database,
     every log record (DEBUG, every logger, this process hosts the services) and every event on
     ``voting.events`` (a queue bound before the vote) is searched for a voter next to a choice.
@@ -636,8 +636,10 @@ def test_v8_canary_no_table_log_or_event_links_a_secret_voter_to_a_choice(suite,
 
     voters = set(ids[:6])
     assert rows(engine, "SELECT count(*) FROM participations WHERE ballot_id = :b", b=bid)[0][0] == 6
-    assert sorted(c for (c,) in rows(engine, "SELECT choice FROM ballot_box WHERE ballot_id = :b", b=bid)) == \
-        sorted(plan)
+    box = rows(engine, "SELECT choice, sealed FROM ballot_box WHERE ballot_id = :b", b=bid)
+    assert all(c is None for c, _ in box)                     # V8: sealed, never in clear
+    key = ballot_key.key_from_file(tmp_path / "data" / "voting-ballot.key")   # the service's key file
+    assert key.count(s for _, s in box) == domain.tally(plan)
     assert len(caplog.records) > 0 and len(tap.events) >= 4
     assert scan_tables(engine, voters) == []
     assert scan_events(tap.events, voters) == []

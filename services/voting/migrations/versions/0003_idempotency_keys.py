@@ -7,7 +7,7 @@ Create Date: 2026-12-02
 from shared.migration_helpers import add_idempotency_columns, drop_idempotency_columns
 
 revision = "idem0003"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -554,9 +554,15 @@ class VotingService(HealthMixin):
 
     @rpc
     def get_ballot(self, actor, ballot_id):
+        """A ballot as its reader sees it, with ``you_voted``: whether the caller is on its roll
+        (V1), so any browser or device shows the vote as cast, not only the tab that cast it.
+        It tells the caller about themselves only, never a choice (V8)."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            return _ballot_view(s, _ballot_for(s, actor, ballot_id, cross_org_read=True))
+            ballot = _ballot_for(s, actor, ballot_id, cross_org_read=True)
+            view = _ballot_view(s, ballot)
+            view["you_voted"] = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
+            return view
 
     @rpc
     def get_decision(self, actor, decision_id):

@@ -262,3 +262,28 @@ def test_phone_width_header_and_print_of_minutes_and_decision(pages, screenshots
     expect(phone.locator("#outcome")).to_be_visible()
     expect(phone.get_by_role("navigation")).to_be_hidden()
     screenshots(phone, "47-decision-print-zh-CN")
+
+
+def test_a_vote_cast_elsewhere_shows_as_cast_in_a_new_browser(pages):
+    """V1: the ballot page asks the roll, not the tab: a member who voted from another device (here
+    through the API) opens the ballot in a fresh browser and sees the vote recorded, with no vote
+    form; a member who has not voted still gets the form."""
+    from tests.browser.support import GROUP_PRESENT
+    sec, _ = login(pages.base, "secretary")
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
+    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情",
+                                                "title": "党组紧急会议（已投票）", "scheduled_at": when}))["meeting_id"]
+    tid = ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={"title": "已投票检查议题", "category": "work_plan"}))
+    ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
+    ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": GROUP_PRESENT, "leave": []}))
+    bid = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": tid["topic_id"],
+                                               "method": "secret"}))["ballot_id"]
+    voter, _ = login(pages.base, "member1")
+    ok(voter.post(f"/api/v1/ballots/{bid}/votes", json={"choice": "yes"}))
+
+    page = open_as(pages, "member1", "zh-CN", f"ballot/{bid}")
+    expect(page.locator("#vote-recorded")).to_be_visible()
+    expect(page.locator("#cast-vote")).to_have_count(0)
+    other = open_as(pages, "member2", "zh-CN", f"ballot/{bid}")
+    expect(other.locator("#cast-vote")).to_be_visible()
+    expect(other.locator("#vote-recorded")).to_have_count(0)

@@ -168,8 +168,12 @@ def test_named_ballot_passes_by_v3_and_publishes_result_decided(suite):
         data = {"choice": choice}
         if choice == "no":
             data["reserved_opinion"] = "保留意见：资金来源未落实"
+        assert rpc.voting.get_ballot(member(ids, org_id, i), bid)["you_voted"] is False
         cast = rpc.voting.cast_vote(member(ids, org_id, i), bid, data)
         assert cast == {"ballot_id": bid, "votes_cast": i + 1}
+        # V1: the roll tells the voter, from any device, that their vote is in; only them
+        assert rpc.voting.get_ballot(member(ids, org_id, i), bid)["you_voted"] is True
+        assert rpc.voting.get_ballot(sec if i else member(ids, org_id, 1), bid)["you_voted"] is (i > 0)
 
     decision = rpc.voting.close_ballot(sec, bid)
     assert decision["outcome"] == "passed"

@@ -42,7 +42,8 @@ export default {
       return;
     }
     const votedKey = `pg.voted.${ballot.ballot_id}.${me}`;
-    if (sessionStorage.getItem(votedKey)) {
+    // V1: the roll says whether the caller voted (another browser or device included)
+    if (ballot.you_voted || sessionStorage.getItem(votedKey)) {
       root.append(h("section", {}, h("p", { class: "ok-banner", role: "status", id: "vote-recorded" }, t("ballot.voted"))));
     } else if (recused.includes(me)) {
       root.append(h("section", {}, h("p", { class: "notice", id: "you-are-recused" }, t("ballot.youRecused"))));

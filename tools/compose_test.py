@@ -341,6 +341,13 @@ def main():
     ballot_key_file.write_text(key_text(generate()))
     ballot_key_file.chmod(0o644)
     values["VOTING_BALLOT_KEY_PATH"] = str(ballot_key_file)
+    # A2: the archive's checkpoint signing key, a secret file of this run too (a missing path
+    # would be mounted as an empty directory and the archive would refuse to start)
+    from services.archive.signing import generate_private_key
+    signing_key_file = tmp / "archive_signing_key"
+    signing_key_file.write_text(generate_private_key() + "\n")
+    signing_key_file.chmod(0o644)
+    values["ARCHIVE_SIGNING_KEY_PATH"] = str(signing_key_file)
     values.update(RABBITMQ_USER="suite", GATEWAY_BIND="127.0.0.1", GATEWAY_PUBLISHED_PORT=str(gateway_port),
                   RABBITMQ_MANAGEMENT_PORT=str(management_port), SUITE_VERSION=VERSION,
                   IMAGE_PREFIX="party-group-suite")

@@ -694,7 +694,7 @@ class MeetingsService(HealthMixin):
             s = uow.session
             meeting = _meeting_for(s, actor, meeting_id)
             _require_chair(actor, meeting, "opening the meeting")
-            group = _group_of(s, meeting)
+            group = _group_of(s, meeting, at=now)
             approved = {r.person_id: r.opinions for r in s.execute(sa.select(models.LeaveRequest).where(
                 models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.status == "approved")).scalars()}
             explicit = {item["person_id"]: item["opinions"] for item in data["leave"]}
@@ -1275,10 +1275,15 @@ def _terms(s, org_id):
     return [domain.Term(r.person_id, r.role, r.start_date, r.end_date) for r in rows]
 
 
-def _group_of(s, meeting):
-    """The group members in office on the meeting day (organization's calendar) -> {person_id: role}."""
+def _group_of(s, meeting, at=None):
+    """The group members in office on the meeting day (organization's calendar) -> {person_id: role}.
+
+    The meeting day is the day it opened (``at`` when it opens now); before that, the day it is set
+    for.  I6/M8: an emergency meeting set for 00:30 and opened at 23:40 the evening before counts
+    a member whose term ends that evening, who is in office when the meeting is held."""
     org = s.get(models.Organization, meeting.org_id)
-    return domain.group_members_on(_terms(s, org.id), _local_day(meeting.scheduled_at, org.timezone))
+    when = at or meeting.opened_at or meeting.scheduled_at
+    return domain.group_members_on(_terms(s, org.id), _local_day(when, org.timezone))
 
 
 def _topics(s, meeting_id):

@@ -662,3 +662,26 @@ def test_membership_ending_or_starting_on_the_meeting_day_in_the_org_time_zone_c
     assert err.value.rule == "M8"
     view = meetings.open_meeting(p[0], mid, {"present": present})
     assert view["n"] == 5 and view["opened_at_local"].endswith("+08:00")
+
+
+def test_m8_n_is_taken_on_the_day_the_meeting_is_held_not_the_day_it_was_set_for(svc):
+    """I6/M8: an emergency meeting set for 00:30 (the organization's zone) and opened at 23:40 the
+    evening before: a member whose term ends that evening is in office when it is held, so N and
+    the quorum count them.  Found by the sequences test over the running services."""
+    meetings = svc
+    org_id, ids, p = team(meetings, 3)
+    # the suite's clock to 23:40 in Asia/Shanghai (15:40 UTC), a day or two ahead
+    target = (now() + dt.timedelta(days=1)).replace(hour=15, minute=40, second=0, microsecond=0)
+    clock.advance(target - now())
+    today = (target + dt.timedelta(hours=8)).date()
+    pid = meetings.register_person(ADMIN, {"name": "今日任满"})["person_id"]
+    meetings.appoint(ADMIN, {"org_id": org_id, "person_id": pid, "role": "member",
+                             "start_date": "2020-01-01", "end_date": today.isoformat()})
+    when = target + dt.timedelta(minutes=50)              # 00:30 the next day, local
+    mid = meetings.schedule_meeting(p[0], {"org_id": org_id, "kind": "emergency", "emergency_reason": "突发险情",
+                                           "title": "紧急会议", "scheduled_at": when.isoformat()})["meeting_id"]
+    meetings.add_topic(p[0], mid, {"title": "防汛", "category": "work_plan"})
+    meetings.notice_meeting(p[0], mid)
+    view = meetings.open_meeting(p[0], mid, {"present": ids + [pid]})
+    assert view["opened_at_local"].startswith(today.isoformat())
+    assert view["n"] == 4 and {a["person_id"] for a in view["attendance"]} == set(ids) | {pid}

@@ -44,7 +44,7 @@ METHODS = ("named", "secret", "show_of_hands")
 TOLERANCE = dt.timedelta(minutes=30)            # MEETING_OPEN_TOLERANCE_MINUTES's default
 NOTICE = dt.timedelta(hours=48)
 PICK = st.integers(0, 1000)                      # which meeting or ballot of those made so far
-EXAMPLES = int(os.environ.get("RULES_SEQUENCE_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("RULES_SEQUENCE_EXAMPLES", "40"))
 
 
 def parse(value):
@@ -135,7 +135,7 @@ def make_machine(rpc, reached):
                 return
             refused(lambda: rpc.meetings.notice_meeting(self.sec, mid))
             self.the_day_comes(len(self.mids) - 1, 0)
-            self.open_meeting(len(self.mids) - 1, set(range(GROUP)) - absent)
+            self.open_meeting(len(self.mids) - 1, set(range(GROUP)) - absent, absent)
             if self.known[mid]["opened"]:
                 self.ballot_on(mid, 0, method)
 
@@ -160,16 +160,23 @@ def make_machine(rpc, reached):
                 clock.advance(at - clock.now())
 
         @rule(pick=PICK, present=st.sets(st.integers(0, GROUP - 1), min_size=4, max_size=GROUP))
-        def open_meeting(self, pick, present):
+        def open_meeting(self, pick, present, on_leave=()):
+            """Open with ``present``; members ``on_leave`` send a written opinion on each topic (M9)."""
             mid = self.meeting_at(pick)
             if mid == "none":
                 return
+            leave = []
+            if on_leave:
+                topics = [t["topic_id"] for t in rpc.meetings.get_meeting(self.sec, mid)["topics"]]
+                leave = [{"person_id": self.ids[i], "opinions": {t: f"书面意见{i}-{n}" for n, t in enumerate(topics)}}
+                         for i in sorted(on_leave)]
             opened = refused(lambda: rpc.meetings.open_meeting(
-                self.sec, mid, {"present": [self.ids[i] for i in sorted(present)], "leave": []}))
+                self.sec, mid, {"present": [self.ids[i] for i in sorted(present)], "leave": leave}))
             if opened is not None:
                 assert not self.known[mid]["ever_closed"], "a closed or cancelled meeting opened again"
                 self.known[mid]["present"] = set(present)
                 self.known[mid]["opened"] = True
+                self.known[mid]["opinions"] = {entry["person_id"]: entry["opinions"] for entry in leave}
                 reached[f"{self.known[mid]['kind']} meeting opened"] += 1
 
         @rule(pick=PICK, who=st.integers(1, GROUP - 1), leaves=st.booleans())
@@ -303,6 +310,14 @@ def make_machine(rpc, reached):
             for d in decisions:
                 assert d["yes"] + d["no"] + d["abstain"] <= d["present"] <= d["n"] <= GROUP, d
                 assert not (d["emergency"] and d["category"] in ("personnel", "major_decision")), d
+                opinions = self.known.get(d["meeting_id"], {}).get("opinions") or {}
+                if opinions:                              # I5/M9: leave opinions are in the decision
+                    lines = {m["person_id"]: m for m in rpc.voting.get_decision(self.sec, d["decision_id"])["members"]}
+                    for person, written in opinions.items():
+                        if person in lines:
+                            assert lines[person]["written_opinion"] == written.get(d["agenda_item_id"]), \
+                                (person, lines[person], written)
+                            reached["leave opinion in a decision"] = max(reached["leave opinion in a decision"], 1)
                 if d["category"] == "personnel":        # I4: the item's candidate, recused (V4)
                     assert d["candidate_person_id"] == self.ids[GROUP - 1], d
                     assert self.ids[GROUP - 1] in d["recused"], d

@@ -230,6 +230,22 @@ class Supervisor:
                 self.say("system", f"{name} did not stop within {timeout} s: killed")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+        # the shell of a Procfile line exits at once on SIGTERM while the service it started is
+        # still shutting down: wait until each process group is empty, so none outlives us
+        for name, proc in self.procs.items():
+            while _group_alive(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _group_alive(proc.pid):
+                self.say("system", f"{name} did not stop within {timeout} s: killed")
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def main(argv):

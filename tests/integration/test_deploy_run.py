@@ -74,7 +74,7 @@ def test_a_dead_service_is_restarted_and_the_others_keep_running(amqp_uri, tmp_p
         pids = dict((name, int(pid)) for name, pid in
                     re.findall(r"\| (\w+) started \(pid (\d+)\)", output.text()))
 
-        os.kill(pids["meetings"], signal.SIGKILL)
+        os.killpg(pids["meetings"], signal.SIGKILL)      # the service dies (its shell and itself)
         (said,) = output.wait_for(r"\| (meetings exited with code -9 after [\d.]+ s; restarting it in 1 s "
                                   r"\(restart 1\); the other services keep running)$", proc=proc)
         output.wait_for(r"meetings started \(pid \d+\)", count=2, proc=proc)

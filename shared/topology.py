@@ -32,6 +32,12 @@ SUBSCRIPTIONS = (
     # C5: a postponement or non-execution is explained to the group
     ("accountability", "implementation_postponed", "notifications", "on_implementation_postponed"),
     ("accountability", "implementation_not_executable", "notifications", "on_implementation_not_executable"),
+    # C5: deadline reminders and overdue notices to the leader and the office; C7: alerts to the
+    # discipline inspector, found from who holds the role
+    ("accountability", "implementation_due_soon", "notifications", "on_implementation_due_soon"),
+    ("accountability", "implementation_overdue", "notifications", "on_implementation_overdue"),
+    ("accountability", "compliance_alert_raised", "notifications", "on_compliance_alert_raised"),
+    ("meetings", "membership_changed", "notifications", "on_membership_changed"),
 )
 
 # A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);
@@ -52,6 +58,8 @@ ARCHIVED_EVENTS = (
     ("accountability", "compliance_alert_raised"), ("accountability", "case_opened"),
     ("accountability", "case_concluded"),
     ("notifications", "notification_failed"),
+    ("accountability", "case_proposed"), ("accountability", "alert_acknowledged"),
+    ("accountability", "implementation_due_soon"),
 )
 _EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
 SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")

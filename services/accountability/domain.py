@@ -266,6 +266,7 @@ def normalize_outcomes(outcomes, proposals):
 
 # ================================================================== C5 implementation
 
+REMINDER_DAYS = 3                                 # C5: a task's reminder goes this many days before its deadline
 TASK_ASSIGN_ROLES = ("secretary", "office")       # §三(七): the office follows implementation up
 TASK_EXPLAIN_ROLES = ("secretary", "office")      # besides the responsible leader
 TASK_READ_ROLES = ("secretary", "deputy_secretary", "member", "office", "discipline")

@@ -94,6 +94,17 @@ class ImplementationEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class ImplementationReminder(Base):
+    """C5 §三(七): one row per (task, deadline) reminded before its deadline: every replica's timer
+    tries, only the insert that wins emits ``implementation_due_soon``."""
+    __tablename__ = "implementation_reminders"
+    __table_args__ = (sa.UniqueConstraint("task_id", "deadline", name="uq_implementation_reminders_task_deadline"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("implementation_tasks.id"))
+    deadline: Mapped[dt.date] = mapped_column(sa.Date)
+    reminded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class ImplementationOverdue(Base):
     """C5: one row per (task, deadline) found overdue: every replica's timer tries,
     only the insert that wins emits ``implementation_overdue``."""

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from nameko.dependency_providers import Config
 from nameko.timer import Timer
 
 from services.accountability import compliance, domain, models, schemas
@@ -49,6 +50,7 @@ sweep_timer = ConfiguredTimer.decorator
 class AccountabilityService(HealthMixin):
     name = "accountability"
     db = Database(models, Path(__file__).parent / "migrations")
+    config = Config()
 
     # ------------------------------------------------------------ events
 
@@ -250,6 +252,10 @@ class AccountabilityService(HealthMixin):
                       "deadline": t.deadline, "leader_person_id": t.leader_person_id}
                      for t in s.execute(sa.select(T).where(T.state == domain.OPEN, T.deadline < today)
                                         .order_by(T.id)).scalars()]
+            # C5 §三(七): tasks whose deadline is near (today .. today + lead), for the reminder
+            soon = s.execute(sa.select(T.id, T.org_id, T.deadline).where(
+                T.state == domain.OPEN, T.deadline >= today,
+                T.deadline <= today + dt.timedelta(days=self._reminder_days())).order_by(T.id)).all()
             duties = [{"duty_id": d.id, "org_id": d.org_id, "kind": d.kind, "person_id": d.person_id,
                        "year": d.year, "due_date": d.due_date, "filed": d.filed_at is not None}
                       for d in s.execute(sa.select(D).where(D.filed_at.is_(None), D.due_date < today)
@@ -267,10 +273,21 @@ class AccountabilityService(HealthMixin):
             with self.db.uow() as uow:
                 if _insert_once(uow.session, models.ImplementationOverdue.__table__,
                                 task_id=t["task_id"], deadline=t["deadline"], detected_at=now):
+                    task = uow.session.get(models.ImplementationTask, t["task_id"])
+                    # C5 §三(七): the responsible leader and the office that follows it up hear of it
                     uow.emit("implementation_overdue", t["org_id"], {
-                        "task_id": t["task_id"], "decision_id": t["decision_id"],
-                        "leader_person_id": t["leader_person_id"], "deadline": t["deadline"], "detected_at": now})
+                        **_follow_up_fact(uow.session, task), "deadline": t["deadline"], "detected_at": now})
                     overdue += 1
+        reminded = 0
+        for task_id, org_id, deadline in soon:   # C5: one reminder per (task, deadline)
+            with self.db.uow() as uow:
+                if _insert_once(uow.session, models.ImplementationReminder.__table__,
+                                task_id=task_id, deadline=deadline, reminded_at=now):
+                    task = uow.session.get(models.ImplementationTask, task_id)
+                    uow.emit("implementation_due_soon", org_id, {
+                        **_follow_up_fact(uow.session, task), "deadline": deadline,
+                        "days_left": (deadline - today).days, "reminded_at": now})
+                    reminded += 1
         raised = 0
         with self.db.read() as s:
             A = models.ComplianceAlert
@@ -283,7 +300,13 @@ class AccountabilityService(HealthMixin):
         for org_id in sorted(by_org):
             with self.db.uow() as uow:
                 raised += _raise_alerts(uow, org_id, by_org[org_id], now)
-        return {"today": today.isoformat(), "alerts_raised": raised, "implementation_overdue": overdue}
+        return {"today": today.isoformat(), "alerts_raised": raised, "implementation_overdue": overdue,
+                "implementation_due_soon": reminded}
+
+    def _reminder_days(self):
+        """C5: how many days before its deadline a task's reminder goes (IMPLEMENTATION_REMINDER_DAYS)."""
+        value = self.config.get("IMPLEMENTATION_REMINDER_DAYS")
+        return domain.REMINDER_DAYS if value in (None, "") else int(value)
 
     # ------------------------------------------------------------ queries (C1, C2)
 
@@ -492,6 +515,11 @@ class AccountabilityService(HealthMixin):
                 "case_id": case.id, "trigger": {"code": trigger, "name": domain.TRIGGERS[trigger][0]},
                 "decision_id": case.decision_id, "person_id": case.person_id, "major_error": case.major_error,
                 "opened_by": actor.person_id, "opened_at": now})
+            # A1/C3: what the case proposes for each person it concerns, kept (confidential) apart
+            uow.emit("case_proposed", case.org_id, {
+                "case_id": case.id, "decision_id": case.decision_id, "person_id": case.person_id,
+                "persons": [{"person_id": pid, **proposals[pid]} for pid in sorted(proposals)],
+                "proposed_at": now})
             return _case(case)
 
     @rpc
@@ -628,6 +656,11 @@ class AccountabilityService(HealthMixin):
                 raise domain.RuleViolation("C7: alert_id: already acknowledged", field="alert_id", rule="C7")
             alert.acknowledged_at, alert.acknowledged_by = now, actor.person_id
             alert.acknowledgement_note = data["note"]
+            # A1: the acknowledgement is part of the record, like the alert
+            uow.emit("alert_acknowledged", alert.org_id, {
+                "alert_id": alert.id, "rule": alert.rule, "subject_type": alert.subject_type,
+                "subject_id": alert.subject_id, "acknowledged_by": actor.person_id, "acknowledged_at": now,
+                "note": alert.acknowledgement_note})
             return _alert(alert)
 
 
@@ -784,6 +817,15 @@ def _c5_fact(session, task):
     recipients = list(dict.fromkeys([*group, task.leader_person_id]))
     return {"task_id": task.id, "decision_id": task.decision_id, "meeting_id": decision.meeting_id,
             "title": decision.title, "leader_person_id": task.leader_person_id, "recipients": recipients}
+
+
+def _follow_up_fact(session, task):
+    """C5 §三(七): what a reminder or an overdue notice says of its task, and to whom: the
+    responsible leader and the office (or secretary) that assigned it and follows it up."""
+    decision = session.get(models.Decision, task.decision_id)
+    return {"task_id": task.id, "decision_id": task.decision_id, "title": decision.title,
+            "leader_person_id": task.leader_person_id, "assigned_by": task.assigned_by,
+            "recipients": list(dict.fromkeys([task.leader_person_id, task.assigned_by]))}
 
 
 def _entry(session, task, kind, actor, now, **content):

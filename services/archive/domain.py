@@ -87,6 +87,7 @@ RETENTION_OF_KIND = {
     "implementation_postponement": YEARS_30, "implementation_non_execution": YEARS_30,
     # routine: leave, reminders, alerts, delivery failures
     "leave": YEARS_10, "leave_decision": YEARS_10, "implementation_overdue": YEARS_10,
+    "implementation_reminder": YEARS_10,
     "alert": YEARS_10, "alert_acknowledgement": YEARS_10, "notification_failure": YEARS_10,
 }
 RECORD_KINDS = tuple(RETENTION_OF_KIND)
@@ -476,6 +477,11 @@ ARCHIVED_EVENTS = {
     ("accountability", "case_concluded"): ArchivedEvent("accountability_conclusion", "case_id"),
     # notifications: a delivery that finally failed on its channel (N2)
     ("notifications", "notification_failed"): ArchivedEvent("notification_failure", "delivery_id", "internal"),
+    # accountability, later additions: what a case proposes (C3), alert acknowledgements (C7),
+    # implementation deadline reminders (C5)
+    ("accountability", "case_proposed"): ArchivedEvent("case_proposal", "case_id"),
+    ("accountability", "alert_acknowledged"): ArchivedEvent("alert_acknowledgement", "alert_id"),
+    ("accountability", "implementation_due_soon"): ArchivedEvent("implementation_reminder", "task_id"),
 }
 
 

@@ -39,6 +39,12 @@ DECISION_DISTRIBUTED = "decision_distributed"
 OBJECTION_RECEIVED = "objection_received"
 IMPLEMENTATION_POSTPONED = "implementation_postponed"
 IMPLEMENTATION_NOT_EXECUTABLE = "implementation_not_executable"
+IMPLEMENTATION_DUE_SOON = "implementation_due_soon"
+IMPLEMENTATION_OVERDUE = "implementation_overdue"
+COMPLIANCE_ALERT = "compliance_alert"
+
+# C7: who hears of a new compliance alert (the organization's holders of these roles that day)
+ALERT_RECIPIENT_ROLES = ("discipline",)
 
 # namespace of the ids derived from other ids (reminders): the same input always gives the same id
 DERIVED_IDS = uuid.UUID("6c1f3a52-2f0e-4e55-9a53-5b1d3c0f6e21")
@@ -56,6 +62,9 @@ class Mapping:
     mandatory_inbox: bool = False             # reaches the inbox whatever the preferences (M5 proof)
     acknowledgeable: bool = False             # receipt can be acknowledged (M5 proof of notice)
     rule: str = "N1"
+    # the recipients are not in the event: they are the organization's holders of these roles
+    # (kept from ``meetings.membership_changed``), put into the data as ``recipients``
+    roster_roles: tuple = ()
 
 
 MAPPINGS = {
@@ -89,6 +98,20 @@ MAPPINGS = {
         kind=IMPLEMENTATION_NOT_EXECUTABLE, schema=schemas.ImplementationNotExecutableIn,
         recipients_field="recipients", recipients=lambda d: d["recipients"],
         meeting_id=lambda d: d.get("meeting_id"), ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
+    # C5 §三(七): a deadline near, or passed, to the responsible leader and the office following it up
+    ("accountability", "implementation_due_soon"): Mapping(
+        kind=IMPLEMENTATION_DUE_SOON, schema=schemas.ImplementationDueSoonIn, recipients_field="recipients",
+        recipients=lambda d: d["recipients"] or [d["leader_person_id"]], meeting_id=lambda d: None,
+        ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
+    ("accountability", "implementation_overdue"): Mapping(
+        kind=IMPLEMENTATION_OVERDUE, schema=schemas.ImplementationOverdueIn, recipients_field="recipients",
+        recipients=lambda d: d["recipients"] or [d["leader_person_id"]], meeting_id=lambda d: None,
+        ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
+    # C7: a new alert reaches the discipline inspector
+    ("accountability", "compliance_alert_raised"): Mapping(
+        kind=COMPLIANCE_ALERT, schema=schemas.ComplianceAlertRaisedIn, recipients_field="recipients",
+        recipients=lambda d: d.get("recipients", []), meeting_id=lambda d: None,
+        ref_id=lambda d: d["alert_id"], mandatory_inbox=True, rule="C7", roster_roles=ALERT_RECIPIENT_ROLES),
 }
 
 # N1 / M5: not an event of another service but a reminder this service schedules from a notice

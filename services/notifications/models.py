@@ -108,6 +108,17 @@ class Webhook(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class RoleHolder(Base):
+    """Who holds which role in an organization, from when to when (from
+    ``meetings.membership_changed``): the recipients of facts addressed to a role (C7)."""
+    __tablename__ = "role_holders"
+    org_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    start_date: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    end_date: Mapped[dt.date | None] = mapped_column(sa.Date, nullable=True)
+
+
 class MeetingReminder(Base):
     """M5/N1: the latest notice of a meeting, kept to remind its recipients of the objection deadline."""
     __tablename__ = "meeting_reminders"

@@ -104,6 +104,48 @@ class ImplementationNotExecutableIn(_ImplementationFactIn):
     declared_at = fields.AwareDateTime(required=True)
 
 
+class _FollowUpIn(_Lenient):
+    """What a reminder or an overdue notice says of an implementation task (C5 §三(七))."""
+    task_id = fields.String(required=True, validate=ID)
+    decision_id = fields.String(required=True, validate=ID)
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    leader_person_id = fields.String(required=True, validate=ID)
+    assigned_by = fields.String(load_default=None, allow_none=True, validate=ID)
+    deadline = fields.Date(required=True)
+    # the leader and the office that follows the task up; an overdue event from an earlier
+    # version has none: its leader is told
+    recipients = fields.List(fields.String(validate=ID), load_default=None, allow_none=True)
+
+
+class ImplementationDueSoonIn(_FollowUpIn):
+    """``accountability.implementation_due_soon`` data (C5): the deadline is near."""
+    days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    reminded_at = fields.AwareDateTime(required=True)
+
+
+class ImplementationOverdueIn(_FollowUpIn):
+    """``accountability.implementation_overdue`` data (C5): the deadline passed unfinished."""
+    detected_at = fields.AwareDateTime(required=True)
+
+
+class ComplianceAlertRaisedIn(_Lenient):
+    """``accountability.compliance_alert_raised`` data (C7): told to the discipline inspector."""
+    alert_id = fields.String(required=True, validate=ID)
+    rule = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    subject_type = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    subject_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    message = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    raised_at = fields.AwareDateTime(required=True)
+
+
+class MembershipChangedIn(_Lenient):
+    """``meetings.membership_changed`` data: who holds which role, from when to when."""
+    person_id = fields.String(required=True, validate=ID)
+    role = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(load_default=None, allow_none=True)
+
+
 # ---------------------------------------------------------------- commands (strict: unknown fields refused)
 
 class ContactIn(Schema):

@@ -91,6 +91,41 @@ class NotificationsService(HealthMixin):
         """C5: why a decision cannot be carried out, to the group and the secretary."""
         self._notify("accountability", "implementation_not_executable", envelope)
 
+    @durable_event_handler("accountability", "implementation_due_soon")
+    def on_implementation_due_soon(self, envelope):
+        """C5: a task's deadline is near: the responsible leader and the office are reminded."""
+        self._notify("accountability", "implementation_due_soon", envelope)
+
+    @durable_event_handler("accountability", "implementation_overdue")
+    def on_implementation_overdue(self, envelope):
+        """C5: a task is overdue: the responsible leader and the office are told."""
+        self._notify("accountability", "implementation_overdue", envelope)
+
+    @durable_event_handler("accountability", "compliance_alert_raised")
+    def on_compliance_alert_raised(self, envelope):
+        """C7: a new alert reaches the organization's discipline inspector."""
+        self._notify("accountability", "compliance_alert_raised", envelope)
+
+    @durable_event_handler("meetings", "membership_changed")
+    def on_membership_changed(self, envelope):
+        """Who holds which role (C7: the alert's recipients); a term ended updates its row."""
+        try:
+            if not envelope.get("org_id"):
+                raise ValidationFailed("org_id: the event belongs to an organization", field="org_id")
+            data = load(schemas.MembershipChangedIn(), envelope["data"])
+        except ValidationFailed as exc:
+            raise PoisonMessage(f"membership_changed {envelope['event_id']}: {exc.message}") from None
+        with self.db.uow() as uow:
+            if not uow.first_time(envelope["event_id"], "notifications.on_membership_changed"):
+                return
+            key = (envelope["org_id"], data["person_id"], data["role"], data["start_date"])
+            row = uow.session.get(models.RoleHolder, key)
+            if row is None:
+                uow.session.add(models.RoleHolder(org_id=key[0], person_id=key[1], role=key[2],
+                                                  start_date=key[3], end_date=data["end_date"]))
+            else:
+                row.end_date = data["end_date"]
+
     def _notify(self, source, event_type, envelope):
         mapping = domain.MAPPINGS[(source, event_type)]
         try:
@@ -107,6 +142,9 @@ class NotificationsService(HealthMixin):
         with self.db.uow() as uow:
             if not uow.first_time(event_id, f"notifications.on_{event_type}"):
                 return      # N2: a redelivered event has no effect
+            if mapping.roster_roles:
+                data = {**data, "recipients": _role_holders(uow.session, org_id, mapping.roster_roles,
+                                                            now.date())}
             self._store(uow, mapping, data, org_id, event_id, event_type, now)
             if mapping.kind == domain.MEETING_NOTICE:
                 self._schedule_reminder(uow.session, org_id, event_id, envelope["data"], data)
@@ -451,3 +489,12 @@ def _delivery(d, log):
             "recipient": d.recipient, "kind": d.kind, "status": d.status, "attempts": d.attempts,
             "created_at": iso(d.created_at), "sent_at": iso(d.sent_at), "next_attempt_at": iso(d.next_attempt_at),
             "last_error": d.last_error, "log": log}
+
+
+def _role_holders(s, org_id, roles, day):
+    """The persons holding one of ``roles`` in the organization on ``day`` (C7 recipients)."""
+    H = models.RoleHolder
+    return list(dict.fromkeys(s.execute(
+        sa.select(H.person_id).where(H.org_id == org_id, H.role.in_(roles), H.start_date <= day,
+                                     sa.or_(H.end_date.is_(None), H.end_date >= day))
+        .order_by(H.person_id)).scalars()))

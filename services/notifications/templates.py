@@ -179,6 +179,41 @@ def _implementation_not_executable(lang, d):
                     (f"决定「{d['title']}」无法执行。", f"说明：{d['explanation']}"))
 
 
+def _implementation_due_soon(lang, d):
+    """C5 §三(七): the deadline of an implementation task is near."""
+    title = d.get("title") or d["decision_id"]
+    if lang == EN:
+        return Rendered(f"Implementation due soon: {title}",
+                        (f"Implementation of \u201c{title}\u201d is due on {d['deadline'].isoformat()} "
+                         f"({d['days_left']} day(s) left).",
+                         "Please report progress, or explain a postponement, before the deadline."))
+    return Rendered(f"落实即将到期：{title}",
+                    (f"决定「{title}」的落实期限为 {d['deadline'].isoformat()}，还剩 {d['days_left']} 天。",
+                     "请在期限前报告落实情况；确需延期的，请说明理由。"))
+
+
+def _implementation_overdue(lang, d):
+    """C5 §三(七): an implementation task passed its deadline unfinished."""
+    title = d.get("title") or d["decision_id"]
+    if lang == EN:
+        return Rendered(f"Implementation overdue: {title}",
+                        (f"Implementation of \u201c{title}\u201d was due on {d['deadline'].isoformat()} "
+                         "and is not finished.",
+                         "Report progress, or explain the delay to the group (postponement or non-execution)."))
+    return Rendered(f"落实已逾期：{title}",
+                    (f"决定「{title}」的落实期限 {d['deadline'].isoformat()} 已过，尚未完成。",
+                     "请报告落实情况，或向党组说明延期或无法执行的理由。"))
+
+
+def _compliance_alert(lang, d):
+    """C7: a new compliance alert, to the discipline inspector."""
+    if lang == EN:
+        return Rendered(f"Compliance alert ({d['rule']})",
+                        (f"Rule {d['rule']}: {d['message']}", f"Raised at (UTC): {utc_text(d['raised_at'])}"))
+    return Rendered(f"合规提醒（{d['rule']}）",
+                    (f"规则 {d['rule']}：{d['message']}", f"提出时间（UTC）：{utc_text(d['raised_at'])}"))
+
+
 TEMPLATES = {
     "meeting_notice": _meeting_notice,
     "objection_reminder": _objection_reminder,
@@ -187,6 +222,9 @@ TEMPLATES = {
     "decision_distributed": _decision_distributed,
     "implementation_postponed": _implementation_postponed,
     "implementation_not_executable": _implementation_not_executable,
+    "implementation_due_soon": _implementation_due_soon,
+    "implementation_overdue": _implementation_overdue,
+    "compliance_alert": _compliance_alert,
 }
 
 

@@ -149,3 +149,76 @@ def test_n2_a_delivery_that_finally_fails_is_said_once_and_archived(
     (record,) = records(archive, "notification_failure")
     assert record["source_event_id"] == event["event_id"] and record["retention"] == "10y"
     assert record["content"]["delivery_id"] == failed["delivery_id"]
+
+
+def test_c5_c7_c4_reminders_alerts_acknowledgements_and_proposals_reach_people_and_the_archive(
+        container_factory, rpc_client, amqp_uri, database_for):
+    """C5 §三(七): a near deadline reminds the leader and the office once, an overdue task tells
+    them; C7: the alert reaches the discipline inspector (who holds the role, from
+    ``membership_changed``) and its acknowledgement is archived; C3/C4: a case's proposals are
+    archived as a confidential record (A1, A3)."""
+    from shared.clock import utcnow
+    from shared.envelope import make_envelope
+    from tests.integration.test_accountability_tracking import INSPECTOR, SYSTEM
+    container_factory(AccountabilityService, database_url=database_for("accountability")).start()
+    container_factory(NotificationsService, database_url=database_for("notifications")).start()
+    container_factory(ArchiveService, database_url=database_for("archive")).start()
+    proxy = rpc_client()
+    accountability, notifications, archive = proxy.accountability, proxy.notifications, proxy.archive
+    # the meetings service says who the discipline inspector is (and a former one, whose term ended)
+    publish(amqp_uri, "meetings", make_envelope("meetings", "membership_changed", ORG, {
+        "person_id": "ins", "role": "discipline", "start_date": "2020-01-01", "end_date": None,
+        "division_of_work": None}))
+    publish(amqp_uri, "meetings", make_envelope("meetings", "membership_changed", ORG, {
+        "person_id": "ins-old", "role": "discipline", "start_date": "2015-01-01", "end_date": "2019-12-31",
+        "division_of_work": None}))
+
+    def inbox_kinds(person, prefix):
+        return [n["kind"] for n in notifications.inbox(person)["items"] if n["kind"].startswith(prefix)]
+
+    decision_id = decided(accountability, amqp_uri, members=GROUP)
+    deadline = today() + dt.timedelta(days=2)
+    task_id = accountability.assign_implementation(OFFICE, decision_id, {
+        "leader_person_id": "y1", "units": ["规划处"], "deadline": deadline.isoformat()})["task_id"]
+    far = accountability.assign_implementation(OFFICE, decision_id, {
+        "leader_person_id": "y2", "units": ["财务处"], "deadline": (today() + dt.timedelta(days=40)).isoformat()})
+    assert accountability.run_checks(SYSTEM)["implementation_due_soon"] == 1
+    assert accountability.run_checks(SYSTEM)["implementation_due_soon"] == 0        # once per deadline
+    for person in (LEADER, OFFICE):
+        wait_for(lambda: inbox_kinds(person, "implementation_") == ["implementation_due_soon"], timeout=20)
+    (reminder,) = [n for n in notifications.inbox(LEADER)["items"] if n["kind"] == "implementation_due_soon"]
+    assert reminder["ref_id"] == task_id and reminder["title"] == "落实即将到期：老旧小区改造方案"
+    assert f"落实期限为 {deadline.isoformat()}，还剩 2 天" in reminder["body"]
+    assert inbox_kinds(actor("y2", ORG, "member"), "implementation_") == []       # 40 days away: not yet
+
+    # ten days on: overdue, told to the leader and the office; the C5 alert reaches the inspector
+    later = (utcnow() + dt.timedelta(days=10)).isoformat()
+    accountability.run_checks(SYSTEM, later)
+    for person in (LEADER, OFFICE):
+        wait_for(lambda: "implementation_overdue" in inbox_kinds(person, "implementation_"), timeout=20)
+    wait_for(lambda: inbox_kinds(INSPECTOR, "compliance_alert"), timeout=20)
+    (alert_notice,) = [n for n in notifications.inbox(INSPECTOR)["items"] if n["kind"] == "compliance_alert"]
+    assert alert_notice["title"] == "合规提醒（C5）"
+    assert inbox_kinds(actor("ins-old", ORG, "discipline"), "compliance_alert") == []   # term ended
+    (alert,) = [a for a in accountability.list_alerts(INSPECTOR, ORG)["items"] if a["rule"] == "C5"]
+    assert alert_notice["ref_id"] == alert["alert_id"]
+    accountability.acknowledge_alert(INSPECTOR, alert["alert_id"], {"note": "已督促分管领导落实"})
+
+    case = accountability.open_case(INSPECTOR, {"org_id": ORG, "trigger": 2, "decision_id": decision_id,
+                                                "summary": "决策失误", "major_error": True})
+
+    wait_for(lambda: records(archive, "implementation_reminder") and records(archive, "alert_acknowledgement")
+             and records(archive, "case_proposal"), timeout=20)
+    (kept,) = records(archive, "implementation_reminder")
+    assert kept["retention"] == "10y" and kept["content"]["task_id"] == task_id
+    assert kept["content"]["recipients"] == ["y1", "off"] and far["task_id"] != task_id
+    (ack,) = records(archive, "alert_acknowledgement")
+    assert (ack["content"]["alert_id"], ack["content"]["acknowledged_by"], ack["content"]["note"]) == (
+        alert["alert_id"], "ins", "已督促分管领导落实")
+    (proposal,) = records(archive, "case_proposal")
+    assert proposal["classification"] == "confidential" and proposal["retention"] == "permanent"
+    assert {p["person_id"]: p["proposal"] for p in proposal["content"]["persons"]} == {
+        "sec": "responsible", "y1": "responsible", "y2": "responsible", "n1": "may_be_exempted",
+        "l1": "not_participant"}
+    assert proposal["content"]["case_id"] == case["case_id"]
+    assert archive.verify(SECRETARY, ORG)["ok"] is True

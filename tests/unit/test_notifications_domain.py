@@ -101,9 +101,13 @@ def test_n1_every_subscription_is_one_entry_of_the_mapping():
     assert set(domain.MAPPINGS) == {("meetings", "meeting_noticed"), ("meetings", "objection_raised"),
                                     ("voting", "ballot_opened"), ("voting", "result_decided"),
                                     ("accountability", "implementation_postponed"),
-                                    ("accountability", "implementation_not_executable")}
+                                    ("accountability", "implementation_not_executable"),
+                                    ("accountability", "implementation_due_soon"),
+                                    ("accountability", "implementation_overdue"),
+                                    ("accountability", "compliance_alert_raised")}
     assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder",
-                                 "objection_received", "implementation_postponed", "implementation_not_executable"}
+                                 "objection_received", "implementation_postponed", "implementation_not_executable",
+                                 "implementation_due_soon", "implementation_overdue", "compliance_alert"}
     assert set(domain.KINDS) == set(templates.TEMPLATES)
 
 
@@ -128,6 +132,53 @@ def test_c5_a_postponement_is_explained_to_the_group_whatever_their_preferences(
     assert zh["title"] == "落实延期：2027年度工作计划"
     assert "由 2027-03-01 延至 2027-04-01" in zh["body"] and "说明：资金下达推迟，向党组说明" in zh["body"]
     assert en["title"] == "Implementation postponed: 2027年度工作计划" and "to 2027-04-01" in en["body"]
+
+
+def follow_up(**extra):
+    data = {"task_id": "task-1", "decision_id": "d-1", "title": "2027年度工作计划", "leader_person_id": "p4",
+            "assigned_by": "p9", "recipients": ["p4", "p9"], "deadline": "2027-03-01", "days_left": 2,
+            "reminded_at": "2027-02-27T01:00:00Z", "detected_at": "2027-03-02T01:00:00Z"}
+    data.update(extra)
+    return data
+
+
+def test_c5_a_near_deadline_reminds_the_leader_and_the_office_whatever_their_preferences():
+    off = domain.Settings(email=None, email_on=False, inbox_on=False)
+    key = ("accountability", "implementation_due_soon")
+    data = load(schemas.ImplementationDueSoonIn(), follow_up(), rule="C5")
+    p = plan(key, data, settings={"p4": off, "p9": domain.Settings(language="en")})
+    assert [(n["person_id"], n["kind"], n["ref_id"]) for n in p["notifications"]] == [
+        ("p4", "implementation_due_soon", "task-1"), ("p9", "implementation_due_soon", "task-1")]
+    zh, en = p["notifications"]
+    assert zh["title"] == "落实即将到期：2027年度工作计划"
+    assert "落实期限为 2027-03-01，还剩 2 天" in zh["body"]
+    assert en["title"] == "Implementation due soon: 2027年度工作计划" and "(2 day(s) left)" in en["body"]
+
+
+def test_c5_an_overdue_task_is_told_to_the_leader_and_the_office_and_an_older_event_to_the_leader():
+    key = ("accountability", "implementation_overdue")
+    data = load(schemas.ImplementationOverdueIn(), follow_up(), rule="C5")
+    p = plan(key, data)
+    assert [n["person_id"] for n in p["notifications"]] == ["p4", "p9"]
+    assert p["notifications"][0]["title"] == "落实已逾期：2027年度工作计划"
+    older = {"task_id": "task-1", "decision_id": "d-1", "leader_person_id": "p4", "deadline": "2027-03-01",
+             "detected_at": "2027-03-02T01:00:00Z"}        # the event before it named its recipients
+    p = plan(key, load(schemas.ImplementationOverdueIn(), older, rule="C5"))
+    assert [n["person_id"] for n in p["notifications"]] == ["p4"]
+    assert p["notifications"][0]["title"] == "落实已逾期：d-1"
+
+
+def test_c7_an_alert_goes_to_the_role_holders_the_service_puts_in():
+    mapping = domain.MAPPINGS[("accountability", "compliance_alert_raised")]
+    assert mapping.roster_roles == ("discipline",)
+    event = {"alert_id": "a-1", "rule": "M2", "subject_type": "month", "subject_id": "2027-01",
+             "message": "2027-01 no Party Group meeting was held", "raised_at": "2027-02-01T00:00:00Z"}
+    data = load(schemas.ComplianceAlertRaisedIn(), event, rule="C7")
+    assert domain.recipients_of(mapping, data) == []           # nobody named in the event itself
+    p = plan(("accountability", "compliance_alert_raised"), {**data, "recipients": ["p7"]})
+    assert [(n["person_id"], n["kind"], n["ref_id"]) for n in p["notifications"]] == [("p7", "compliance_alert", "a-1")]
+    assert p["notifications"][0]["title"] == "合规提醒（M2）"
+    assert "规则 M2：2027-01 no Party Group meeting was held" in p["notifications"][0]["body"]
 
 
 def test_c5_a_decision_that_cannot_be_carried_out_is_explained_to_the_group():

@@ -90,3 +90,15 @@ def test_every_field_has_a_chinese_and_an_english_name():
     assert not missing, f"fields without a Chinese name in i18n.js: {missing}"
     no_english = sorted(f for f in fields if f in catalogue and not catalogue[f][1].strip())
     assert not no_english, no_english
+
+
+def test_every_archive_record_kind_and_notification_kind_has_a_name_in_both_languages():
+    """A1/N1: the archive pages and the inbox name every kind in the reader's language, never the
+    code's identifier (a kind without an entry would show as English in the Chinese interface)."""
+    from services.archive.domain import RECORD_KINDS
+    from services.notifications.domain import KINDS
+    zh, en = dictionary("zh"), dictionary("en")
+    wanted = [f"reckind.{k}" for k in RECORD_KINDS] + [f"notif.{k}" for k in KINDS]
+    missing = [k for k in wanted if k not in zh or k not in en]
+    assert not missing, f"kinds without a name in i18n.js: {missing}"
+    assert all(HAN.search(zh[k]) for k in wanted), "a Chinese name without Chinese text"

@@ -87,7 +87,9 @@ class VerifyQuery(Schema):
 
 
 class NotificationsQuery(PageQuery):
+    """Keyset paging: ``cursor`` is the previous page's ``next_cursor`` (``offset`` only for old callers)."""
     unread_only = fields.Boolean(load_default=False)
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 
 class MembersQuery(Schema):

@@ -20,6 +20,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from services.notifications import domain, models, schemas, sender, webhooks
+from shared import paging
 from shared.actor import Actor
 from shared.clock import as_utc, iso, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -226,23 +227,24 @@ class NotificationsService(HealthMixin):
     # ------------------------------------------------------------ the actor's inbox (N2)
 
     @rpc
-    def inbox(self, actor, unread_only=False, limit=50, offset=0):
-        """The actor's own in-app notifications in their organization, newest first."""
+    def inbox(self, actor, unread_only=False, limit=50, offset=0, cursor=None):
+        """The actor's own in-app notifications in their organization, newest first.
+
+        ``{"items", "unread", "next_cursor"}``: keyset paging (the inbox grows for a whole career),
+        ``cursor`` being the previous page's ``next_cursor``; ``offset`` is for old callers."""
         actor = Actor.from_dict(actor)
         if not isinstance(unread_only, bool):
             raise ValidationFailed("unread_only: must be true or false", field="unread_only")
         check_page(limit, offset)
-        N = models.Notification
-        mine = [N.person_id == actor.person_id, N.org_id == actor.org_id, N.channel == domain.INBOX]
+        key = paging.decode_cursor(cursor, rule="N2")
+        if key is not None and offset:
+            raise ValidationFailed("N2: offset: not with a cursor", field="offset", rule="N2")
         with self.db.read() as s:
-            unread = s.execute(sa.select(sa.func.count()).select_from(N)
-                               .where(*mine, N.read_at.is_(None))).scalar_one()
-            query = sa.select(N).where(*mine)
-            if unread_only:
-                query = query.where(N.read_at.is_(None))
-            rows = s.execute(query.order_by(N.created_at.desc(), N.id.desc())
-                             .limit(limit).offset(offset)).scalars().all()
-            return {"items": [_item(n) for n in rows], "unread": unread}
+            counting, listing = inbox_statements(actor.person_id, actor.org_id, limit, key, unread_only, offset)
+            unread = s.execute(counting).scalar_one()
+            rows, next_cursor = paging.page_of(s.execute(listing).scalars().all(), limit,
+                                               lambda n: (n.created_at, n.id))
+            return {"items": [_item(n) for n in rows], "unread": unread, "next_cursor": next_cursor}
 
     @rpc
     def mark_read(self, actor, notification_id):
@@ -489,6 +491,21 @@ def _delivery(d, log):
             "recipient": d.recipient, "kind": d.kind, "status": d.status, "attempts": d.attempts,
             "created_at": iso(d.created_at), "sent_at": iso(d.sent_at), "next_attempt_at": iso(d.next_attempt_at),
             "last_error": d.last_error, "log": log}
+
+
+def inbox_statements(person_id, org_id, limit, key=None, unread_only=False, offset=0):
+    """The unread count and one page (``limit + 1`` rows, newest first, after ``key``) of a
+    person's inbox: range scans of ix_notifications_recipient (person_id, org_id, created_at)."""
+    N = models.Notification
+    mine = [N.person_id == person_id, N.org_id == org_id, N.channel == domain.INBOX]
+    counting = sa.select(sa.func.count()).select_from(N).where(*mine, N.read_at.is_(None))
+    listing = sa.select(N).where(*mine)
+    if unread_only:
+        listing = listing.where(N.read_at.is_(None))
+    if key is not None:
+        listing = listing.where(paging.after(N.created_at, N.id, key))
+    listing = listing.order_by(N.created_at.desc(), N.id).limit(limit + 1)
+    return counting, (listing.offset(offset) if offset else listing)
 
 
 def _role_holders(s, org_id, roles, day):

@@ -143,12 +143,28 @@ def test_a_decision_from_meeting_to_lifetime_record_in_chinese(pages, screenshot
     for step in ("topic", "notice", "meeting", "ballot", "archive", "accountability"):
         expect(sec.locator(f'#timeline li[data-step="{step}"]')).to_have_attribute("data-done", "true")
     expect(sec.locator("#timeline")).to_contain_text("同意 5 / 不同意 1 / 弃权 0，通过")
+    # A1: every record of the meeting the archive holds, by kind in Chinese, in chain order
+    trail = sec.locator("#timeline-records")
+    for kind in ("notice", "meeting_opened", "decision"):
+        expect(trail.locator(f'li[data-kind="{kind}"]').first).to_be_visible()
+    expect(trail.locator('li[data-kind="notice"]').first).to_contain_text("会议通知")
+    expect(trail.locator('li[data-kind="meeting_opened"]').first).to_contain_text("会议开始")
+    expect(trail.locator('li[data-kind="decision"]').first).to_contain_text("永久")
     screenshots(sec, "08-timeline-zh")
 
     sec.get_by_role("link", name="档案").click()
     expect(sec.locator("#verify-status")).to_have_attribute("data-ok", "true")
     expect(sec.locator("#verify-status")).to_contain_text("哈希链校验通过")
     expect(sec.locator("table")).to_contain_text(topic)
+    # the archive by kind: only decisions, classification and retention in Chinese
+    sec.get_by_label("按类型筛选").select_option("decision")
+    sec.get_by_role("button", name="筛选").click()
+    rows = sec.locator("table tbody tr")
+    expect(rows.first).to_contain_text(topic)
+    kinds = rows.locator("td[data-col=kind]").all_inner_texts()
+    assert kinds and set(kinds) == {"决定"}, kinds
+    assert set(rows.locator("td[data-col=classification]").all_inner_texts()) <= {"公开", "内部", "机密"}
+    assert set(rows.locator("td[data-col=retention]").all_inner_texts()) == {"永久"}
     screenshots(sec, "09-archive-zh")
 
     # the member's lifetime record shows the decision with their stance; CSV export keeps Chinese

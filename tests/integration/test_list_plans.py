@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql
 
 from services.archive import models as archive_models
 from services.archive.chain import search_statements
+from services.notifications import models as notifications_models
+from services.notifications.service import inbox_statements
 from services.voting import models as voting_models
 from services.voting.service import decision_list_statement
 from shared.db import make_engine, migrate
@@ -34,7 +36,8 @@ ORGS = 4
 DECISIONS_PER_ORG = 1500          # 6,000 decisions and ballots, 42,000 electorate rows
 ELECTORS = 7
 RECORDS_PER_ORG = 2500           # 10,000 archived records, 30,000 persons named
-GROWN = {"decisions", "ballots", "electorate", "open_votes", "records", "record_persons"}
+INBOXES, NOTICES_PER_INBOX = 40, 500     # 20,000 inbox notifications
+GROWN = {"decisions", "ballots", "electorate", "open_votes", "records", "record_persons", "notifications"}
 
 
 def grow_voting(engine):
@@ -149,6 +152,38 @@ def test_every_archive_search_is_an_index_scan_on_a_grown_database(postgres):
                     assert sequential_scans(plan) == [], f"{name}: a sequential scan of a grown table\n{plan}"
             page = conn.execute(search_statements("org-1", 50, after_seq=1200)[1]).all()
         assert [r.seq for r in page] == list(range(1201, 1252))          # 50 and the one that says "more"
+    finally:
+        engine.dispose()
+        postgres.drop_database(url)
+
+
+def test_every_inbox_page_is_an_index_scan_on_a_grown_database(postgres):
+    """N2: a person's inbox, its unread count and any page after a cursor walk the recipient
+    index, however many notifications everyone has had."""
+    url = postgres.create_database()
+    engine = make_engine(url)
+    start = dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)
+    try:
+        migrate(engine, Path(notifications_models.__file__).parent / "migrations", "alembic_version_notifications")
+        rows = [dict(id=str(uuid.uuid4()), org_id=f"org-{p % 4}", person_id=f"p{p}", channel="inbox",
+                     kind="meeting_notice", title="会议通知", body="…", meeting_id=None, ref_id=None,
+                     source_event_id=str(uuid.uuid4()), created_at=start + dt.timedelta(hours=n),
+                     read_at=None if n % 3 else start, acknowledged_at=None)
+                for p in range(INBOXES) for n in range(NOTICES_PER_INBOX)]
+        with engine.begin() as conn:
+            conn.execute(sa.insert(notifications_models.Notification.__table__), rows)
+            conn.exec_driver_sql("ANALYZE notifications")
+        middle = (start + dt.timedelta(hours=250), "~")     # after every row of that hour
+        pages = {"first page": {}, "after a cursor": {"key": middle}, "unread only": {"unread_only": True},
+                 "unread after a cursor": {"unread_only": True, "key": middle}}
+        with engine.connect() as conn:
+            for name, args in pages.items():
+                for statement in inbox_statements("p5", "org-1", 50, **args):
+                    plan = plan_of(conn, statement)
+                    assert sequential_scans(plan) == [], f"{name}: a sequential scan of a grown table\n{plan}"
+                    assert "ix_notifications_recipient" in plan, f"{name}:\n{plan}"
+            page = conn.execute(inbox_statements("p5", "org-1", 50, key=middle)[1]).all()
+        assert [r.created_at for r in page] == [start + dt.timedelta(hours=h) for h in range(249, 198, -1)]
     finally:
         engine.dispose()
         postgres.drop_database(url)

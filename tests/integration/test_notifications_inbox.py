@@ -78,8 +78,8 @@ def test_n1_n2_notice_delivered_twice_reaches_each_recipient_once_and_nobody_els
     p1 = service.inbox(actor("p1", org, "member"))
     assert [i["title"] for i in p1["items"]].count("会议通知：党组会议") == 1 and p1["unread"] == 2
     # nobody else: a member not on the list, and the same person id in another organization
-    assert service.inbox(actor("p9", org, "member")) == {"items": [], "unread": 0}
-    assert service.inbox(actor("p1", "org-b", "member")) == {"items": [], "unread": 0}
+    assert service.inbox(actor("p9", org, "member")) == {"items": [], "unread": 0, "next_cursor": None}
+    assert service.inbox(actor("p1", "org-b", "member")) == {"items": [], "unread": 0, "next_cursor": None}
     # exactly 3 + 1 notifications and one delivery event per notice event
     assert count_rows(database_url, "SELECT count(*) FROM notifications") == 4
     assert count_rows(database_url,
@@ -178,3 +178,32 @@ def test_migrations_build_exactly_the_models(database_url):
             assert compare_metadata(context, models.Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_n2_the_inbox_pages_by_cursor_through_every_notice_once(service, amqp_uri):
+    """The inbox grows for a career: it pages by keyset, newest first, each notice exactly once,
+    the last page without a cursor; a cursor it did not give is refused naming ``cursor``."""
+    org = "org-a"
+    me = actor("p1", org, "member")
+    notices = [meeting_noticed(org, ["p1"], title=f"第{i}次会议") for i in range(7)]
+    publish(amqp_uri, *notices)
+    wait_for(lambda: len(service.inbox(me, limit=50)["items"]) == 7)
+    whole = [n["notification_id"] for n in service.inbox(me, limit=50)["items"]]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = service.inbox(me, limit=3, cursor=cursor)
+        seen += [n["notification_id"] for n in page["items"]]
+        pages += 1
+        assert page["unread"] == 7
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and seen == whole and len(set(seen)) == 7
+    created = [n["created_at"] for n in service.inbox(me, limit=50)["items"]]
+    assert created == sorted(created, reverse=True)
+    with pytest.raises(ValidationFailed) as err:
+        service.inbox(me, limit=3, cursor="not-a-cursor")
+    assert (err.value.field, err.value.rule) == ("cursor", "N2")
+    with pytest.raises(ValidationFailed) as err:
+        service.inbox(me, limit=3, offset=3, cursor=service.inbox(me, limit=3)["next_cursor"])
+    assert err.value.field == "offset"

@@ -12,7 +12,8 @@ class NotificationsRoutes:
     @route("GET", "/api/v1/notifications", query=schemas.NotificationsQuery, summary="the caller's inbox",
            tag="notifications")
     def inbox(self, actor, query):
-        return self.notifications.inbox(actor.to_dict(), query["unread_only"], query["limit"], query["offset"])
+        return self.notifications.inbox(actor.to_dict(), query["unread_only"], query["limit"], query["offset"],
+                                        query["cursor"])
 
     @route("POST", "/api/v1/notifications/<notification_id>/read", summary="mark a notification read",
            tag="notifications")

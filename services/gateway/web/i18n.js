@@ -152,6 +152,18 @@ const zh = {
   "records.hash": "哈希",
   "records.ofMeeting": "所属会议",
   "records.noTitle": "（无标题）",
+  "records.retention": "保管期限",
+  "records.filterKind": "按类型筛选",
+  "records.allKinds": "全部类型",
+  "records.filter": "筛选",
+  "clsf.public": "公开",
+  "clsf.internal": "内部",
+  "clsf.confidential": "机密",
+  "retention.permanent": "永久",
+  "retention.30y": "30 年",
+  "retention.10y": "10 年",
+  "timeline.records": "本次会议的档案记录",
+  "timeline.recordsNone": "档案中尚无本次会议的记录。",
   "col.title": "标题",
   "col.category": "类别",
   "col.method": "方式",
@@ -811,6 +823,18 @@ const en = {
   "records.hash": "Hash",
   "records.ofMeeting": "Its meeting",
   "records.noTitle": "(untitled)",
+  "records.retention": "Retention",
+  "records.filterKind": "Filter by kind",
+  "records.allKinds": "All kinds",
+  "records.filter": "Filter",
+  "clsf.public": "Public",
+  "clsf.internal": "Internal",
+  "clsf.confidential": "Confidential",
+  "retention.permanent": "Permanent",
+  "retention.30y": "30 years",
+  "retention.10y": "10 years",
+  "timeline.records": "This meeting's records in the archive",
+  "timeline.recordsNone": "The archive holds no record of this meeting yet.",
   "col.title": "Title",
   "col.category": "Category",
   "col.method": "Method",
@@ -1613,6 +1637,11 @@ export function t(key, vars = {}) {
 }
 
 /** A code value (e.g. "passed") shown in words, or the code itself when unknown. */
+/** The values that have a name under ``prefix`` in the current language (e.g. every record kind). */
+export function valuesOf(prefix) {
+  return Object.keys(DICTS[getLang()] || zh).filter((k) => k.startsWith(`${prefix}.`)).map((k) => k.slice(prefix.length + 1));
+}
+
 export function label(prefix, value) {
   if (value === null || value === undefined) return t(`${prefix}.null`) === `${prefix}.null` ? "—" : t(`${prefix}.null`);
   const key = `${prefix}.${value}`;

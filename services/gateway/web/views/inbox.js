@@ -8,7 +8,10 @@ export default {
   route: "inbox",
   nav: { label: "nav.inbox" },
   async render(root, _params, { navigate }) {
-    const inbox = await api("/notifications", { query: { limit: 100 } });
+    // keyset paging: the URL keeps the cursor trail of the pages walked ("earlier" goes on)
+    const params = new URLSearchParams(location.hash.split("?")[1] || "");
+    const trail = (params.get("trail") || "").split(".").filter(Boolean);
+    const inbox = await api("/notifications", { query: { limit: 100, cursor: trail.at(-1) } });
     const errors = h("div", { "aria-live": "assertive" });
     root.append(heading(t("inbox.title")),
       h("p", { class: "actions" }, h("span", { class: "badge", id: "unread-count" }, inbox.unread), t("inbox.unread", { n: inbox.unread }),
@@ -31,6 +34,16 @@ export default {
       if (n) tr.dataset.kind = n.kind;
     });
     root.append(table);
+    const pager = h("p", { class: "actions" });
+    if (trail.length) {
+      pager.append(h("button", { type: "button", class: "secondary", id: "inbox-newer", onclick: () => navigate(
+        trail.length > 1 ? `inbox?trail=${trail.slice(0, -1).join(".")}` : "inbox") }, t("common.prev")));
+    }
+    if (inbox.next_cursor) {
+      pager.append(h("button", { type: "button", class: "secondary", id: "inbox-earlier", onclick: () => navigate(
+        `inbox?trail=${[...trail, inbox.next_cursor].join(".")}`) }, t("common.earlier")));
+    }
+    root.append(pager);
   },
 };
 
@@ -41,7 +54,10 @@ function actions(n, errors, navigate) {
   const target = { ballot_opened: ["ballot", "inbox.goBallot"], decision_distributed: ["decision", "inbox.goDecision"],
     meeting_notice: ["meeting", "inbox.goMeeting"], objection_reminder: ["meeting", "inbox.goMeeting"],
     objection_received: ["meeting", "inbox.goMeeting"], implementation_postponed: ["task", "inbox.goTask"],
-    implementation_not_executable: ["task", "inbox.goTask"] }[n.kind];
+    implementation_not_executable: ["task", "inbox.goTask"], implementation_due_soon: ["task", "inbox.goTask"],
+    implementation_overdue: ["task", "inbox.goTask"] }[n.kind];
+  // C7: an alert opens the alerts page of the organization
+  if (n.kind === "compliance_alert") box.append(link("#/alerts", t("nav.alerts"), { class: "go-alerts" }));
   if (target && n.ref_id) box.append(link(`#/${target[0]}/${n.ref_id}`, t(target[1]), { class: `go-${target[0]}` }));
   // M5: receipt of a notice, or of an objection by the chair, is acknowledged — the proof it arrived
   if (ACKNOWLEDGEABLE.includes(n.kind)) {

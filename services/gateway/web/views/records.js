@@ -1,6 +1,6 @@
 // The archive (A1/A2): records with the hash chain's verification status.
 import { api } from "../api.js";
-import { formatTime, label, t } from "../i18n.js";
+import { formatTime, label, t, valuesOf } from "../i18n.js";
 import { dataTable, h, heading, link } from "../ui.js";
 
 const PAGE = 50;
@@ -30,13 +30,23 @@ export default {
     const params = new URLSearchParams(location.hash.split("?")[1] || "");
     const trail = (params.get("trail") || "").split(".").filter(Boolean);
     const offset = trail.length ? 0 : Number(params.get("offset") || 0);
-    const query = { limit: PAGE, cursor: trail.at(-1), offset: offset || undefined };
+    const kind = params.get("kind") || undefined;          // A1: one kind of record at a time
+    const query = { limit: PAGE, cursor: trail.at(-1), offset: offset || undefined, kind };
     const [verify, page] = await Promise.all([api("/records/verify"), api("/records", { query })]);
+    const select = h("select", { id: "records-kind", name: "kind" },
+      h("option", { value: "" }, t("records.allKinds")),
+      valuesOf("reckind").map((k) => h("option", { value: k, selected: k === kind }, label("reckind", k))));
+    const filter = h("form", { class: "filters", id: "records-filter", onsubmit: (ev) => {
+      ev.preventDefault();
+      navigate(select.value ? `records?kind=${encodeURIComponent(select.value)}` : "records");
+    } }, h("label", { for: "records-kind" }, t("records.filterKind")), select,
+    h("button", { type: "submit", class: "secondary" }, t("records.filter")));
     root.append(heading(t("records.title")),
       verify.ok
         ? h("p", { class: "ok-banner", id: "verify-status", role: "status", dataset: { ok: "true" } }, "✓ ", t("records.verifyOk", { n: verify.records }))
         : h("p", { class: "bad-banner", id: "verify-status", role: "alert", dataset: { ok: "false" } }, "✗ ",
           t("records.verifyBad", { seq: verify.first_bad?.seq ?? verify.first_bad ?? "?" })));
+    root.append(filter);
     const items = page.items || [];
     root.append(dataTable({
       caption: t("records.title"), filename: "archive-records.csv", rows: items,
@@ -45,12 +55,17 @@ export default {
         { key: "created", label: t("col.created"), value: (r) => formatTime(r.created_at) },
         { key: "kind", label: t("records.kind"), value: (r) => label("reckind", r.kind) },
         { key: "subject", label: t("records.subject"), value: (r) => subjectOf(r) || r.subject_id, cell: subjectCell },
-        { key: "classification", label: t("records.classification"), value: (r) => r.classification },
+        { key: "classification", label: t("records.classification"), value: (r) => label("clsf", r.classification) },
+        { key: "retention", label: t("records.retention"), value: (r) => label("retention", r.retention) },
         { key: "hash", label: t("records.hash"), value: (r) => r.hash, cell: (r) => h("span", { class: "mono" }, `${r.hash.slice(0, 16)}…`) },
       ],
     }));
     const nav = h("p", { class: "actions" });
-    const at = (cursors) => (cursors.length ? `records?trail=${cursors.join(".")}` : "records");
+    const kindPart = kind ? `kind=${encodeURIComponent(kind)}` : "";
+    const at = (cursors) => {
+      const parts = [cursors.length ? `trail=${cursors.join(".")}` : "", kindPart].filter(Boolean);
+      return parts.length ? `records?${parts.join("&")}` : "records";
+    };
     if (trail.length) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(at(trail.slice(0, -1))) }, t("common.prev")));
     else if (offset > 0) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`records?offset=${Math.max(0, offset - PAGE)}`) }, t("common.prev")));
     if (page.next_cursor) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(at([...trail, page.next_cursor])) }, t("common.next")));

@@ -10,13 +10,15 @@ export default {
   route: "decision/:id/timeline",
   async render(root, { id }) {
     const decision = await api(`/decisions/${encodeURIComponent(id)}`);
-    const [meeting, ballot, record, resp, tasks, cases] = await Promise.all([
+    const [meeting, ballot, record, resp, tasks, cases, kept] = await Promise.all([
       quiet(api(`/meetings/${encodeURIComponent(decision.meeting_id)}`)),
       quiet(api(`/ballots/${encodeURIComponent(decision.ballot_id)}`)),
       quiet(api(`/decisions/${encodeURIComponent(id)}/record`)),
       quiet(api(`/decisions/${encodeURIComponent(id)}/responsibility`)),
       quiet(api("/tasks", { query: { org_id: decision.org_id } })),       // C5: readers of tasks only
       quiet(api("/cases", { query: { org_id: decision.org_id } })),       // C4: readers of cases only
+      // A1: every record of the meeting the archive holds, of whatever kind, in chain order
+      quiet(api("/records", { query: { org_id: decision.org_id, meeting_id: decision.meeting_id, limit: 200 } })),
     ]);
     const myTasks = (tasks?.items || []).filter((x) => x.decision_id === id);
     const myCases = (cases?.items || []).filter((c) => c.decision_id === id);
@@ -61,5 +63,14 @@ export default {
       !s.done ? h("span", { class: "when" }, t("timeline.pending")) : null,
       s.detail ? h("p", { class: "detail" }, s.detail) : null,
       (s.links || []).map(([href, text]) => h("p", {}, link(href, text, { class: `timeline-link-${s.key}` }))))))));
+    const records = kept?.items || [];
+    root.append(h("section", { "aria-labelledby": "timeline-records-h" },
+      h("h2", { id: "timeline-records-h" }, t("timeline.records")),
+      records.length
+        ? h("ol", { class: "record-trail", id: "timeline-records" }, records.map((r) => h("li", { dataset: { kind: r.kind } },
+          h("span", { class: "step" }, label("reckind", r.kind)), " ",
+          h("time", { datetime: r.created_at }, formatTime(r.created_at, tz)),
+          h("span", { class: "when" }, ` · ${t("records.seq")} ${r.seq} · ${label("retention", r.retention)}`))))
+        : h("p", {}, t("timeline.recordsNone"))));
   },
 };

@@ -369,6 +369,12 @@ class _TimedProxy:
             except RemoteError as exc:
                 raise errors.ServiceUnavailable(f"the {self._service} service failed: {exc.exc_type}",
                                                 field=None, rule=None) from None
+            except BROKER_ERRORS:
+                # the broker did not take the request (refused, timed out, connection lost): a
+                # 503 the caller may retry with its idempotency key, never a 500
+                raise errors.ServiceUnavailable(
+                    f"the message broker did not take the call to the {self._service} service; try again",
+                    field=None, rule=None) from None
         return call
 
 

@@ -30,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.actor import Actor
 from shared.errors import DomainError, ServiceUnavailable, ValidationFailed
+from shared.nameko_ext import BROKER_ERRORS
 from shared.nameko_ext import IDEMPOTENCY_KEY
 from shared.validation import load
 
@@ -67,6 +68,8 @@ def error_response(status, code, message, field=None, rule=None, headers=None):
 
 def response_for_exception(exc):
     """The one mapping from an exception to an HTTP answer."""
+    if isinstance(exc, BROKER_ERRORS):     # the broker unreachable or slow to answer: 503, retry
+        exc = ServiceUnavailable("the message broker cannot be reached now; try again", field=None, rule=None)
     if isinstance(exc, UnknownService):
         exc = ServiceUnavailable(f"the {exc.args[0] if exc.args else 'requested'} service is not running",
                                  field=None, rule=None)

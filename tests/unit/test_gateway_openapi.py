@@ -10,7 +10,7 @@ from services.gateway.http import (MAX_BODY_BYTES, ApiEntrypoint, PayloadTooLarg
                                    response_for_exception)
 from services.gateway.openapi import build_spec
 from services.gateway.service import GatewayService
-from shared.errors import RuleViolation, ValidationFailed
+from shared.errors import RuleViolation, ServiceUnavailable, ValidationFailed
 
 
 def registered_routes():
@@ -83,6 +83,27 @@ def test_errors_become_json_with_code_field_and_rule():
     r = response_for_exception(ZeroDivisionError("boom"))
     assert r.status_code == 500 and json.loads(r.get_data())["error"]["code"] == "internal_error"
     assert "boom" not in r.get_data(as_text=True)
+
+
+def test_a_broker_that_times_out_or_refuses_is_a_503_never_a_500():
+    """Found by the backup test under load: a login whose RPC could not reach the broker in time
+    answered 500. Every broker failure, at the call or anywhere in a request, is a 503."""
+    import kombu.exceptions
+
+    from shared.nameko_ext import _TimedProxy
+
+    for raised in (kombu.exceptions.OperationalError("timed out"), ConnectionRefusedError(111, "refused"),
+                   TimeoutError("timed out")):
+        r = response_for_exception(raised)
+        assert r.status_code == 503, raised
+        assert json.loads(r.get_data())["error"]["code"] == "service_unavailable"
+
+        class Proxy:
+            def roles_of(self, *args):
+                raise raised
+        with pytest.raises(ServiceUnavailable) as err:
+            _TimedProxy(Proxy(), "meetings", 5).roles_of({}, "p1", "org")
+        assert "meetings" in err.value.message and err.value.status == 503
 
 
 def test_every_page_offset_is_bounded_and_documented():

@@ -42,13 +42,28 @@ def configure_logging(config):
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _check_broker_or_exit(uri):
+BROKER_START_WAIT = 60      # seconds a start waits for a broker that accepts but is slow to answer
+
+
+def _check_broker_or_exit(uri, wait=None):
+    """No broker at the address (refused, unknown host): say how to get one and exit at once.
+    A broker that accepts the connection but is slow to answer (busy, starting): wait for it up
+    to ``BROKER_START_WAIT_SECONDS`` (default 60), saying so, then exit the same way."""
     from shared.amqp import check_broker, safe_uri
-    try:
-        check_broker(uri)
-    except ConnectionError as exc:
-        print(BROKER_HELP.format(uri=safe_uri(uri), error=exc), file=sys.stderr)
-        sys.exit(2)
+    wait = float(os.environ.get("BROKER_START_WAIT_SECONDS", BROKER_START_WAIT)) if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            check_broker(uri)
+            return
+        except ConnectionError as exc:
+            slow = "timed out" in str(exc).lower() or isinstance(exc.__cause__, TimeoutError)
+            if not slow or time.monotonic() >= deadline:
+                print(BROKER_HELP.format(uri=safe_uri(uri), error=exc), file=sys.stderr)
+                sys.exit(2)
+            logging.getLogger("shared.runner").warning(
+                "RabbitMQ at %s is slow to answer (%s); waiting for it", safe_uri(uri), exc)
+            time.sleep(1)
 
 
 def run(service_cls, config=None):

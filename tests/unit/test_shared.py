@@ -99,3 +99,37 @@ def test_domain_errors_cross_rpc_as_the_same_class_with_none_kept():
     assert type(rebuilt) is NotFound and rebuilt.status == 404
     assert (rebuilt.field, rebuilt.rule) == ("meeting_id", None)
     assert rebuilt.to_dict()["rule"] is None
+
+
+def test_a_start_waits_for_a_slow_broker_but_not_for_a_missing_one(monkeypatch, capsys):
+    """A broker that accepts but is slow to answer (busy, starting) is waited for; a refused
+    connection exits at once with the help text (README: 'exits at once and says how')."""
+    import pytest
+
+    from shared import amqp, runner
+    monkeypatch.setattr(runner.time, "sleep", lambda s: None)
+    answers = [ConnectionError("timed out"), ConnectionError("timed out"), None]
+
+    def slow(uri):
+        answer = answers.pop(0)
+        if answer:
+            raise answer
+    monkeypatch.setattr(amqp, "check_broker", slow)
+    runner._check_broker_or_exit("amqp://guest:guest@127.0.0.1:5672/", wait=30)
+    assert answers == []
+
+    calls = []
+
+    def refused(uri):
+        calls.append(uri)
+        raise ConnectionError("[Errno 111] Connection refused")
+    monkeypatch.setattr(amqp, "check_broker", refused)
+    with pytest.raises(SystemExit) as exit_:
+        runner._check_broker_or_exit("amqp://guest:secret@127.0.0.1:5672/", wait=30)
+    assert exit_.value.code == 2 and len(calls) == 1
+    err = capsys.readouterr().err
+    assert "Cannot reach RabbitMQ" in err and "secret" not in err
+
+    monkeypatch.setattr(amqp, "check_broker", lambda uri: (_ for _ in ()).throw(ConnectionError("timed out")))
+    with pytest.raises(SystemExit):
+        runner._check_broker_or_exit("amqp://guest:guest@127.0.0.1:5672/", wait=0)

@@ -304,6 +304,9 @@ class DurableEventHandler(EventHandler):
         self.dead_letter_queue = dead_letter_queue(self.queue.name)
         conn = connect(self.container.config["AMQP_URI"], confirms=False)
         try:
+            # a busy broker (quorum queues being declared) may take longer than one connect
+            # timeout to answer at start: retry for about half a minute before giving up
+            conn.ensure_connection(max_retries=6, interval_start=1, interval_step=2, interval_max=5)
             channel = conn.channel()
             self.dead_letter_queue(channel).declare()
             self.queue(channel).declare()

@@ -627,6 +627,15 @@ const zh = {
   "ballot.conflictConfirm": "声明对“{title}”回避？声明后不能在本项投票，也不能撤销。",
   "decision.recused": "回避：{names}",
   "col.recused": "回避",
+  // ---- issue 19: meeting-side pages (M5 receipts, M7 observers, M8 presence, M10 documents, M11)
+  "live.presence": "会中出席情况",
+  "live.arrivedAt": "到场时间",
+  "live.departedAt": "离场时间",
+  "live.arrive": "记录到场",
+  "live.depart": "记录离场",
+  "live.actionFor": "{action}：{name}",
+  "live.hint": "法定人数每隔几秒自动刷新（M8）。",
+  "live.hintRecorder": "成员中途到场或离场时在此记录（M8），法定人数随即更新，并每隔几秒自动刷新。",
 };
 
 const en = {
@@ -1253,6 +1262,15 @@ const en = {
   "ballot.conflictConfirm": "Declare a conflict of interest on “{title}”? You will not vote on it, and this cannot be undone.",
   "decision.recused": "Recused: {names}",
   "col.recused": "Recused",
+  // ---- issue 19: meeting-side pages (M5 receipts, M7 observers, M8 presence, M10 documents, M11)
+  "live.presence": "Presence during the meeting",
+  "live.arrivedAt": "Arrived",
+  "live.departedAt": "Left",
+  "live.arrive": "Record arrival",
+  "live.depart": "Record departure",
+  "live.actionFor": "{action}: {name}",
+  "live.hint": "The quorum refreshes every few seconds (M8).",
+  "live.hintRecorder": "Record a member who arrives or leaves during the meeting here (M8); the quorum follows at once and refreshes every few seconds.",
 };
 
 // ---------------------------------------------------------------- what the API can answer with

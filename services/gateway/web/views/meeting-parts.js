@@ -1,0 +1,99 @@
+// Parts of the meeting page that the rules give an API for (issue 19): arrivals and departures
+// with the quorum live (M8), observers (M7), proof of notice and objections (M5), and the
+// documents the office issues after the meeting (M10). meeting.js places them on the page.
+import { api, recall, remember, session } from "../api.js";
+import { formatTime, label, t } from "../i18n.js";
+import { act, dataTable, errorBox, field, form, h, link, select } from "../ui.js";
+
+const POLL_MS = 4000;
+
+// ------------------------------------------------------------------ M8 arrivals, departures, quorum
+
+/** The quorum line of a {n, present, quorum, met} answer (GET /meetings/{id}/quorum). */
+function showQuorum(el, q) {
+  el.textContent = `${t("meeting.quorum", { present: q.present, n: q.n, quorum: q.quorum })} — ${
+    q.met ? t("meeting.quorumMet") : t("meeting.quorumNotMet")}`;
+  el.className = `quorum ${q.met ? "met" : "unmet"}`;
+  el.dataset.met = String(q.met);
+  el.dataset.present = String(q.present);
+}
+
+/**
+ * M8 on an open meeting: the quorum now (polled every few seconds while the page is shown, and
+ * read again after each change) and each group member's presence. The meeting's chair and the
+ * confidential secretary record an arrival or a departure (timestamped); nobody else is offered it.
+ */
+export function livePresence(meeting, names, tz, isCurrent) {
+  const id = meeting.meeting_id;
+  const me = session.actor?.person_id;
+  const canRecord = me === meeting.chair_person_id || session.hasRole("confidential_secretary");
+  const quorum = h("p", { class: "quorum", id: "quorum", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+  const tableSlot = h("div", { id: "presence" });
+  const errors = h("div", { "aria-live": "assertive" });
+  let attendance = meeting.attendance;
+  let lastPresent = null;
+
+  const refreshQuorum = async () => {
+    const q = await api(`/meetings/${encodeURIComponent(id)}/quorum`);
+    showQuorum(quorum, q);
+    return q;
+  };
+  const refreshTable = async () => {
+    attendance = (await api(`/meetings/${encodeURIComponent(id)}`)).attendance;
+    drawTable();
+  };
+  const change = (button, action, personId) => act(button, errors, async () => {
+    // the answer is the quorum as it stands after the change (M8)
+    const q = await api(`/meetings/${encodeURIComponent(id)}/${action}`, { method: "POST", body: { person_id: personId } });
+    showQuorum(quorum, q);
+    lastPresent = q.present;
+    await refreshTable();
+    document.querySelector(`#presence tr[data-person="${CSS.escape(personId)}"] button`)?.focus();
+  });
+
+  function drawTable() {
+    const rows = [...attendance].sort((a, b) => (names.get(a.person_id) || "").localeCompare(names.get(b.person_id) || ""));
+    const block = dataTable({
+      caption: t("live.presence"), filename: `presence-${id}.csv`, rows,
+      columns: [
+        { key: "person", label: t("col.person"), value: (a) => names.get(a.person_id) || "—" },
+        { key: "status", label: t("col.presence"), value: (a) => label("presence", a.status),
+          cell: (a) => h("span", { class: "presence-status", dataset: { status: a.status } }, label("presence", a.status)) },
+        { key: "arrived", label: t("live.arrivedAt"), value: (a) => (a.arrived_at ? formatTime(a.arrived_at, tz) : "") },
+        { key: "departed", label: t("live.departedAt"), value: (a) => (a.departed_at ? formatTime(a.departed_at, tz) : "") },
+        { key: "opinions", label: t("col.written"), value: (a) => Object.values(a.written_opinions || {}).join("；") },
+        ...(canRecord ? [{ key: "actions", label: t("common.actions"), value: () => "", cell: (a) => {
+          const name = names.get(a.person_id) || "—";
+          const action = a.status === "present" ? "departures" : "arrivals";
+          const text = a.status === "present" ? t("live.depart") : t("live.arrive");
+          const button = h("button", { type: "button", class: `secondary record-${action}`, "aria-label": t("live.actionFor", { action: text, name }) }, text);
+          button.addEventListener("click", () => change(button, action, a.person_id));
+          return button;
+        } }] : []),
+      ],
+    });
+    // each row names its member, so that a test (and a script) finds it
+    block.querySelectorAll("tbody tr").forEach((tr, i) => { if (rows[i]) tr.dataset.person = rows[i].person_id; });
+    tableSlot.replaceChildren(block);
+  }
+
+  drawTable();
+  const presentNow = attendance.filter((a) => a.status === "present").length;
+  showQuorum(quorum, { n: meeting.n, quorum: meeting.quorum, present: presentNow, met: presentNow >= meeting.quorum });
+  refreshQuorum().then((q) => { lastPresent = q.present; }).catch((err) => errors.replaceChildren(h("p", { class: "error" }, err.message)));
+  const timer = setInterval(async () => {
+    if (!isCurrent()) { clearInterval(timer); return; }
+    if (document.hidden) return;
+    try {
+      const q = await refreshQuorum();
+      if (!isCurrent()) return;
+      // someone else recorded a change: the table follows
+      if (lastPresent !== null && q.present !== lastPresent) await refreshTable();
+      lastPresent = q.present;
+    } catch { /* the next tick tries again */ }
+  }, POLL_MS);
+
+  return h("div", { class: "live-presence" },
+    h("p", {}, t("meeting.opened", { when: formatTime(meeting.opened_at, tz) })),
+    quorum, h("p", { class: "hint" }, t(canRecord ? "live.hintRecorder" : "live.hint")), errors, tableSlot);
+}

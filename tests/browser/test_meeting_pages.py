@@ -112,3 +112,67 @@ def test_m8_the_chair_records_departures_and_arrivals_and_the_quorum_follows_liv
     expect(presence_button(sec, "党组成员六")).to_have_text("记录离场", timeout=15000)
     # the arrival time is shown in the organization's zone, never as an ISO instant
     assert_readable(sec)
+
+
+def test_m7_the_secretary_invites_an_observer_in_english(pages, screenshots):
+    sec_api, _ = login(pages.base, "secretary")
+    mid = ok(sec_api.post("/api/v1/meetings", json={"kind": "regular", "title": "党组会议（列席）",
+                                                    "scheduled_at": at(days=4)}))["meeting_id"]
+    sec = open_as(pages, "secretary", f"meeting/{mid}", lang="en")
+    form = sec.locator("#observer-form")
+    expect(form.get_by_role("heading", name="Invite an observer")).to_be_visible()
+    # group members are not offered (they attend as members); the bureau's staff are
+    options = form.get_by_label("Observer", exact=True).locator("option")
+    expect(options.filter(has_text="党组成员一")).to_have_count(0)
+    form.get_by_label("Observer", exact=True).select_option("demo-hr")
+    form.get_by_label("Why they attend", exact=True).fill("汇报干部工作")
+    form.get_by_role("button", name="Invite").click()
+    table = sec.locator("#observers table")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("td[data-col=person]")).to_have_text("赵处长")
+    expect(table.locator("td[data-col=reason]")).to_have_text("汇报干部工作")
+    expect(table.locator("td[data-col=by]")).to_have_text("张书记")
+    # an invited observer is not offered again
+    expect(sec.locator("#observer-form option[value=demo-hr]")).to_have_count(0)
+    screenshots(sec, "91-m7-observer-en")
+    # a member reads the list and is offered no form
+    member = open_as(pages, "member2", f"meeting/{mid}", lang="en")
+    expect(member.locator("#observers td[data-col=person]")).to_have_text("赵处长")
+    expect(member.locator("#observer-form")).to_have_count(0)
+    assert_readable(sec)
+
+
+def test_m5_the_chair_and_office_see_who_acknowledged_the_notice_and_the_objections(pages, screenshots):
+    sec_api, _ = login(pages.base, "secretary")
+    mid = ok(sec_api.post("/api/v1/meetings", json={"kind": "regular", "title": "党组会议（通知回执）",
+                                                    "scheduled_at": at(days=3)}))["meeting_id"]
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/topics", json={"title": "年度工作要点", "category": "work_plan"}))
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/notice"))
+    member1, _ = login(pages.base, "member1")
+
+    def notice():
+        items = member1.get("/api/v1/notifications").json()["items"]
+        return [n for n in items if n["meeting_id"] == mid and n["kind"] == "meeting_notice"]
+    wait_for(notice, "the notice to reach member1")
+    ok(member1.post(f"/api/v1/notifications/{notice()[0]['notification_id']}/acknowledge"))
+    wait_for(lambda: len(sec_api.get(f"/api/v1/meetings/{mid}/receipts").json()["items"]) == 9, "all nine notices")
+    member2, _ = login(pages.base, "member2")
+    ok(member2.post(f"/api/v1/meetings/{mid}/objections", json={"text": "议题材料不全"}))
+
+    for user in ("secretary", "office"):
+        page = open_as(pages, user, f"meeting/{mid}")
+        section = page.locator("#receipts")
+        expect(section.locator("#receipts-summary")).to_have_text("已确认收到通知 1 人，共通知 9 人（M5）。")
+        expect(section.locator("tr:has-text('党组成员一') .receipt")).to_have_attribute("data-acknowledged", "true")
+        expect(section.locator("tr:has-text('党组成员二') .receipt")).to_have_text("未确认")
+        expect(section.locator("#receipts-waiting")).to_contain_text("党组成员二")
+        expect(section.locator("#receipts-waiting")).not_to_contain_text("党组成员一")
+        expect(section.locator("#objections li")).to_have_count(1)
+        expect(section.locator("#objections li")).to_contain_text("党组成员二于")
+        expect(section.locator("#objections li")).to_contain_text("提出异议")
+        assert_readable(page)
+    screenshots(page, "92-m5-receipts")
+    # a member is not shown the proof of notice
+    member = open_as(pages, "member3", f"meeting/{mid}")
+    expect(member.locator("#meeting-status")).to_be_visible()
+    expect(member.locator("#receipts")).to_have_count(0)

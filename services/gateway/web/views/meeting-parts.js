@@ -97,3 +97,99 @@ export function livePresence(meeting, names, tz, isCurrent) {
     h("p", {}, t("meeting.opened", { when: formatTime(meeting.opened_at, tz) })),
     quorum, h("p", { class: "hint" }, t(canRecord ? "live.hintRecorder" : "live.hint")), errors, tableSlot);
 }
+
+// ------------------------------------------------------------------ M7 observers
+
+/**
+ * M7: the observers (列席) of the meeting, and for the secretary while the meeting is a draft (so
+ * that the notice reaches them) the form to invite one of the bureau's staff, with the reason.
+ */
+export function observersSection(meeting, members, names, refresh) {
+  const invited = new Set(meeting.observers.map((o) => o.person_id));
+  const group = new Set(members.members.map((m) => m.person_id));
+  const candidates = (members.staff || []).filter((s) => !group.has(s.person_id) && !invited.has(s.person_id))
+    .filter((s, i, all) => all.findIndex((x) => x.person_id === s.person_id) === i);
+  const canInvite = session.hasRole("secretary") && meeting.status === "draft" && candidates.length > 0;
+  if (!meeting.observers.length && !canInvite) return null;
+  const sec = h("section", { "aria-labelledby": "observers-title", id: "observers" },
+    h("h2", { id: "observers-title" }, t("observers.title")),
+    h("p", { class: "hint" }, t(meeting.kind === "expanded" ? "observers.introExpanded" : "observers.intro")),
+    dataTable({
+      caption: t("observers.list"), filename: `observers-${meeting.meeting_id}.csv`, rows: meeting.observers,
+      columns: [
+        { key: "person", label: t("col.person"), value: (o) => names.get(o.person_id) || "—" },
+        { key: "reason", label: t("observers.reason") },
+        { key: "by", label: t("observers.invitedBy"), value: (o) => names.get(o.invited_by) || "—" },
+      ],
+      empty: t("observers.none"),
+    }));
+  if (canInvite) {
+    const who = select("observer_person_id", candidates.map((s) => [s.person_id, `${s.name}（${label("role", s.role)}）`]),
+      candidates[0].person_id);
+    const reason = h("textarea", { name: "observer_reason", rows: 2, required: true, maxlength: 2000 });
+    sec.append(form({
+      id: "observer-form", title: t("observers.invite"), submitLabel: t("observers.inviteSubmit"),
+      fields: [field(t("observers.person"), who), field(t("observers.reason"), reason)],
+      onsubmit: async () => {
+        await api(`/meetings/${meeting.meeting_id}/observers`, { method: "POST",
+          body: { person_id: who.value, reason: reason.value.trim() } });
+        refresh();
+      },
+    }));
+  }
+  return sec;
+}
+
+// ------------------------------------------------------------------ M5 receipts and objections
+
+export const RECEIPT_READERS = ["secretary", "deputy_secretary", "office", "admin"];
+
+/**
+ * M5 proof of notice for the chair and the office: who was notified, who read and who
+ * acknowledged the notice; and the objections raised against the meeting (from its history:
+ * who and when; the meeting's view carries neither their text nor a disposition).
+ */
+export async function receiptsSection(meeting, names, tz) {
+  const sec = h("section", { "aria-labelledby": "receipts-title", id: "receipts" },
+    h("h2", { id: "receipts-title" }, t("receipts.title")));
+  let receipts, history;
+  try {
+    [receipts, history] = await Promise.all([
+      api(`/meetings/${encodeURIComponent(meeting.meeting_id)}/receipts`),
+      api(`/meetings/${encodeURIComponent(meeting.meeting_id)}/history`).catch(() => ({ events: [] }))]);
+  } catch (err) {
+    sec.append(errorBox(err));
+    return sec;
+  }
+  const items = receipts.items || [];
+  const acknowledged = items.filter((r) => r.acknowledged_at);
+  const waiting = items.filter((r) => !r.acknowledged_at);
+  sec.append(h("p", { id: "receipts-summary", dataset: { acknowledged: acknowledged.length, notified: items.length } },
+    t("receipts.summary", { ack: acknowledged.length, total: items.length })));
+  if (waiting.length) {
+    sec.append(h("p", { id: "receipts-waiting" }, t("receipts.waiting", {
+      names: waiting.map((r) => names.get(r.person_id) || "—").join("、") })));
+  }
+  sec.append(dataTable({
+    caption: t("receipts.list"), filename: `receipts-${meeting.meeting_id}.csv`, rows: items,
+    columns: [
+      { key: "person", label: t("col.person"), value: (r) => names.get(r.person_id) || "—" },
+      { key: "notified", label: t("receipts.notifiedAt"), value: (r) => formatTime(r.notified_at, tz) },
+      { key: "read", label: t("receipts.readAt"), value: (r) => (r.read_at ? formatTime(r.read_at, tz) : t("receipts.unread")) },
+      { key: "ack", label: t("receipts.acknowledgedAt"),
+        value: (r) => (r.acknowledged_at ? formatTime(r.acknowledged_at, tz) : t("receipts.notAcknowledged")),
+        cell: (r) => h("span", { class: "receipt", dataset: { acknowledged: String(Boolean(r.acknowledged_at)) } },
+          r.acknowledged_at ? formatTime(r.acknowledged_at, tz) : t("receipts.notAcknowledged")) },
+      { key: "email", label: t("receipts.email"), value: (r) => (r.email ? label("receipts.mail", r.email.status) : t("receipts.noEmail")) },
+    ],
+    empty: t("receipts.none"),
+  }));
+  const objections = (history.events || []).filter((e) => e.action === "objection_raised");
+  sec.append(h("h3", { id: "objections-title" }, t("objections.title")),
+    objections.length
+      ? h("ul", { id: "objections", "aria-labelledby": "objections-title" }, objections.map((e) => h("li", {},
+        t("objections.item", { name: names.get(e.actor_person_id) || "—", when: formatTime(e.at, tz) }))))
+      : h("p", { id: "objections" }, t("objections.none")),
+    h("p", { class: "hint" }, t("objections.hint")));
+  return sec;
+}

@@ -5,7 +5,7 @@ import { act, confirmAction, dataTable, field, form, h, heading, link, select } 
 import { defaultLocalTime, MIN_NOTICE_MINUTES, zonedToUtc } from "../zone.js";
 import { rememberMeeting } from "./home.js";
 import { materialsBlock } from "./materials.js";
-import { livePresence } from "./meeting-parts.js";
+import { livePresence, observersSection, RECEIPT_READERS, receiptsSection } from "./meeting-parts.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const CATEGORIES = ["work_plan", "organization", "major_decision", "personnel", "ideology", "party_building",
@@ -37,6 +37,10 @@ export default {
     if (chair) root.append(manageSection(meeting, tz, refresh));
     if (meeting.topics.length) root.append(await materialsSection(meeting, refresh));
     root.append(noticeSection(meeting, tz, refresh));
+    // M5: proof of notice and the objections, for the chair and the office
+    if (meeting.noticed_at && session.hasRole(...RECEIPT_READERS)) root.append(await receiptsSection(meeting, names, tz));
+    const observers = observersSection(meeting, members, names, refresh);   // M7
+    if (observers) root.append(observers);
     root.append(attendanceSection(meeting, members, names, chair, tz, refresh, isCurrent));
     if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(ballotsSection(meeting, chair, navigate));
   },

@@ -176,3 +176,57 @@ def test_m5_the_chair_and_office_see_who_acknowledged_the_notice_and_the_objecti
     member = open_as(pages, "member3", f"meeting/{mid}")
     expect(member.locator("#meeting-status")).to_be_visible()
     expect(member.locator("#receipts")).to_have_count(0)
+
+
+def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_numbered(pages, screenshots):
+    sec_api, mid = opened_emergency(pages.base, "党组紧急会议（发文）")
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/close"))
+    office = open_as(pages, "office", f"meeting/{mid}")
+    form = office.locator("#document-form")
+    form.get_by_label("文种", exact=True).select_option("summary")
+    form.get_by_label("标题", exact=True).fill("紧急会议纪要")
+    form.get_by_label("正文", exact=True).fill("会议研究了突发险情处置工作。\n一、立即启动应急预案。")
+    # the scope: the group members are chosen by default; the discipline inspector is not
+    expect(form.get_by_label("刘组长（派驻纪检组）")).not_to_be_checked()
+    form.get_by_role("button", name="提交书记签发").click()
+    expect(office.locator("#document-status")).to_have_attribute("data-status", "awaiting_sign_off")
+    expect(office.locator("#document-number")).to_have_text("签发后编号")
+    expect(office.locator("#sign-off")).to_have_count(0)          # only the secretary signs off
+    expect(office.locator("#awaiting-sign-off")).to_be_visible()
+    doc_url = office.url.split("#/")[1]
+    assert doc_url.startswith("document/")
+    expect(office.locator("#document-body")).to_contain_text("一、立即启动应急预案。")
+
+    sec = open_as(pages, "secretary", doc_url)
+    sec.locator("#sign-off").click()
+    dialog = sec.locator("#confirm-dialog")
+    expect(dialog).to_contain_text("紧急会议纪要")
+    sec.locator("#confirm-cancel").click()                        # asked first: nothing happened
+    expect(sec.locator("#document-status")).to_have_attribute("data-status", "awaiting_sign_off")
+    sec.locator("#sign-off").click()
+    sec.locator("#confirm-ok").click()
+    expect(sec.locator("#document-status")).to_have_attribute("data-status", "issued")
+    number = sec.locator("#document-number")
+    expect(number).to_have_text(re.compile(r"^〔\d{4}〕\d+号$"))
+    expect(sec.locator("#sign-off")).to_have_count(0)             # signed off once
+    expect(sec.locator("#document-signed")).to_contain_text("张书记")
+    shown = number.inner_text()
+    year = re.match(r"〔(\d{4})〕", shown).group(1)
+    screenshots(sec, "93-m10-document-numbered")
+    assert_readable(sec)
+
+    # the register of the year: a member of its scope finds it (in English), the inspector does not
+    member = open_as(pages, "member1", f"documents?year={year}", lang="en")
+    expect(member.get_by_role("heading", name="Register of documents", exact=True)).to_be_visible()
+    row = member.locator("tbody tr:has-text('紧急会议纪要')")
+    expect(row.locator(".document-number")).to_have_text(shown)
+    expect(row.locator("td[data-col=kind]")).to_have_text("Meeting summary")
+    row.get_by_role("link", name="紧急会议纪要").click()
+    expect(member.locator("#document-number")).to_have_text(shown)
+    expect(member.locator("#document-status")).to_have_text("Issued")
+    assert_readable(member)
+    inspector = open_as(pages, "discipline", f"documents?year={year}")
+    expect(inspector.get_by_role("heading", name="发文登记", exact=True)).to_be_visible()
+    expect(inspector.locator("tbody tr:has-text('紧急会议纪要')")).to_have_count(0)
+    # the register is in the navigation
+    expect(inspector.get_by_role("navigation").get_by_role("link", name="发文登记")).to_be_visible()

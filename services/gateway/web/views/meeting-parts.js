@@ -193,3 +193,54 @@ export async function receiptsSection(meeting, names, tz) {
     h("p", { class: "hint" }, t("objections.hint")));
   return sec;
 }
+
+// ------------------------------------------------------------------ M10 documents of the meeting
+
+export const DOCUMENT_KINDS = ["summary", "document"];
+
+/**
+ * M10: after the meeting closes the office prepares a meeting summary or a document for its
+ * scope; the secretary signs it off on the document's page, where it gets its number 〔year〕n号.
+ */
+export function documentsSection(meeting, members, navigate) {
+  if (!["closed", "minutes_approved"].includes(meeting.status)) return null;
+  const sec = h("section", { "aria-labelledby": "documents-title", id: "meeting-documents" },
+    h("h2", { id: "documents-title" }, t("docs.meetingTitle")),
+    h("p", {}, t("docs.meetingIntro"), " ", link("#/documents", t("docs.register"), { id: "documents-link" })));
+  const prepared = recall(`documents.${meeting.meeting_id}`);
+  if (prepared.length) {
+    sec.append(h("h3", {}, t("docs.preparedHere")), h("ul", { id: "prepared-documents" }, prepared.map((d) =>
+      h("li", {}, link(`#/document/${d.document_id}`, `${d.title} · ${label("dkind", d.kind)}`)))));
+  }
+  if (!session.hasRole("office")) return sec;
+  const kind = select("kind", DOCUMENT_KINDS.map((k) => [k, label("dkind", k)]), "summary");
+  const title = h("input", { name: "document_title", required: true, maxlength: 300 });
+  const body = h("textarea", { name: "document_body", rows: 6, required: true, maxlength: 500000 });
+  const people = [...members.members, ...(members.staff || [])]
+    .filter((p, i, all) => all.findIndex((q) => q.person_id === p.person_id) === i);
+  const boxes = people.map((p) => h("input", { type: "checkbox", name: "scope", value: p.person_id,
+    checked: members.members.some((m) => m.person_id === p.person_id) }));
+  const scopeErrors = h("div", { "aria-live": "assertive" });
+  const scope = h("fieldset", { id: "scope-fields" }, h("legend", {}, t("docs.scope")),
+    h("p", { class: "hint" }, t("docs.scopeHint")),
+    h("div", { class: "choice-list" }, people.map((p, i) => h("label", { class: "choice" }, boxes[i],
+      `${p.name}（${label("role", p.role)}）`))), scopeErrors);
+  sec.append(form({
+    id: "document-form", title: t("docs.issue"), submitLabel: t("docs.issueSubmit"),
+    fields: [field(t("docs.kind"), kind), field(t("col.title"), title), field(t("docs.body"), body), scope],
+    onsubmit: async () => {
+      const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+      if (!chosen.length) {
+        scopeErrors.replaceChildren(h("p", { class: "error", role: "alert" }, t("docs.scopeNeeded")));
+        boxes[0]?.focus();
+        return;
+      }
+      scopeErrors.replaceChildren();
+      const doc = await api(`/meetings/${meeting.meeting_id}/documents`, { method: "POST",
+        body: { kind: kind.value, title: title.value.trim(), body: body.value, scope: chosen } });
+      remember(`documents.${meeting.meeting_id}`, { document_id: doc.document_id, title: doc.title, kind: doc.kind }, "document_id");
+      navigate(`document/${doc.document_id}`);
+    },
+  }));
+  return sec;
+}

@@ -5,7 +5,7 @@ import { act, confirmAction, dataTable, field, form, h, heading, link, select } 
 import { defaultLocalTime, MIN_NOTICE_MINUTES, zonedToUtc } from "../zone.js";
 import { rememberMeeting } from "./home.js";
 import { materialsBlock } from "./materials.js";
-import { livePresence, observersSection, RECEIPT_READERS, receiptsSection } from "./meeting-parts.js";
+import { documentsSection, livePresence, observersSection, RECEIPT_READERS, receiptsSection } from "./meeting-parts.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const CATEGORIES = ["work_plan", "organization", "major_decision", "personnel", "ideology", "party_building",
@@ -43,6 +43,8 @@ export default {
     if (observers) root.append(observers);
     root.append(attendanceSection(meeting, members, names, chair, tz, refresh, isCurrent));
     if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(ballotsSection(meeting, chair, navigate));
+    const documents = documentsSection(meeting, members, navigate);         // M10
+    if (documents) root.append(documents);
   },
 };
 

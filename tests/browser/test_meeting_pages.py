@@ -230,3 +230,99 @@ def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_n
     expect(inspector.locator("tbody tr:has-text('紧急会议纪要')")).to_have_count(0)
     # the register is in the navigation
     expect(inspector.get_by_role("navigation").get_by_role("link", name="发文登记")).to_be_visible()
+
+
+def test_m11_a_democratic_life_meeting_from_opinions_to_completed_rectification(pages, screenshots):
+    # the secretary schedules it on the home page, on its theme (M11); a theme is asked only for it
+    sec_page = open_as(pages, "secretary", "home")
+    create = sec_page.locator("#create-meeting")
+    expect(create.get_by_label("主题", exact=True)).to_be_hidden()
+    create.get_by_label("会议类型", exact=True).select_option("democratic_life")
+    create.get_by_label("会议名称", exact=True).fill("年度民主生活会")
+    create.get_by_label("主题", exact=True).fill("强化理论武装，推动高质量发展")
+    create.get_by_role("button", name="创建会议").click()
+    expect(sec_page.locator("#meeting-status")).to_have_attribute("data-status", "draft")
+    mid = sec_page.url.split("#/meeting/")[1]
+    sec_api, _ = login(pages.base, "secretary")
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/topics", json={"title": "对照检查", "category": "party_building"}))
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/notice"))
+    sec_page.reload()
+    sec_page.locator("#dl-page-link").click()
+    expect(sec_page.locator("#dl-theme")).to_have_text("强化理论武装，推动高质量发展")
+
+    # before: the office records the opinions solicited and the report to both bodies (M11)
+    office = open_as(pages, "office", f"meeting/{mid}/democratic-life")
+    expect(office.locator("#dl-form-outline")).to_have_count(0)   # staff file no outline
+    expect(office.locator("#dl-form-speech")).to_have_count(0)    # not before the meeting opens
+    form = office.locator("#dl-form-opinions_solicited")
+    form.get_by_label("征求意见及反馈情况", exact=True).fill("征求意见12条，已反馈本人")
+    form.get_by_role("button", name="记录").click()
+    expect(office.locator("#dl-before li[data-step=opinions_solicited]")).to_contain_text("征求意见12条")
+    form = office.locator("#dl-form-reported_before")
+    expect(form.get_by_label("组织部门")).to_be_checked()
+    expect(form.get_by_label("纪检监察机关")).to_be_checked()
+    form.get_by_label("报告内容", exact=True).fill("会议方案已报组织部门和纪检监察机关")
+    form.get_by_role("button", name="记录").click()
+    expect(office.locator("#dl-before li[data-step=reported_before]")).to_contain_text("已报告：组织部门、纪检监察机关")
+
+    # each member files their own outline: member1 in the browser, the others through the API
+    member = open_as(pages, "member1", f"meeting/{mid}/democratic-life")
+    member.locator("#dl-form-outline").get_by_label("发言提纲", exact=True).fill("查摆问题三条")
+    member.locator("#dl-form-outline").get_by_role("button", name="记录").click()
+    expect(member.locator("#dl-form-outline")).to_have_count(0)   # filed once
+    expect(member.locator("#dl-outlines")).to_contain_text("已提交 1 / 9")
+    for user in GROUP:
+        if user != "member1":
+            client, _ = login(pages.base, user)
+            ok(client.post(f"/api/v1/meetings/{mid}/democratic-life", json={"step": "outline", "text": f"{user} 提纲"}))
+    member.reload()
+    expect(member.locator("#dl-outlines")).to_have_text("已提交 9 / 9")
+
+    # at the meeting (held at its noticed time, M5): the secretary speaks first, then the others
+    clock.advance(dt.timedelta(days=3))
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/open", json={"present": [f"demo-{u}" for u in GROUP], "leave": []}))
+    sec_page.reload()
+    speech = sec_page.locator("#dl-form-speech")
+    expect(speech.get_by_label("发言人", exact=True).locator("option")).to_have_count(1)
+    speech.get_by_label("发言要点", exact=True).fill("带头查摆四个方面问题")
+    speech.get_by_role("button", name="记录").click()
+    expect(sec_page.locator("#dl-during li[data-step=speech]")).to_contain_text("张书记")
+    expect(sec_page.locator("#dl-form-speech").get_by_label("发言人", exact=True).locator("option")).to_have_count(9)
+    criticism = sec_page.locator("#dl-form-criticism")
+    criticism.get_by_label("发言人", exact=True).select_option("demo-deputy")
+    criticism.get_by_label("批评对象", exact=True).select_option("demo-member2")
+    criticism.get_by_label("批评意见", exact=True).fill("调查研究不够深入")
+    criticism.get_by_role("button", name="记录").click()
+    expect(sec_page.locator("#dl-during li[data-step=criticism]")).to_contain_text("李副书记 → 党组成员二")
+    sec_page.locator("#dl-form-summary").get_by_label("总结", exact=True).fill("会议达到了预期目的")
+    sec_page.locator("#dl-form-summary").get_by_role("button", name="记录").click()
+    expect(sec_page.locator("#dl-during li[data-step=summary]")).to_contain_text("会议达到了预期目的")
+    ok(sec_api.post(f"/api/v1/meetings/{mid}/close"))
+
+    # after: reported, a rectification measure, its evaluation and its completion
+    office.reload()
+    expect(office.locator("#dl-form-evaluation")).to_have_count(0)   # follows a published measure
+    form = office.locator("#dl-form-summary_reported")
+    form.get_by_label("报告内容", exact=True).fill("会议情况已按时报告")
+    form.get_by_role("button", name="记录").click()
+    expect(office.locator("#dl-after li[data-step=summary_reported]")).to_be_visible()
+    form = office.locator("#dl-form-rectification")
+    form.get_by_label("整改措施", exact=True).fill("每季度开展一次专题调研")
+    form.get_by_role("button", name="记录").click()
+    measure = office.locator("#dl-after li[data-step=rectification]")
+    expect(measure.locator(".measure-open")).to_have_text("整改中")
+    expect(office.locator("#dl-rectification")).to_have_text("未完成 1 项，已完成 0 项")
+    form = office.locator("#dl-form-evaluation")
+    form.get_by_label("通报与评议情况", exact=True).fill("满意率95%")
+    form.get_by_role("button", name="记录").click()
+    expect(office.locator("#dl-after li[data-step=evaluation]")).to_contain_text("满意率95%")
+    measure.get_by_label("完成情况", exact=True).fill("已完成第一次专题调研")
+    measure.get_by_role("button", name="标记为已完成").click()
+    expect(office.locator("#dl-after li[data-step=rectification] .measure-done")).to_contain_text("已完成第一次专题调研")
+    expect(office.locator("#dl-rectification")).to_have_text("未完成 0 项，已完成 1 项")
+    screenshots(office, "94-m11-democratic-life")
+    assert_readable(office)
+    # a member reads the steps and is offered no form after the meeting
+    member.reload()
+    expect(member.locator("#dl-after form")).to_have_count(0)
+    expect(member.locator("#dl-after li[data-step=rectification]")).to_contain_text("每季度开展一次专题调研")

@@ -31,7 +31,9 @@ export default {
         h("dt", {}, t("meeting.status")), h("dd", { id: "meeting-status", dataset: { status: meeting.status } }, label("status", meeting.status)),
         h("dt", {}, t("meeting.when")), h("dd", { id: "meeting-when" }, `${formatTime(meeting.scheduled_at, tz)} (${tz})`)),
       h("p", { class: "actions" }, link(`#/meeting/${id}/leave`, t("leave.title"), { id: "leave-page-link" }),
-        link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" })));
+        link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" }),
+        // M11: the democratic life meeting's steps have their own page
+        meeting.kind === "democratic_life" ? link(`#/meeting/${id}/democratic-life`, t("dl.title"), { id: "dl-page-link" }) : null));
 
     root.append(topicsSection(meeting, chair, members, names, refresh));
     if (chair) root.append(manageSection(meeting, tz, refresh));

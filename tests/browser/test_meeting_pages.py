@@ -318,6 +318,8 @@ def test_m11_a_democratic_life_meeting_from_opinions_to_completed_rectification(
     expect(office.locator("#dl-after li[data-step=evaluation]")).to_contain_text("满意率95%")
     measure.get_by_label("完成情况", exact=True).fill("已完成第一次专题调研")
     measure.get_by_role("button", name="标记为已完成").click()
+    expect(office.locator("#confirm-dialog")).to_contain_text("每季度开展一次专题调研")   # asked first
+    office.locator("#confirm-ok").click()
     expect(office.locator("#dl-after li[data-step=rectification] .measure-done")).to_contain_text("已完成第一次专题调研")
     expect(office.locator("#dl-rectification")).to_have_text("未完成 0 项，已完成 1 项")
     screenshots(office, "94-m11-democratic-life")

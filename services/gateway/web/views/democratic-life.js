@@ -104,6 +104,8 @@ function stepItem(s, who, tz, refresh) {
         li.append(form({
           id: `complete-${s.step_id}`, title: t("dl.complete"), headingLevel: "h4", submitLabel: t("dl.completeSubmit"),
           fields: [field(t("dl.completion"), text)],
+          // a measure is completed once, for good: asked first
+          confirm: () => t("dl.completeConfirm", { text: s.text }),
           onsubmit: async () => {
             await api(`/rectifications/${encodeURIComponent(s.step_id)}/completion`, { method: "POST", body: { text: text.value.trim() } });
             refresh();

@@ -80,7 +80,7 @@ export function livePresence(meeting, names, tz, isCurrent) {
   drawTable();
   const presentNow = attendance.filter((a) => a.status === "present").length;
   showQuorum(quorum, { n: meeting.n, quorum: meeting.quorum, present: presentNow, met: presentNow >= meeting.quorum });
-  refreshQuorum().then((q) => { lastPresent = q.present; }).catch((err) => errors.replaceChildren(h("p", { class: "error" }, err.message)));
+  refreshQuorum().then((q) => { lastPresent = q.present; }).catch((err) => errors.replaceChildren(errorBox(err)));
   const timer = setInterval(async () => {
     if (!isCurrent()) { clearInterval(timer); return; }
     if (document.hidden) return;

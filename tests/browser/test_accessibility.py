@@ -1,13 +1,14 @@
 """axe-core on every page each role reaches, at desktop, tablet and phone width, in Chinese and in
 English: no violation at all. axe-core comes from a Python package (its bundled axe.min.js, no
 download) and is evaluated in the page. Each page is kept as a screenshot (artifacts/)."""
+import datetime as dt
 import importlib.resources
 import json
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import passed_decision, ui_login
+from tests.browser.support import GROUP_PRESENT, ok, passed_decision, ui_login
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -33,7 +34,22 @@ def sample(base):
     """A closed meeting with a decision, and a draft meeting: pages with content to check."""
     closed, decision_id = passed_decision(base, "党组紧急会议（无障碍）", "无障碍检查议题", close_meeting=True)
     sec, _ = login(base, "secretary")
-    return {"closed": closed, "decision": decision_id}
+    office, _ = login(base, "office")
+    # issue 19: a numbered document (M10), a meeting in session with its live quorum (M8) and a
+    # democratic life meeting's page (M11)
+    document = ok(office.post(f"/api/v1/meetings/{closed}/documents", json={
+        "kind": "summary", "title": "无障碍检查纪要", "body": "纪要正文", "scope": ["demo-secretary", "demo-member4"]}))
+    ok(sec.post(f"/api/v1/documents/{document['document_id']}/sign-off"))
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
+    opened = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "突发险情",
+                                                   "title": "党组紧急会议（无障碍，进行中）", "scheduled_at": soon}))["meeting_id"]
+    ok(sec.post(f"/api/v1/meetings/{opened}/topics", json={"title": "进行中议题", "category": "work_plan"}))
+    ok(sec.post(f"/api/v1/meetings/{opened}/notice"))
+    ok(sec.post(f"/api/v1/meetings/{opened}/open", json={"present": GROUP_PRESENT, "leave": []}))
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()
+    dl = ok(sec.post("/api/v1/meetings", json={"kind": "democratic_life", "title": "民主生活会（无障碍）",
+                                               "theme": "无障碍检查主题", "scheduled_at": later}))["meeting_id"]
+    return {"closed": closed, "decision": decision_id, "document": document["document_id"], "opened": opened, "dl": dl}
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -56,7 +72,9 @@ def test_every_page_has_no_axe_violation(pages, screenshots, sample, viewport, l
         links = page.get_by_role("navigation").get_by_role("link")
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
         extra = [f"#/meeting/{sample['closed']}", f"#/meeting/{sample['closed']}/minutes",
-                 f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline"]
+                 f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline",
+                 f"#/meeting/{sample['opened']}", f"#/document/{sample['document']}",
+                 f"#/meeting/{sample['dl']}/democratic-life"]
         for href in hrefs + extra:
             page.goto(f"{pages.base}/{href}")
             expect(page.locator("#main[aria-busy]")).to_have_count(0)

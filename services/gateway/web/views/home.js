@@ -38,7 +38,9 @@ function inboxCard(inbox) {
 
 function createMeetingCard(navigate) {
   const tz = orgZone();
-  const kind = select("kind", ["regular", "emergency", "expanded"].map((k) => [k, label("kind", k)]), "regular");
+  // M11: the secretary also schedules the democratic life meeting, on its theme (it is not delegated)
+  const kinds = ["regular", "emergency", "expanded", ...(session.hasRole("secretary") ? ["democratic_life"] : [])];
+  const kind = select("kind", kinds.map((k) => [k, label("kind", k)]), "regular");
   const title = h("input", { name: "title", required: true, maxlength: 200 });
   // M5: a regular or expanded meeting is noticed ≥ 48 h ahead, so its default time is one M5 accepts;
   // an emergency meeting (M6) defaults to half an hour from now
@@ -47,9 +49,13 @@ function createMeetingCard(navigate) {
   // M6: an emergency meeting records why it cannot wait for the 48 h notice
   const reason = h("input", { name: "emergency_reason", maxlength: 2000 });
   const reasonField = field(t("meetings.emergencyReason"), reason, t("meetings.emergencyReasonHint"));
+  const theme = h("input", { name: "theme", maxlength: 300 });
+  const themeField = field(t("dl.theme"), theme, t("dl.themeHint"));
   const showReason = () => {
     reasonField.hidden = kind.value !== "emergency";
     reason.required = kind.value === "emergency";
+    themeField.hidden = kind.value !== "democratic_life";
+    theme.required = kind.value === "democratic_life";
   };
   kind.addEventListener("change", () => { when.value = defaultLocalTime(tz, lead()); showReason(); });
   showReason();
@@ -57,13 +63,14 @@ function createMeetingCard(navigate) {
   const errors = h("div", { "aria-live": "assertive" });
   const form = h("form", { id: "create-meeting" },
     field(t("meetings.kind"), kind), field(t("meetings.titleField"), title), field(t("meetings.when", { tz }), when),
-    reasonField, submit, errors);
+    reasonField, themeField, submit, errors);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     act(submit, errors, async () => {
       const meeting = await api("/meetings", { method: "POST", body: {
         kind: kind.value, title: title.value.trim(), scheduled_at: zonedToUtc(when.value, tz),
-        ...(kind.value === "emergency" ? { emergency_reason: reason.value.trim() } : {}) } });
+        ...(kind.value === "emergency" ? { emergency_reason: reason.value.trim() } : {}),
+        ...(kind.value === "democratic_life" ? { theme: theme.value.trim() } : {}) } });
       rememberMeeting(meeting);
       navigate(`meeting/${meeting.meeting_id}`);
     });

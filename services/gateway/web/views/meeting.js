@@ -5,6 +5,7 @@ import { act, confirmAction, dataTable, field, form, h, heading, link, select } 
 import { defaultLocalTime, MIN_NOTICE_MINUTES, zonedToUtc } from "../zone.js";
 import { rememberMeeting } from "./home.js";
 import { materialsBlock } from "./materials.js";
+import { documentsSection, livePresence, observersSection, RECEIPT_READERS, receiptsSection } from "./meeting-parts.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
 const CATEGORIES = ["work_plan", "organization", "major_decision", "personnel", "ideology", "party_building",
@@ -13,7 +14,7 @@ const METHODS = ["named", "show_of_hands", "oral", "secret"];
 
 export default {
   route: "meeting/:id",
-  async render(root, { id }, { navigate }) {
+  async render(root, { id }, { navigate, isCurrent }) {
     const refresh = () => navigate(`meeting/${id}`);
     const [meeting, members] = await Promise.all([
       api(`/meetings/${encodeURIComponent(id)}`),
@@ -30,14 +31,22 @@ export default {
         h("dt", {}, t("meeting.status")), h("dd", { id: "meeting-status", dataset: { status: meeting.status } }, label("status", meeting.status)),
         h("dt", {}, t("meeting.when")), h("dd", { id: "meeting-when" }, `${formatTime(meeting.scheduled_at, tz)} (${tz})`)),
       h("p", { class: "actions" }, link(`#/meeting/${id}/leave`, t("leave.title"), { id: "leave-page-link" }),
-        link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" })));
+        link(`#/meeting/${id}/minutes`, t("minutes.title"), { id: "minutes-page-link" }),
+        // M11: the democratic life meeting's steps have their own page
+        meeting.kind === "democratic_life" ? link(`#/meeting/${id}/democratic-life`, t("dl.title"), { id: "dl-page-link" }) : null));
 
     root.append(topicsSection(meeting, chair, members, names, refresh));
     if (chair) root.append(manageSection(meeting, tz, refresh));
     if (meeting.topics.length) root.append(await materialsSection(meeting, refresh));
     root.append(noticeSection(meeting, tz, refresh));
-    root.append(attendanceSection(meeting, members, names, chair, tz, refresh));
+    // M5: proof of notice and the objections, for the chair and the office
+    if (meeting.noticed_at && session.hasRole(...RECEIPT_READERS)) root.append(await receiptsSection(meeting, names, tz));
+    const observers = observersSection(meeting, members, names, refresh);   // M7
+    if (observers) root.append(observers);
+    root.append(attendanceSection(meeting, members, names, chair, tz, refresh, isCurrent));
     if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(ballotsSection(meeting, chair, navigate));
+    const documents = documentsSection(meeting, members, navigate);         // M10
+    if (documents) root.append(documents);
   },
 };
 
@@ -231,9 +240,14 @@ function noticeSection(meeting, tz, refresh) {
   return sec;
 }
 
-function attendanceSection(meeting, members, names, chair, tz, refresh) {
+function attendanceSection(meeting, members, names, chair, tz, refresh, isCurrent) {
   const sec = h("section", { "aria-labelledby": "attendance-title" }, h("h2", { id: "attendance-title" }, t("meeting.attendance")));
-  if (meeting.status === "opened" || meeting.status === "closed") {
+  if (meeting.status === "opened") {
+    // M8: arrivals and departures, the quorum live
+    sec.append(livePresence(meeting, names, tz, isCurrent));
+    return sec;
+  }
+  if (meeting.status === "closed") {
     sec.append(h("p", {}, t("meeting.opened", { when: formatTime(meeting.opened_at, tz) })),
       h("p", { class: "quorum met", id: "quorum" },
         t("meeting.quorum", { present: meeting.attendance.filter((a) => a.status === "present").length, n: meeting.n, quorum: meeting.quorum })),

@@ -23,6 +23,9 @@ import provisional from "./provisional.js";
 import admin from "./admin.js";
 import integrations from "./integrations.js";
 import enrol from "./enrol.js";
+import { documentPage, documentsList } from "./documents.js";
+import democraticLife from "./democratic-life.js";
 
 export const VIEWS = [login, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
-  minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations];
+  minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations,
+  documentsList, documentPage, democraticLife];

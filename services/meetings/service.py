@@ -6,7 +6,6 @@ write state and its events in one transaction (outbox).
 import base64
 import binascii
 import datetime as dt
-import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
-from services.meetings import domain, models, schemas
+from services.meetings import domain, models, repository as repo, schemas
 from shared.actor import Actor
 from shared import clock
 from shared.clock import iso
@@ -28,15 +27,6 @@ from shared.validation import load
 
 
 COMPLIANCE_INTERVAL = 3600   # seconds between M2/M11 compliance scans (each alert is raised once)
-
-
-def _new_id():
-    return str(uuid.uuid4())
-
-
-def _local_day(when, timezone):
-    """The calendar day of an instant in the organization's time zone."""
-    return when.astimezone(ZoneInfo(timezone)).date()
 
 
 class MeetingsService(HealthMixin):
@@ -62,13 +52,13 @@ class MeetingsService(HealthMixin):
         except Exception:
             raise ValidationFailed("timezone: unknown time zone", field="timezone") from None
         with self.db.uow() as uow:
-            org_id = data["org_id"] or _new_id()
+            org_id = data["org_id"] or repo.new_id()
             if uow.session.get(models.Organization, org_id):
                 raise ValidationFailed("org_id: already exists", field="org_id")
             org = models.Organization(id=org_id, name=data["name"], timezone=data["timezone"],
                                       created_at=clock.now())
             uow.session.add(org)
-        return _org(org)
+        return repo.org_view(org)
 
     @rpc
     def get_organization(self, actor, org_id):
@@ -78,7 +68,7 @@ class MeetingsService(HealthMixin):
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             actor.require_org(org.id, cross_org_read=True)
-            return _org(org)
+            return repo.org_view(org)
 
     @rpc
     def list_organizations(self, actor):
@@ -88,7 +78,7 @@ class MeetingsService(HealthMixin):
         with self.db.read() as s:
             rows = s.execute(sa.select(models.Organization).order_by(models.Organization.name,
                                                                      models.Organization.id)).scalars()
-            return {"items": [_org(o) for o in rows]}
+            return {"items": [repo.org_view(o) for o in rows]}
 
     @rpc
     def list_persons(self, actor):
@@ -106,7 +96,7 @@ class MeetingsService(HealthMixin):
         actor.require("admin", action="registering a person")
         data = load(schemas.PersonIn(), data)
         with self.db.uow() as uow:
-            pid = data["person_id"] or _new_id()
+            pid = data["person_id"] or repo.new_id()
             if uow.session.get(models.Person, pid):
                 raise ValidationFailed("person_id: already exists", field="person_id")
             person = models.Person(id=pid, name=data["name"], created_at=clock.now())
@@ -126,8 +116,8 @@ class MeetingsService(HealthMixin):
             if s.get(models.Person, data["person_id"]) is None:
                 raise NotFound("person_id: no such person", field="person_id")
             domain.check_appointment(data["role"], data["start_date"], data["end_date"],
-                                     _terms(s, data["org_id"]))
-            row = models.Appointment(id=_new_id(), created_at=clock.now(), **data)
+                                     repo.terms(s, data["org_id"]))
+            row = models.Appointment(id=repo.new_id(), created_at=clock.now(), **data)
             s.add(row)
             if data["role"] in domain.GROUP_ROLES:
                 uow.emit("membership_changed", data["org_id"], {
@@ -135,7 +125,7 @@ class MeetingsService(HealthMixin):
                     "start_date": data["start_date"], "end_date": data["end_date"],
                     "division_of_work": data["division_of_work"],
                 })
-        return _appointment(row)
+        return repo.appointment_view(row)
 
     @rpc
     def end_term(self, actor, appointment_id, data):
@@ -162,7 +152,7 @@ class MeetingsService(HealthMixin):
                     "end_date": row.end_date, "division_of_work": row.division_of_work,
                     "end_reason": row.end_reason,
                 })
-        return _appointment(row)
+        return repo.appointment_view(row)
 
     @rpc
     def list_appointments(self, actor, org_id, person_id=None):
@@ -175,7 +165,7 @@ class MeetingsService(HealthMixin):
             if person_id is not None:
                 q = q.where(models.Appointment.person_id == person_id)
             rows = s.execute(q.order_by(models.Appointment.start_date, models.Appointment.created_at)).scalars()
-            return {"org_id": org_id, "items": [_appointment(r) for r in rows]}
+            return {"org_id": org_id, "items": [repo.appointment_view(r) for r in rows]}
 
     @rpc
     def roles_of(self, actor, person_id, org_id, on=None):
@@ -186,8 +176,8 @@ class MeetingsService(HealthMixin):
             org = s.get(models.Organization, org_id)
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
-            day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
-            roles = sorted({t.role for t in _terms(s, org_id) if t.person_id == person_id and t.in_office(day)})
+            day = dt.date.fromisoformat(on) if on else repo.local_day(clock.now(), org.timezone)
+            roles = sorted({t.role for t in repo.terms(s, org_id) if t.person_id == person_id and t.in_office(day)})
         return {"person_id": person_id, "org_id": org_id, "roles": roles}
 
     @rpc
@@ -201,10 +191,10 @@ class MeetingsService(HealthMixin):
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             try:
-                day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
+                day = dt.date.fromisoformat(on) if on else repo.local_day(clock.now(), org.timezone)
             except (TypeError, ValueError):
                 raise ValidationFailed("on: must be a date (YYYY-MM-DD)", field="on") from None
-            terms = _terms(s, org_id)
+            terms = repo.terms(s, org_id)
             group = domain.group_members_on(terms, day)
             staff = domain.staff_on(terms, day)
             people = set(group) | {pid for pid, _ in staff}
@@ -231,21 +221,21 @@ class MeetingsService(HealthMixin):
                 raise NotFound("org_id: no such organization", field="org_id")
             domain.check_schedule(data["kind"], data["scheduled_at"], now)
             domain.check_emergency_reason(data["kind"], data["emergency_reason"])
-            group = domain.group_members_on(_terms(s, org.id), _local_day(data["scheduled_at"], org.timezone))
+            group = domain.group_members_on(repo.terms(s, org.id), repo.local_day(data["scheduled_at"], org.timezone))
             chair, delegated_by = domain.chair_for(actor.person_id, actor.roles, data["delegate_to"], group)
             domain.check_democratic_life_schedule(data["kind"], data["theme"], delegated_by)
             meeting = models.Meeting(
-                id=_new_id(), org_id=org.id, kind=data["kind"], title=data["title"],
+                id=repo.new_id(), org_id=org.id, kind=data["kind"], title=data["title"],
                 scheduled_at=data["scheduled_at"], status="draft", chair_person_id=chair,
                 delegated_by=delegated_by, created_by=actor.person_id, created_at=now,
                 theme=data["theme"] if data["kind"] == "democratic_life" else None,
                 emergency_reason=data["emergency_reason"].strip() if data["kind"] == "emergency" else None)
             s.add(meeting)
             s.flush()
-            _history(s, meeting, "scheduled", actor, None, "draft", at=now,
+            repo.history(s, meeting, "scheduled", actor, None, "draft", at=now,
                      data={"scheduled_at": iso(meeting.scheduled_at), "delegated_by": delegated_by})
             if meeting.kind != "democratic_life":
-                _attach_pending_reports(s, meeting)   # M6: the next meeting hears provisional handlings
+                repo.attach_pending_reports(s, meeting)   # M6: the next meeting hears provisional handlings
             uow.emit("meeting_scheduled", org.id, {
                 "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
                 "scheduled_at": meeting.scheduled_at, "chair_person_id": chair, "delegated_by": delegated_by,
@@ -274,7 +264,7 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
+            meeting = repo.meeting_for(s, actor, meeting_id) if meeting_id is not None else None
             org_id = meeting.org_id if meeting else actor.org_id
             domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
             if meeting is not None:
@@ -282,8 +272,8 @@ class MeetingsService(HealthMixin):
             elif org_id is None or s.get(models.Organization, org_id) is None:
                 raise NotFound("org_id: no such organization", field="org_id")
             # the agenda's end, read before the new topics exist: each is then written once
-            last = _last_position(s, meeting.id) if meeting is not None else 0
-            created = _new_topics(s, org_id, data, actor.person_id, "accepted", now)
+            last = repo.last_position(s, meeting.id) if meeting is not None else 0
+            created = repo.new_topics(s, org_id, data, actor.person_id, "accepted", now)
             for k, topic in enumerate(created, 1):
                 topic.decided_by, topic.decided_at = actor.person_id, now
                 if meeting is not None:
@@ -296,7 +286,7 @@ class MeetingsService(HealthMixin):
                     "category": topic.category, "accepted_by": actor.person_id,
                     "raised_at_meeting": meeting is not None and meeting.status == "opened",
                 })
-            views = [_topic(t) for t in created]
+            views = [repo.topic_view(t) for t in created]
         return dict(views[0], topics=views)
 
     @rpc
@@ -307,12 +297,12 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
+            meeting = repo.meeting_for(s, actor, meeting_id) if meeting_id is not None else None
             domain.check_suggest(actor.roles, meeting.status if meeting else None)
             org_id = meeting.org_id if meeting else actor.org_id
             if org_id is None or s.get(models.Organization, org_id) is None:
                 raise NotFound("org_id: no such organization", field="org_id")
-            created = _new_topics(s, org_id, data, actor.person_id, "suggested", now)
+            created = repo.new_topics(s, org_id, data, actor.person_id, "suggested", now)
             for topic in created:
                 topic.meeting_id = meeting.id if meeting else None   # the meeting it is meant for
             s.flush()
@@ -322,7 +312,7 @@ class MeetingsService(HealthMixin):
                     "category": topic.category, "suggested_by": actor.person_id,
                     "candidate_person_id": topic.candidate_person_id,
                 })
-            views = [_topic(t) for t in created]
+            views = [repo.topic_view(t) for t in created]
         return dict(views[0], topics=views)
 
     @rpc
@@ -333,9 +323,9 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            topic = _topic_for(s, actor, topic_id)
+            topic = repo.topic_for(s, actor, topic_id)
             target_id = data["meeting_id"] or topic.meeting_id
-            target = _meeting_for(s, actor, target_id) if target_id is not None else None
+            target = repo.meeting_for(s, actor, target_id) if target_id is not None else None
             domain.check_decide_topic(actor.roles, topic.status, data["accept"], data["reason"],
                                       actor.person_id, target)
             if not data["accept"]:
@@ -345,18 +335,18 @@ class MeetingsService(HealthMixin):
                     "topic_id": topic.id, "title": topic.title, "category": topic.category,
                     "rejected_by": actor.person_id, "reason": data["reason"],
                 })
-                return _topic(topic)
+                return repo.topic_view(topic)
             topic.status, topic.meeting_id = "accepted", None
             topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
             if target is not None:
                 domain.check_add_topic(target.status, target.kind, topic.category)
                 domain.check_schedulable(topic)
-                _place(s, topic, target)
+                repo.place(s, topic, target)
             uow.emit("topic_accepted", topic.org_id, {
                 "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
                 "category": topic.category, "accepted_by": actor.person_id, "raised_at_meeting": False,
             })
-            return _topic(topic)
+            return repo.topic_view(topic)
 
     @rpc
     def schedule_topic(self, actor, topic_id, meeting_id):
@@ -364,8 +354,8 @@ class MeetingsService(HealthMixin):
         actor = Actor.from_dict(actor)
         with self.db.uow() as uow:
             s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            meeting = _meeting_for(s, actor, meeting_id)
+            topic = repo.topic_for(s, actor, topic_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
             if topic.meeting_id == meeting.id and topic.status == "accepted":
                 raise Conflict("M3: the topic is already on this agenda", field="topic_id", rule="M3")
@@ -374,11 +364,11 @@ class MeetingsService(HealthMixin):
                 domain.check_deferrable(earlier.status)     # V5: deferred from a closed/cancelled meeting
             domain.check_add_topic(meeting.status, meeting.kind, topic.category)
             domain.check_schedulable(topic)
-            _place(s, topic, meeting)
+            repo.place(s, topic, meeting)
             if earlier is not None and topic.status == "accepted":
-                _history(s, earlier, "topic_deferred", actor, earlier.status, earlier.status, at=clock.now(),
+                repo.history(s, earlier, "topic_deferred", actor, earlier.status, earlier.status, at=clock.now(),
                          data={"topic_id": topic.id, "to_meeting_id": meeting.id})
-            return _topic(topic)
+            return repo.topic_view(topic)
 
     @rpc
     def record_precoordination(self, actor, topic_id, data):
@@ -388,16 +378,16 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            topic = _topic_for(s, actor, topic_id)
+            topic = repo.topic_for(s, actor, topic_id)
             actor.require(*domain.GROUP_ROLES, "office", rule="M3", action="recording pre-coordination")
             org = s.get(models.Organization, topic.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            group = domain.group_members_on(repo.terms(s, org.id), repo.local_day(now, org.timezone))
             if data["leader_person_id"] not in group:
                 raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
                                     field="leader_person_id", rule="M3")
             _require_topic_editable(s, topic)
             topic.precoordination = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
-            return _topic(topic)
+            return repo.topic_view(topic)
 
     @rpc
     def record_preparation(self, actor, topic_id, data):
@@ -407,19 +397,19 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            topic = _topic_for(s, actor, topic_id)
+            topic = repo.topic_for(s, actor, topic_id)
             actor.require("office", "hr", "secretary", "deputy_secretary", rule="M3",
                           action="recording a topic's preparation")
             _require_topic_editable(s, topic)
             topic.preparation = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
-            return _topic(topic)
+            return repo.topic_view(topic)
 
     @rpc
     def get_topic(self, actor, topic_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            topic = _topic_for(s, actor, topic_id, cross_org_read=True)
-            return _topic(topic, materials=_materials(s, topic.id))
+            topic = repo.topic_for(s, actor, topic_id, cross_org_read=True)
+            return repo.topic_view(topic, materials=repo.materials_of(s, topic.id))
 
     @rpc
     def list_topics(self, actor, org_id, status=None):
@@ -432,7 +422,7 @@ class MeetingsService(HealthMixin):
             q = sa.select(models.Topic).where(models.Topic.org_id == org_id).order_by(models.Topic.created_at)
             if status:
                 q = q.where(models.Topic.status == status)
-            return {"org_id": org_id, "topics": [_topic(t) for t in s.execute(q).scalars()]}
+            return {"org_id": org_id, "topics": [repo.topic_view(t) for t in s.execute(q).scalars()]}
 
     @rpc
     def attach_material(self, actor, topic_id, data):
@@ -446,27 +436,27 @@ class MeetingsService(HealthMixin):
         digest = domain.check_material(data["filename"], data["content_type"], raw)
         with self.db.uow() as uow:
             s = uow.session
-            topic = _topic_for(s, actor, topic_id)
+            topic = repo.topic_for(s, actor, topic_id)
             domain.check_material_preparer(actor.roles, topic.category)
             meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
             domain.check_material_window(meeting.kind if meeting else None, meeting.status if meeting else None)
-            row = models.Material(id=_new_id(), topic_id=topic.id, org_id=topic.org_id, filename=data["filename"],
+            row = models.Material(id=repo.new_id(), topic_id=topic.id, org_id=topic.org_id, filename=data["filename"],
                                   content_type=data["content_type"], size=len(raw), sha256=digest, content=raw,
                                   uploaded_by=actor.person_id, prepared_as=topic.prepared_by,
                                   uploaded_at=clock.now())
             s.add(row)
             org = s.get(models.Organization, topic.org_id)
-            return _material(row, org.timezone)
+            return repo.material_view(row, org.timezone)
 
     @rpc
     def get_material(self, actor, material_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
             row = s.get(models.Material, material_id) if isinstance(material_id, str) else None
-            if row is None or not _may_see(actor, row.org_id):
+            if row is None or not repo.may_see(actor, row.org_id):
                 raise NotFound("material_id: no such material", field="material_id")
             org = s.get(models.Organization, row.org_id)
-            return dict(_material(row, org.timezone), content_base64=base64.b64encode(row.content).decode("ascii"))
+            return dict(repo.material_view(row, org.timezone), content_base64=base64.b64encode(row.content).decode("ascii"))
 
     # ------------------------------------------------------------ objections (M5), leave (M9)
 
@@ -478,15 +468,15 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
+            meeting = repo.meeting_for(s, actor, meeting_id)
+            group = repo.group_of(s, meeting)
             domain.check_objection(actor.person_id in group, meeting.status, meeting.scheduled_at, now)
-            if data["topic_id"] is not None and data["topic_id"] not in {t.id for t in _topics(s, meeting.id)}:
+            if data["topic_id"] is not None and data["topic_id"] not in {t.id for t in repo.topics(s, meeting.id)}:
                 raise ValidationFailed("topic_id: not on this meeting's agenda", field="topic_id", rule="M5")
-            row = models.Objection(id=_new_id(), meeting_id=meeting.id, topic_id=data["topic_id"],
+            row = models.Objection(id=repo.new_id(), meeting_id=meeting.id, topic_id=data["topic_id"],
                                    person_id=actor.person_id, text=data["text"], raised_at=now)
             s.add(row)
-            _history(s, meeting, "objection_raised", actor, meeting.status, meeting.status, at=now,
+            repo.history(s, meeting, "objection_raised", actor, meeting.status, meeting.status, at=now,
                      data={"objection_id": row.id})
             topic = s.get(models.Topic, row.topic_id) if row.topic_id is not None else None
             person = s.get(models.Person, row.person_id)
@@ -499,7 +489,7 @@ class MeetingsService(HealthMixin):
                 "topic_title": topic.title if topic is not None else None,
                 "person_name": person.name if person is not None else None,
             })
-            return _objection(row, _tz(s, meeting))
+            return repo.objection_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def request_leave(self, actor, meeting_id, data):
@@ -509,14 +499,14 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
+            meeting = repo.meeting_for(s, actor, meeting_id)
+            group = repo.group_of(s, meeting)
             existing = s.execute(sa.select(models.LeaveRequest.status).where(
                 models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.person_id == actor.person_id,
                 models.LeaveRequest.status.in_(("requested", "approved")))).scalar()
             domain.check_leave_request(actor.person_id in group, meeting.status, data["opinions"],
-                                       {t.id for t in _topics(s, meeting.id)}, existing)
-            row = models.LeaveRequest(id=_new_id(), meeting_id=meeting.id, person_id=actor.person_id,
+                                       {t.id for t in repo.topics(s, meeting.id)}, existing)
+            row = models.LeaveRequest(id=repo.new_id(), meeting_id=meeting.id, person_id=actor.person_id,
                                       reason=data["reason"], opinions=data["opinions"], status="requested",
                                       requested_at=now)
             s.add(row)
@@ -524,7 +514,7 @@ class MeetingsService(HealthMixin):
                 "leave_id": row.id, "meeting_id": meeting.id, "person_id": row.person_id, "reason": row.reason,
                 "requested_at": now, "chair_person_id": meeting.chair_person_id,
             })
-            return _leave(row, _tz(s, meeting))
+            return repo.leave_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def decide_leave(self, actor, leave_id, data):
@@ -536,7 +526,7 @@ class MeetingsService(HealthMixin):
             s = uow.session
             row = s.get(models.LeaveRequest, leave_id) if isinstance(leave_id, str) else None
             meeting = s.get(models.Meeting, row.meeting_id) if row else None
-            if row is None or not _may_see(actor, meeting.org_id):
+            if row is None or not repo.may_see(actor, meeting.org_id):
                 raise NotFound("leave_id: no such leave request", field="leave_id")
             domain.check_leave_decision(actor.person_id, meeting.chair_person_id, row.status, meeting.status)
             row.status = "approved" if data["approve"] else "refused"
@@ -546,17 +536,17 @@ class MeetingsService(HealthMixin):
                 "approved": data["approve"], "reason": data["reason"], "decided_by": actor.person_id,
                 "decided_at": now,
             })
-            return _leave(row, _tz(s, meeting))
+            return repo.leave_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def list_leave(self, actor, meeting_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
             rows = s.execute(sa.select(models.LeaveRequest).where(models.LeaveRequest.meeting_id == meeting.id)
                              .order_by(models.LeaveRequest.requested_at)).scalars()
-            tz = _tz(s, meeting)
-            return {"meeting_id": meeting.id, "leave": [_leave(r, tz) for r in rows]}
+            tz = repo.timezone_of(s, meeting)
+            return {"meeting_id": meeting.id, "leave": [repo.leave_view(r, tz) for r in rows]}
 
     # ------------------------------------------------------------ provisional handling (M6)
 
@@ -574,19 +564,19 @@ class MeetingsService(HealthMixin):
             org = s.get(models.Organization, data["org_id"])
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            group = domain.group_members_on(repo.terms(s, org.id), repo.local_day(now, org.timezone))
             if actor.person_id not in group and "system" not in actor.roles:
                 raise Forbidden("M6: only a group member in office handles a matter provisionally",
                                 field="actor", rule="M6")
             domain.check_provisional(actor.roles)
-            row = models.ProvisionalHandling(id=_new_id(), org_id=org.id, title=data["title"],
+            row = models.ProvisionalHandling(id=repo.new_id(), org_id=org.id, title=data["title"],
                                              description=data["description"], handled_by=actor.person_id,
                                              approved_by=None, recorded_at=now, status="awaiting_approval")
             s.add(row)
             topic = None
             if group.get(actor.person_id) == "secretary":
                 topic = _approve_handling(s, uow, row, actor.person_id, now)
-            return _handling(row, topic, org.timezone)
+            return repo.handling_view(row, topic, org.timezone)
 
     @rpc
     def approve_provisional_handling(self, actor, handling_id):
@@ -597,14 +587,14 @@ class MeetingsService(HealthMixin):
         with self.db.uow() as uow:
             s = uow.session
             row = s.get(models.ProvisionalHandling, handling_id) if isinstance(handling_id, str) else None
-            if row is None or not _may_see(actor, row.org_id):
+            if row is None or not repo.may_see(actor, row.org_id):
                 raise NotFound("handling_id: no such provisional handling", field="handling_id")
             org = s.get(models.Organization, row.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
+            group = domain.group_members_on(repo.terms(s, org.id), repo.local_day(now, org.timezone))
             secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
             domain.check_approve_provisional(actor.person_id, secretary, row.status)
             topic = _approve_handling(s, uow, row, actor.person_id, now)
-            return _handling(row, topic, org.timezone)
+            return repo.handling_view(row, topic, org.timezone)
 
     @rpc
     def list_provisional_handlings(self, actor, org_id, status=None):
@@ -622,7 +612,7 @@ class MeetingsService(HealthMixin):
                 q = q.where(models.ProvisionalHandling.status == status)
             rows = s.execute(q.order_by(models.ProvisionalHandling.recorded_at)).scalars().all()
             return {"org_id": org_id, "items": [
-                _handling(r, s.get(models.Topic, r.topic_id) if r.topic_id else None, org.timezone) for r in rows]}
+                repo.handling_view(r, s.get(models.Topic, r.topic_id) if r.topic_id else None, org.timezone) for r in rows]}
 
     # ------------------------------------------------------------ notice, observers (M5, M7)
 
@@ -634,13 +624,13 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             actor.require("secretary", rule="M7", action="inviting an observer")
             if s.get(models.Person, data["person_id"]) is None:
                 raise NotFound("person_id: no such person", field="person_id")
             org = s.get(models.Organization, meeting.org_id)
-            day = _local_day(meeting.scheduled_at, org.timezone)
-            terms = _terms(s, org.id)
+            day = repo.local_day(meeting.scheduled_at, org.timezone)
+            terms = repo.terms(s, org.id)
             holds_role = any(t.person_id == data["person_id"] and t.in_office(day) for t in terms)
             group = domain.group_members_on(terms, day)
             domain.check_observer(meeting.kind, meeting.status, data["person_id"] in group, holds_role)
@@ -648,7 +638,7 @@ class MeetingsService(HealthMixin):
                 raise Conflict("M7: already invited", field="person_id", rule="M7")
             s.add(models.Observer(meeting_id=meeting.id, person_id=data["person_id"], reason=data["reason"],
                                   invited_by=actor.person_id, invited_at=now))
-            _history(s, meeting, "observer_invited", actor, meeting.status, meeting.status, at=now,
+            repo.history(s, meeting, "observer_invited", actor, meeting.status, meeting.status, at=now,
                      data={"person_id": data["person_id"]})
         return self._meeting_view(meeting_id)
 
@@ -659,17 +649,17 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             actor.require("secretary", "deputy_secretary", "office", rule="M5", action="issuing notice")
-            topics = _topics(s, meeting.id)
-            unreported = [] if meeting.kind == "democratic_life" else _unreported_elsewhere(s, meeting, now)
+            topics = repo.topics(s, meeting.id)
+            unreported = [] if meeting.kind == "democratic_life" else repo.unreported_elsewhere(s, meeting, now)
             domain.check_notice(meeting.kind, meeting.status, meeting.scheduled_at, now, len(topics),
                                 topics=topics, unreported_handlings=unreported)
-            group = _group_of(s, meeting)
-            observers = sorted(_observer_ids(s, meeting.id))
+            group = repo.group_of(s, meeting)
+            observers = sorted(repo.observer_ids(s, meeting.id))
             meeting.status = "noticed"
             meeting.noticed_at = now
-            _history(s, meeting, "noticed", actor, "draft", "noticed", at=now)
+            repo.history(s, meeting, "noticed", actor, "draft", "noticed", at=now)
             uow.emit("meeting_noticed", meeting.org_id, {
                 "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
                 "scheduled_at": meeting.scheduled_at, "noticed_at": now,
@@ -692,9 +682,9 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             _require_chair(actor, meeting, "opening the meeting")
-            group = _group_of(s, meeting, at=now)
+            group = repo.group_of(s, meeting, at=now)
             approved = {r.person_id: r.opinions for r in s.execute(sa.select(models.LeaveRequest).where(
                 models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.status == "approved")).scalars()}
             explicit = {item["person_id"]: item["opinions"] for item in data["leave"]}
@@ -705,7 +695,7 @@ class MeetingsService(HealthMixin):
                               len(group), present, now=now, tolerance=self._open_tolerance())
             if meeting.kind == "democratic_life":
                 secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
-                domain.check_dl_open(_dl_steps(s, meeting.id), [p for p in group if p not in leave], secretary,
+                domain.check_dl_open(repo.dl_steps(s, meeting.id), [p for p in group if p not in leave], secretary,
                                      meeting.chair_person_id, meeting.theme)
             for pid, status in statuses.items():
                 s.add(models.Attendance(meeting_id=meeting.id, person_id=pid, status=status,
@@ -715,10 +705,10 @@ class MeetingsService(HealthMixin):
             meeting.status = "opened"
             meeting.opened_at = now
             meeting.group_size = len(group)
-            _history(s, meeting, "opened", actor, previous, "opened", at=now,
+            repo.history(s, meeting, "opened", actor, previous, "opened", at=now,
                      data={"n": len(group), "present": len(present)})
             for handling in s.execute(sa.select(models.ProvisionalHandling).where(
-                    models.ProvisionalHandling.topic_id.in_([t.id for t in _topics(s, meeting.id)]))).scalars():
+                    models.ProvisionalHandling.topic_id.in_([t.id for t in repo.topics(s, meeting.id)]))).scalars():
                 handling.reported_meeting_id, handling.reported_at = meeting.id, now   # M6 reported
             uow.emit("meeting_opened", meeting.org_id, {
                 "meeting_id": meeting.id, "opened_at": now, "n": len(group), "present": len(present),
@@ -744,7 +734,7 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             if actor.person_id != meeting.chair_person_id:
                 actor.require("confidential_secretary", rule="M8", action="recording arrivals and departures")
             row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
@@ -754,7 +744,7 @@ class MeetingsService(HealthMixin):
             else:
                 row.status, row.departed_at = "absent", now
             row.recorded_at = now
-            _history(s, meeting, action, actor, meeting.status, meeting.status, at=now, data={"person_id": person_id})
+            repo.history(s, meeting, action, actor, meeting.status, meeting.status, at=now, data={"person_id": person_id})
         return self.quorum_now(actor.to_dict(), meeting_id)
 
     @rpc
@@ -762,9 +752,9 @@ class MeetingsService(HealthMixin):
         """M8: the quorum as it stands now -> {meeting_id, n, present, quorum, met}."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
             if meeting.group_size is None:
-                n = len(_group_of(s, meeting))
+                n = len(repo.group_of(s, meeting))
                 present = 0
             else:
                 n = meeting.group_size
@@ -779,18 +769,18 @@ class MeetingsService(HealthMixin):
         """V1/M8: ballots live inside an open meeting; the meeting closes only once none is open."""
         actor_dict, actor = actor, Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             _require_chair(actor, meeting, "closing the meeting")
             domain.check_transition("close", meeting.status)
         domain.check_no_open_ballots(self._open_ballots(actor_dict, meeting_id))
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             _require_chair(actor, meeting, "closing the meeting")
             domain.check_transition("close", meeting.status)
             meeting.status, meeting.closed_at = "closed", now
-            _history(s, meeting, "closed", actor, "opened", "closed", at=now)
+            repo.history(s, meeting, "closed", actor, "opened", "closed", at=now)
             uow.emit("meeting_closed", meeting.org_id, {
                 "meeting_id": meeting.id, "closed_at": now, "closed_by": actor.person_id})
         return self._meeting_view(meeting_id)
@@ -810,16 +800,16 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             _require_convener(actor, meeting, "cancelling the meeting")
             domain.check_transition("cancel", meeting.status)
             previous = meeting.status
             meeting.status, meeting.cancelled_at, meeting.cancel_reason = "cancelled", now, data["reason"]
             # M6: a provisional handling report on a cancelled meeting waits for the next one
-            for topic in _topics(s, meeting.id):
+            for topic in repo.topics(s, meeting.id):
                 if topic.provisional_handling_id:
                     topic.meeting_id, topic.position = None, 0
-            _history(s, meeting, "cancelled", actor, previous, "cancelled", at=now, reason=data["reason"])
+            repo.history(s, meeting, "cancelled", actor, previous, "cancelled", at=now, reason=data["reason"])
             uow.emit("meeting_cancelled", meeting.org_id, {
                 "meeting_id": meeting.id, "reason": data["reason"], "cancelled_by": actor.person_id,
                 "cancelled_at": now})
@@ -833,14 +823,14 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             _require_convener(actor, meeting, "rescheduling the meeting")
             previous_status, previous_at = meeting.status, meeting.scheduled_at
             status, needs_new_notice = domain.reschedule(meeting.kind, meeting.status, data["scheduled_at"], now)
             meeting.scheduled_at, meeting.status = data["scheduled_at"], status
             if needs_new_notice:
                 meeting.noticed_at = None
-            _history(s, meeting, "rescheduled", actor, previous_status, status, at=now, reason=data["reason"],
+            repo.history(s, meeting, "rescheduled", actor, previous_status, status, at=now, reason=data["reason"],
                      data={"from": iso(previous_at), "to": iso(data["scheduled_at"])})
             uow.emit("meeting_rescheduled", meeting.org_id, {
                 "meeting_id": meeting.id, "previous_scheduled_at": previous_at,
@@ -853,13 +843,13 @@ class MeetingsService(HealthMixin):
         """Every transition of the meeting with its time (UTC and local) and actor."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            tz = _tz(s, meeting)
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
+            tz = repo.timezone_of(s, meeting)
             rows = s.execute(sa.select(models.MeetingEvent).where(models.MeetingEvent.meeting_id == meeting.id)
                              .order_by(models.MeetingEvent.id)).scalars()
             return {"meeting_id": meeting.id, "timezone": tz.key, "events": [{
                 "action": r.action, "from_status": r.from_status, "to_status": r.to_status,
-                "actor_person_id": r.actor_person_id, "at": iso(r.at), "at_local": _local(r.at, tz),
+                "actor_person_id": r.actor_person_id, "at": iso(r.at), "at_local": repo.local_instant(r.at, tz),
                 "reason": r.reason, "data": r.data} for r in rows]}
 
     # ------------------------------------------------------------ minutes and documents (M10)
@@ -872,35 +862,35 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             row = s.get(models.Minutes, meeting.id)
             domain.check_record_minutes(actor.roles, meeting.status, row is not None and row.approved_at is not None)
             if row is None:
-                row = models.Minutes(meeting_id=meeting.id, id=_new_id(), text=data["text"], version=1,
+                row = models.Minutes(meeting_id=meeting.id, id=repo.new_id(), text=data["text"], version=1,
                                      recorded_by=actor.person_id, recorded_at=now)
                 s.add(row)
             else:
                 row.text, row.version, row.recorded_by, row.recorded_at = data["text"], row.version + 1, \
                     actor.person_id, now
-            leave = _leave_opinions(s, meeting.id)
-            _history(s, meeting, "minutes_recorded", actor, meeting.status, meeting.status, at=now,
+            leave = repo.leave_opinions(s, meeting.id)
+            repo.history(s, meeting, "minutes_recorded", actor, meeting.status, meeting.status, at=now,
                      data={"version": row.version})
             uow.emit("minutes_recorded", meeting.org_id, {
                 "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version, "text": row.text,
                 "recorded_by": actor.person_id, "recorded_at": now, "leave_opinions": leave})
-            return _minutes(row, leave, _tz(s, meeting))
+            return repo.minutes_view(row, leave, repo.timezone_of(s, meeting))
 
     @rpc
     def get_minutes(self, actor, meeting_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
             actor.require(*domain.GROUP_ROLES, "confidential_secretary", "office", "discipline", "org_department",
                           "discipline_commission", rule="M10", action="reading minutes")
             row = s.get(models.Minutes, meeting.id)
             if row is None:
                 raise NotFound("meeting_id: no minutes recorded", field="meeting_id")
-            return _minutes(row, _leave_opinions(s, meeting.id), _tz(s, meeting))
+            return repo.minutes_view(row, repo.leave_opinions(s, meeting.id), repo.timezone_of(s, meeting))
 
     @rpc
     def approve_minutes(self, actor, meeting_id):
@@ -909,12 +899,12 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             row = s.get(models.Minutes, meeting.id)
             domain.check_approve_minutes(actor.person_id, meeting.chair_person_id, meeting.status, row is not None)
             row.approved_by, row.approved_at = actor.person_id, now
             meeting.status = "minutes_approved"
-            _history(s, meeting, "minutes_approved", actor, "closed", "minutes_approved", at=now,
+            repo.history(s, meeting, "minutes_approved", actor, "closed", "minutes_approved", at=now,
                      data={"version": row.version})
             uow.emit("minutes_approved", meeting.org_id, {
                 "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version,
@@ -929,13 +919,13 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             domain.check_issue_document(actor.roles, meeting.status)
-            row = models.Document(id=_new_id(), meeting_id=meeting.id, org_id=meeting.org_id, kind=data["kind"],
+            row = models.Document(id=repo.new_id(), meeting_id=meeting.id, org_id=meeting.org_id, kind=data["kind"],
                                   title=data["title"], body=data["body"], scope=list(dict.fromkeys(data["scope"])),
                                   status="awaiting_sign_off", created_by=actor.person_id, created_at=now)
             s.add(row)
-            return _document(row, _tz(s, meeting))
+            return repo.document_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def sign_off(self, actor, document_id):
@@ -946,22 +936,22 @@ class MeetingsService(HealthMixin):
         with self.db.uow() as uow:
             s = uow.session
             # the document's row is locked: two sign-offs of one document never both number it
-            row = _document_for(s, actor, document_id, lock=True)
+            row = repo.document_for(s, actor, document_id, lock=True)
             domain.check_sign_off(actor.roles, row.status)
             meeting = s.get(models.Meeting, row.meeting_id)
-            tz = _tz(s, meeting)
+            tz = repo.timezone_of(s, meeting)
             row.number_year = now.astimezone(tz).year
-            row.number_seq = _next_document_number(s, row.org_id, row.number_year)
+            row.number_seq = repo.next_document_number(s, row.org_id, row.number_year)
             row.status, row.signed_off_by, row.signed_off_at = "issued", actor.person_id, now
             number = domain.document_number(row.number_year, row.number_seq)
-            _history(s, meeting, "document_issued", actor, meeting.status, meeting.status, at=now,
+            repo.history(s, meeting, "document_issued", actor, meeting.status, meeting.status, at=now,
                      data={"document_id": row.id, "document_number": number})
             uow.emit("document_issued", row.org_id, {
                 "document_id": row.id, "meeting_id": row.meeting_id, "kind": row.kind, "title": row.title,
                 "body": row.body, "scope": row.scope, "prepared_by": row.created_by,
                 "signed_off_by": actor.person_id, "issued_at": now, "document_number": number,
                 "number_year": row.number_year, "number_seq": row.number_seq})
-            return _document(row, tz)
+            return repo.document_view(row, tz)
 
     @rpc
     def list_documents(self, actor, org_id, year):
@@ -978,7 +968,7 @@ class MeetingsService(HealthMixin):
             D = models.Document
             rows = s.execute(sa.select(D).where(D.org_id == org_id, D.number_year == year)
                              .order_by(D.number_seq)).scalars().all()
-            items = [_document(d, tz, body=False) for d in rows
+            items = [repo.document_view(d, tz, body=False) for d in rows
                      if domain.may_read_document(actor.person_id, actor.roles, d.status, d.scope)]
             return {"org_id": org_id, "year": year, "timezone": org.timezone, "items": items}
 
@@ -987,11 +977,11 @@ class MeetingsService(HealthMixin):
         """M10: readable by the secretary, office and confidential secretary, and by persons in its scope once issued."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            row = _document_for(s, actor, document_id)
+            row = repo.document_for(s, actor, document_id)
             if not domain.may_read_document(actor.person_id, actor.roles, row.status, row.scope):
                 raise Forbidden("M10: the document is transmitted only to its approved scope", field="actor",
                                 rule="M10")
-            return _document(row, _tz(s, s.get(models.Meeting, row.meeting_id)))
+            return repo.document_view(row, repo.timezone_of(s, s.get(models.Meeting, row.meeting_id)))
 
     # ------------------------------------------------------------ democratic life meeting (M11)
 
@@ -1003,8 +993,8 @@ class MeetingsService(HealthMixin):
         now = clock.now()
         with self.db.uow() as uow:
             s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
+            meeting = repo.meeting_for(s, actor, meeting_id)
+            group = repo.group_of(s, meeting)
             secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
             person_id = data["person_id"]
             if data["step"] == "outline":
@@ -1018,12 +1008,12 @@ class MeetingsService(HealthMixin):
             if data["step"] in ("speech", "criticism") and person_id not in group:
                 raise ValidationFailed("person_id: the group member speaking", field="person_id", rule="M11")
             domain.check_dl_step(data["step"], meeting.kind, meeting.status, actor.person_id, actor.roles, secretary,
-                                 _dl_steps(s, meeting.id), person_id=person_id, data=data["data"])
-            row = models.DemocraticLifeStep(id=_new_id(), meeting_id=meeting.id, step=data["step"],
+                                 repo.dl_steps(s, meeting.id), person_id=person_id, data=data["data"])
+            row = models.DemocraticLifeStep(id=repo.new_id(), meeting_id=meeting.id, step=data["step"],
                                             person_id=person_id, text=data["text"], data=data["data"] or None,
                                             recorded_by=actor.person_id, recorded_at=now)
             s.add(row)
-            return _dl_step(row, _tz(s, meeting))
+            return repo.dl_step_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def complete_rectification(self, actor, step_id, data):
@@ -1034,24 +1024,24 @@ class MeetingsService(HealthMixin):
             s = uow.session
             row = s.get(models.DemocraticLifeStep, step_id) if isinstance(step_id, str) else None
             meeting = s.get(models.Meeting, row.meeting_id) if row else None
-            if row is None or row.step != "rectification" or not _may_see(actor, meeting.org_id):
+            if row is None or row.step != "rectification" or not repo.may_see(actor, meeting.org_id):
                 raise NotFound("step_id: no such rectification measure", field="step_id")
             actor.require("secretary", "office", rule="M11", action="completing a rectification measure")
             if row.completed_at is not None:
                 raise Conflict("M11: the measure is already completed", field="step_id", rule="M11")
             row.completed_at, row.completion = clock.now(), data["text"]
-            return _dl_step(row, _tz(s, meeting))
+            return repo.dl_step_view(row, repo.timezone_of(s, meeting))
 
     @rpc
     def get_democratic_life(self, actor, meeting_id):
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            tz = _tz(s, meeting)
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
+            tz = repo.timezone_of(s, meeting)
             rows = s.execute(sa.select(models.DemocraticLifeStep).where(
                 models.DemocraticLifeStep.meeting_id == meeting.id).order_by(models.DemocraticLifeStep.recorded_at,
                                                                              models.DemocraticLifeStep.id)).scalars()
-            steps = [_dl_step(r, tz) for r in rows]
+            steps = [repo.dl_step_view(r, tz) for r in rows]
             measures = [st for st in steps if st["step"] == "rectification"]
             return {"meeting_id": meeting.id, "theme": meeting.theme, "steps": steps,
                     "rectification_open": sum(1 for m in measures if m["completed_at"] is None),
@@ -1071,8 +1061,8 @@ class MeetingsService(HealthMixin):
             org = s.get(models.Organization, org_id)
             if org is None:
                 raise NotFound("org_id: no such organization", field="org_id")
-            held, dl_years = _held(s, org)
-            today = _local_day(clock.now(), org.timezone)
+            held, dl_years = repo.held(s, org)
+            today = repo.local_day(clock.now(), org.timezone)
         return [dict(f, org_id=org_id) for f in domain.compliance_findings(first, today, held, dl_years)]
 
     @timer(interval=COMPLIANCE_INTERVAL)
@@ -1099,12 +1089,12 @@ class MeetingsService(HealthMixin):
         with self.db.read() as s:
             orgs = [(o.id, o.timezone, o.created_at) for o in s.execute(sa.select(models.Organization)).scalars()]
         for org_id, timezone, created_at in orgs:
-            today = _local_day(now, timezone)
+            today = repo.local_day(now, timezone)
             month = domain.previous_month(today)
-            if _local_day(created_at, timezone) > month:
+            if repo.local_day(created_at, timezone) > month:
                 continue        # only whole months the organization existed
             with self.db.read() as s:
-                held, dl_years = _held(s, s.get(models.Organization, org_id))
+                held, dl_years = repo.held(s, s.get(models.Organization, org_id))
             for finding in domain.compliance_findings(month, today, held, dl_years):
                 if finding["severity"] != "breach":
                     continue
@@ -1174,7 +1164,7 @@ class MeetingsService(HealthMixin):
         with presence "present" | "absent" | "leave" | None (not on the roll).  Voting asks on every vote."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
             return {"meeting_id": meeting.id, "meeting_status": meeting.status,
                     "presence": row.status if row is not None else None}
@@ -1184,7 +1174,7 @@ class MeetingsService(HealthMixin):
         """What voting copies into a ballot when it opens (V1, V3): N, who is present now, on leave."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
+            meeting = repo.meeting_for(s, actor, meeting_id)
             topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
             if topic is None or topic.meeting_id != meeting.id or topic.status != "accepted":
                 raise RuleViolation("M4: only a topic on this meeting's agenda may be voted",
@@ -1193,7 +1183,7 @@ class MeetingsService(HealthMixin):
                 raise RuleViolation("M8: ballots open only in an opened meeting", field="meeting_id", rule="M8")
             domain.check_votable(meeting.kind, meeting.scheduled_at, meeting.noticed_at, topic.category)
             rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting.id)).scalars()
-            group = _group_of(s, meeting)
+            group = repo.group_of(s, meeting)
             members = [{
                 "person_id": row.person_id, "role": group.get(row.person_id, "member"), "presence": row.status,
                 "written_opinion": (row.written_opinions or {}).get(topic.id),
@@ -1209,144 +1199,12 @@ class MeetingsService(HealthMixin):
             }
 
     def _meeting_view(self, meeting_id, s=None, visible_to=None):
-        """A meeting with its agenda, attendance and observers, read with statements made
-        once (plain rows, no ORM objects: the most frequent read of the suite).  With
-        ``visible_to``, another organization's meeting is not revealed to exist."""
+        """The meeting view (``repository.meeting_view``), in its own read unless given one."""
         if s is None:
             with self.db.read() as s:
-                return self._meeting_view(meeting_id, s, visible_to)
-        row = s.execute(_VIEW_MEETING, {"meeting_id": meeting_id}).first() if isinstance(meeting_id, str) else None
-        if row is None:
-            raise NotFound("meeting_id: no such meeting", field="meeting_id")
-        if visible_to is not None:
-            try:
-                visible_to.require_org(row.org_id, cross_org_read=True)
-            except Exception:
-                raise NotFound("meeting_id: no such meeting", field="meeting_id") from None
-        key = {"meeting_id": meeting_id}
-        topics = s.execute(_VIEW_TOPICS, key).all()
-        attendance = s.execute(_VIEW_ATTENDANCE, key).all()
-        observers = s.execute(_VIEW_OBSERVERS, key).all()
-        tz = ZoneInfo(row.timezone)
-        deadline = row.scheduled_at - domain.OBJECTION_LEAD
-        return {
-            "meeting_id": row.id, "org_id": row.org_id, "kind": row.kind, "title": row.title,
-            "theme": row.theme, "emergency_reason": row.emergency_reason,
-            "status": row.status, "scheduled_at": iso(row.scheduled_at),
-            "scheduled_at_local": row.scheduled_at.astimezone(tz).isoformat(), "timezone": row.timezone,
-            "chair_person_id": row.chair_person_id, "delegated_by": row.delegated_by,
-            "noticed_at": iso(row.noticed_at), "noticed_at_local": _local(row.noticed_at, tz),
-            "opened_at": iso(row.opened_at), "opened_at_local": _local(row.opened_at, tz),
-            "closed_at": iso(row.closed_at), "closed_at_local": _local(row.closed_at, tz),
-            "cancelled_at": iso(row.cancelled_at), "cancel_reason": row.cancel_reason,
-            "objection_deadline": iso(deadline), "objection_deadline_local": _local(deadline, tz),
-            "n": row.group_size,
-            "quorum": domain.quorum_required(row.group_size) if row.group_size is not None else None,
-            "topics": [_topic(t) for t in topics],
-            "attendance": [{"person_id": a.person_id, "status": a.status,
-                            "written_opinions": a.written_opinions,
-                            "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
-                           for a in attendance],
-            "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
-                          for o in observers],
-        }
+                return repo.meeting_view(s, meeting_id, visible_to)
+        return repo.meeting_view(s, meeting_id, visible_to)
 
-
-# The meeting view's statements, made once: building a select costs more than running it.
-_MEETINGS, _ORGS = models.Meeting.__table__, models.Organization.__table__
-_VIEW_MEETING = (sa.select(_MEETINGS, _ORGS.c.timezone)
-                 .join(_ORGS, _ORGS.c.id == _MEETINGS.c.org_id)
-                 .where(_MEETINGS.c.id == sa.bindparam("meeting_id")))
-_TOPICS = models.Topic.__table__
-_VIEW_TOPICS = (sa.select(_TOPICS)       # the agenda: accepted topics on the meeting, in order (M4)
-                .where(_TOPICS.c.meeting_id == sa.bindparam("meeting_id"), _TOPICS.c.status == "accepted")
-                .order_by(_TOPICS.c.position))
-_ATTENDANCE = models.Attendance.__table__
-_VIEW_ATTENDANCE = sa.select(_ATTENDANCE).where(_ATTENDANCE.c.meeting_id == sa.bindparam("meeting_id"))
-_OBSERVERS = models.Observer.__table__
-_VIEW_OBSERVERS = (sa.select(_OBSERVERS).where(_OBSERVERS.c.meeting_id == sa.bindparam("meeting_id"))
-                   .order_by(_OBSERVERS.c.invited_at))
-
-
-# ---------------------------------------------------------------- helpers (queries)
-
-def _terms(s, org_id):
-    rows = s.execute(sa.select(models.Appointment).where(models.Appointment.org_id == org_id)).scalars()
-    return [domain.Term(r.person_id, r.role, r.start_date, r.end_date) for r in rows]
-
-
-def _group_of(s, meeting, at=None):
-    """The group members in office on the meeting day (organization's calendar) -> {person_id: role}.
-
-    The meeting day is the day it opened (``at`` when it opens now); before that, the day it is set
-    for.  I6/M8: an emergency meeting set for 00:30 and opened at 23:40 the evening before counts
-    a member whose term ends that evening, who is in office when the meeting is held."""
-    org = s.get(models.Organization, meeting.org_id)
-    when = at or meeting.opened_at or meeting.scheduled_at
-    return domain.group_members_on(_terms(s, org.id), _local_day(when, org.timezone))
-
-
-def _topics(s, meeting_id):
-    """The agenda: accepted topics on the meeting, in order (M4)."""
-    return s.execute(sa.select(models.Topic).where(models.Topic.meeting_id == meeting_id,
-                                                   models.Topic.status == "accepted")
-                     .order_by(models.Topic.position)).scalars().all()
-
-
-def _place(s, topic, meeting):
-    """Put an accepted topic at the end of a meeting's agenda."""
-    topic.position = _last_position(s, meeting.id, but=topic.id) + 1
-    topic.meeting_id = meeting.id
-
-
-def _last_position(s, meeting_id, but=None):
-    """The position of the last accepted topic on a meeting's agenda (0 when it has none),
-    ``but`` a topic already on it."""
-    if but is None:
-        return s.execute(_LAST_POSITION, {"meeting_id": meeting_id}).scalar() or 0
-    return s.execute(_LAST_POSITION_BUT, {"meeting_id": meeting_id, "but": but}).scalar() or 0
-
-
-_LAST_POSITION = sa.select(sa.func.max(models.Topic.position)).where(
-    models.Topic.meeting_id == sa.bindparam("meeting_id"), models.Topic.status == "accepted")
-_LAST_POSITION_BUT = _LAST_POSITION.where(models.Topic.id != sa.bindparam("but"))
-
-
-def _new_topics(s, org_id, data, person_id, status, now):
-    """One topic per candidate of a personnel topic (V4); prepared by the office or HR (M3)."""
-    prepared_by = domain.prepared_by_for(data["category"], data["prepared_by"])
-    candidates = domain.split_candidates(data["category"], data["candidate_person_ids"])
-    for candidate in candidates:
-        if candidate is not None and s.get(models.Person, candidate) is None:
-            raise NotFound(f"candidate_person_ids: no such person {candidate}", field="candidate_person_ids")
-    precoordination = data["precoordination"]
-    if precoordination is not None:
-        org = s.get(models.Organization, org_id)
-        if precoordination["leader_person_id"] not in domain.group_members_on(
-                _terms(s, org_id), _local_day(now, org.timezone)):
-            raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
-                                field="precoordination.leader_person_id", rule="M3")
-        precoordination = dict(precoordination, recorded_by=person_id, recorded_at=iso(now))
-    preparation = dict(data["preparation"], recorded_by=person_id, recorded_at=iso(now)) \
-        if data["preparation"] is not None else None
-    created = []
-    for candidate in candidates:
-        topic = models.Topic(id=_new_id(), meeting_id=None, org_id=org_id, title=data["title"],
-                             category=data["category"], position=0, proposed_by=person_id, created_at=now,
-                             status=status, description=data["description"], broad=data["broad"],
-                             prepared_by=prepared_by, candidate_person_id=candidate,
-                             subordinate_org=data["subordinate_org"], precoordination=precoordination,
-                             preparation=preparation)
-        s.add(topic)
-        created.append(topic)
-    return created
-
-
-def _topic_for(s, actor, topic_id, cross_org_read=False):
-    topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
-    if topic is None or not _may_see(actor, topic.org_id, cross_org_read):
-        raise NotFound("topic_id: no such topic", field="topic_id")
-    return topic
 
 
 def _require_topic_editable(s, topic):
@@ -1358,23 +1216,10 @@ def _require_topic_editable(s, topic):
                             field="topic_id", rule="M5")
 
 
-def _attach_pending_reports(s, meeting):
-    """M6: provisional handlings not yet reported go on the next meeting's agenda."""
-    rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
-        models.ProvisionalHandling.reported_meeting_id.is_(None))).scalars().all()
-    for handling in rows:
-        topic = s.get(models.Topic, handling.topic_id)
-        current = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-        if current is None or current.status == "cancelled" or (
-                current.status == "draft" and current.scheduled_at > meeting.scheduled_at):
-            _place(s, topic, meeting)
-
-
 def _approve_handling(s, uow, row, approver, now):
     """M6: an approved provisional handling becomes a mandatory report on the next meeting's agenda."""
     row.status, row.approved_by, row.approved_at = "approved", approver, now
-    topic = models.Topic(id=_new_id(), meeting_id=None, org_id=row.org_id, position=0,
+    topic = models.Topic(id=repo.new_id(), meeting_id=None, org_id=row.org_id, position=0,
                          title=f"临时处置情况报告：{row.title}"[:300], category="report",
                          description=row.description, proposed_by=row.handled_by, created_at=now,
                          status="accepted", broad=False, prepared_by="office",
@@ -1387,116 +1232,13 @@ def _approve_handling(s, uow, row, approver, now):
         models.Meeting.kind != "democratic_life", models.Meeting.scheduled_at > now)
         .order_by(models.Meeting.scheduled_at).limit(1)).scalar()
     if nxt is not None:
-        _place(s, topic, nxt)
+        repo.place(s, topic, nxt)
     uow.emit("provisional_handling_recorded", row.org_id, {
         "handling_id": row.id, "title": row.title, "description": row.description,
         "handled_by": row.handled_by, "approved_by": row.approved_by, "recorded_at": row.recorded_at,
         "report_topic_id": topic.id, "report_meeting_id": topic.meeting_id,
     })
     return topic
-
-
-def _unreported_elsewhere(s, meeting, now):
-    """M6: titles of provisional handlings that this meeting must hear but whose report is not on its agenda."""
-    titles = []
-    rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
-        models.ProvisionalHandling.reported_meeting_id.is_(None),
-        models.ProvisionalHandling.recorded_at <= now)).scalars().all()
-    for handling in rows:
-        topic = s.get(models.Topic, handling.topic_id)
-        if topic.meeting_id == meeting.id:
-            continue
-        other = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-        if other is not None and other.status in ("draft", "noticed") and other.scheduled_at < meeting.scheduled_at:
-            continue        # an earlier meeting hears it
-        titles.append(handling.title)
-    return titles
-
-
-def _observer_ids(s, meeting_id):
-    return set(s.execute(sa.select(models.Observer.person_id)
-                         .where(models.Observer.meeting_id == meeting_id)).scalars())
-
-
-def _leave_opinions(s, meeting_id):
-    """M9: leave opinions attached to the minutes."""
-    rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting_id,
-                                                        models.Attendance.written_opinions.is_not(None))).scalars()
-    return [{"person_id": r.person_id, "opinions": r.written_opinions} for r in rows
-            if r.written_opinions is not None]
-
-
-def _held(s, org):
-    """Months (first day, local) with a meeting held, and years with a democratic life meeting held."""
-    rows = s.execute(sa.select(models.Meeting.kind, models.Meeting.opened_at).where(
-        models.Meeting.org_id == org.id, models.Meeting.status.in_(domain.HELD_STATUSES),
-        models.Meeting.opened_at.is_not(None))).all()
-    months, dl_years = set(), set()
-    for kind, opened_at in rows:
-        day = _local_day(opened_at, org.timezone)
-        months.add(day.replace(day=1))
-        if kind == "democratic_life":
-            dl_years.add(day.year)
-    return months, dl_years
-
-
-def _dl_steps(s, meeting_id):
-    rows = s.execute(sa.select(models.DemocraticLifeStep).where(models.DemocraticLifeStep.meeting_id == meeting_id)
-                     .order_by(models.DemocraticLifeStep.recorded_at, models.DemocraticLifeStep.id)).scalars()
-    return [(r.step, r.person_id, r.data or {}) for r in rows]
-
-
-def _history(s, meeting, action, actor, from_status, to_status, at, reason=None, data=None):
-    s.add(models.MeetingEvent(meeting_id=meeting.id, action=action, from_status=from_status, to_status=to_status,
-                              actor_person_id=actor.person_id, at=at, reason=reason, data=data))
-
-
-def _may_see(actor, org_id, cross_org_read=False):
-    try:
-        actor.require_org(org_id, cross_org_read=cross_org_read)
-        return True
-    except Exception:
-        return False
-
-
-def _meeting_for(s, actor, meeting_id, cross_org_read=False):
-    meeting = s.get(models.Meeting, meeting_id) if isinstance(meeting_id, str) else None
-    if meeting is None:
-        raise NotFound("meeting_id: no such meeting", field="meeting_id")
-    try:
-        actor.require_org(meeting.org_id, cross_org_read=cross_org_read)
-    except Exception:
-        # another organization's meeting is not revealed to exist
-        raise NotFound("meeting_id: no such meeting", field="meeting_id") from None
-    return meeting
-
-
-def _document_for(s, actor, document_id, lock=False):
-    row = s.get(models.Document, document_id, with_for_update=lock) if isinstance(document_id, str) else None
-    if row is None or not _may_see(actor, row.org_id):
-        raise NotFound("document_id: no such document", field="document_id")
-    return row
-
-
-def _next_document_number(s, org_id, year):
-    """M10: the organization's next issue number of ``year``, taken in the caller's transaction.
-
-    One upsert on the (org, year) counter row: on PostgreSQL it takes the row's lock until the
-    sign-off commits, so a concurrent sign-off waits and then counts on from the committed value;
-    on SQLite writers are serialised.  A sign-off that rolls back takes its number back with it:
-    the numbers of a year have no gaps and are never given twice."""
-    C = models.DocumentCounter
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise RuntimeError(f"document numbers need PostgreSQL or SQLite, not {dialect}")
-    statement = insert(C).values(org_id=org_id, year=year, last=1)
-    statement = statement.on_conflict_do_update(index_elements=[C.org_id, C.year], set_={"last": C.last + 1})
-    return s.execute(statement.returning(C.last)).scalar_one()
 
 
 def _require_chair(actor, meeting, action):
@@ -1509,102 +1251,3 @@ def _require_convener(actor, meeting, action):
     if actor.person_id != meeting.chair_person_id and not actor.has("secretary"):
         raise Forbidden(f"M1: {action} is for the secretary or the meeting's chair", field="actor", rule="M1")
 
-
-def _tz(s, meeting):
-    return ZoneInfo(s.get(models.Organization, meeting.org_id).timezone)
-
-
-def _local(value, tz):
-    """An instant shown in the organization's time zone (``*_local`` fields)."""
-    return value.astimezone(tz).isoformat() if value is not None else None
-
-
-# ---------------------------------------------------------------- views
-
-def _org(org):
-    return {"org_id": org.id, "name": org.name, "timezone": org.timezone}
-
-
-def _appointment(a):
-    return {"appointment_id": a.id, "org_id": a.org_id, "person_id": a.person_id, "role": a.role,
-            "start_date": a.start_date.isoformat(), "end_date": a.end_date.isoformat() if a.end_date else None,
-            "division_of_work": a.division_of_work, "end_reason": a.end_reason}
-
-
-def _topic(t, materials=None):
-    view = {"topic_id": t.id, "meeting_id": t.meeting_id, "title": t.title, "category": t.category,
-            "position": t.position, "status": t.status or "accepted", "description": t.description,
-            "broad": bool(t.broad), "prepared_by": t.prepared_by, "candidate_person_id": t.candidate_person_id,
-            "subordinate_org": t.subordinate_org, "precoordination": t.precoordination,
-            "preparation": t.preparation, "proposed_by": t.proposed_by, "decided_by": t.decided_by,
-            "decision_reason": t.decision_reason, "provisional_handling_id": t.provisional_handling_id,
-            "mandatory": t.provisional_handling_id is not None}
-    if materials is not None:
-        view["materials"] = materials
-    return view
-
-
-def _materials(s, topic_id):
-    rows = s.execute(sa.select(models.Material.id, models.Material.filename, models.Material.content_type,
-                               models.Material.size, models.Material.sha256)
-                     .where(models.Material.topic_id == topic_id).order_by(models.Material.uploaded_at)).all()
-    return [{"material_id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size,
-             "sha256": r.sha256} for r in rows]
-
-
-def _material(m, timezone):
-    tz = ZoneInfo(timezone)
-    return {"material_id": m.id, "topic_id": m.topic_id, "filename": m.filename, "content_type": m.content_type,
-            "size": m.size, "sha256": m.sha256, "prepared_as": m.prepared_as, "uploaded_by": m.uploaded_by,
-            "uploaded_at": iso(m.uploaded_at), "uploaded_at_local": _local(m.uploaded_at, tz)}
-
-
-def _objection(o, tz):
-    return {"objection_id": o.id, "meeting_id": o.meeting_id, "topic_id": o.topic_id, "person_id": o.person_id,
-            "text": o.text, "raised_at": iso(o.raised_at), "raised_at_local": _local(o.raised_at, tz)}
-
-
-def _leave(r, tz):
-    return {"leave_id": r.id, "meeting_id": r.meeting_id, "person_id": r.person_id, "reason": r.reason,
-            "opinions": r.opinions, "status": r.status, "requested_at": iso(r.requested_at),
-            "requested_at_local": _local(r.requested_at, tz), "decided_by": r.decided_by,
-            "decided_at": iso(r.decided_at), "decided_at_local": _local(r.decided_at, tz),
-            "decision_reason": r.decision_reason}
-
-
-def _handling(h, topic, timezone):
-    tz = ZoneInfo(timezone)
-    return {"handling_id": h.id, "org_id": h.org_id, "title": h.title, "description": h.description,
-            "handled_by": h.handled_by, "status": h.status, "approved_by": h.approved_by,
-            "approved_at": iso(h.approved_at), "recorded_at": iso(h.recorded_at),
-            "recorded_at_local": _local(h.recorded_at, tz), "report_topic_id": topic.id if topic else None,
-            "report_meeting_id": topic.meeting_id if topic else None}
-
-
-def _minutes(m, leave_opinions, tz):
-    return {"minutes_id": m.id, "meeting_id": m.meeting_id, "text": m.text, "version": m.version,
-            "recorded_by": m.recorded_by, "recorded_at": iso(m.recorded_at),
-            "recorded_at_local": _local(m.recorded_at, tz), "approved_by": m.approved_by,
-            "approved_at": iso(m.approved_at), "approved_at_local": _local(m.approved_at, tz),
-            "leave_opinions": leave_opinions}
-
-
-def _document(d, tz, body=True):
-    view = {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
-            "body": d.body, "scope": d.scope, "status": d.status, "prepared_by": d.created_by,
-            "created_at": iso(d.created_at), "signed_off_by": d.signed_off_by,
-            "signed_off_at": iso(d.signed_off_at), "signed_off_at_local": _local(d.signed_off_at, tz),
-            # M10: the issue number, given at sign-off (None while awaiting it)
-            "document_number": (domain.document_number(d.number_year, d.number_seq)
-                                if d.number_seq is not None else None),
-            "number_year": d.number_year, "number_seq": d.number_seq}
-    if not body:
-        del view["body"]
-    return view
-
-
-def _dl_step(r, tz):
-    return {"step_id": r.id, "meeting_id": r.meeting_id, "step": r.step, "person_id": r.person_id, "text": r.text,
-            "data": r.data, "recorded_by": r.recorded_by, "recorded_at": iso(r.recorded_at),
-            "recorded_at_local": _local(r.recorded_at, tz), "completed_at": iso(r.completed_at),
-            "completion": r.completion}

@@ -21,11 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from services.meetings import domain, models, repository as repo
 from shared import clock
 from shared.clock import iso
-from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 
 
-def _no_open_ballots(actor, meeting_id):
-    return []
+def _voting_unknown(actor, meeting_id):
+    """No voting service given: whether ballots are open cannot be known (V1: fail closed)."""
+    raise ServiceUnavailable("V1: the voting service cannot tell whether ballots are open; the meeting "
+                             "stays open until it can", field="meeting_id", rule="V1")
 
 
 class Meetings:
@@ -35,7 +37,7 @@ class Meetings:
     ``open_ballots(actor_dict, meeting_id)`` -> the ids of the meeting's open ballots (V1),
     raising ``ServiceUnavailable`` when that cannot be known."""
 
-    def __init__(self, db, open_tolerance=lambda: domain.OPEN_TOLERANCE, open_ballots=_no_open_ballots):
+    def __init__(self, db, open_tolerance=lambda: domain.OPEN_TOLERANCE, open_ballots=_voting_unknown):
         self.db = db
         self.open_tolerance = open_tolerance
         self.open_ballots = open_ballots

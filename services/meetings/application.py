@@ -1065,7 +1065,10 @@ class Meetings:
         return repo.meeting_view(s, meeting_id, visible_to)
 
 
+# ---------------------------------------------------------------- shared by the handlers
+
 def require_topic_editable(s, topic):
+    """M3/M5: a rejected topic, or one that went out with a notice, is not edited any more."""
     if topic.status == "rejected":
         raise Conflict("M3: the topic was rejected", field="topic_id", rule="M3")
     meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
@@ -1100,6 +1103,7 @@ def approve_handling(s, uow, row, approver, now):
 
 
 def require_chair(actor, meeting, action):
+    """M1: the meeting's chair (or the suite itself) opens and closes it."""
     if actor.person_id != meeting.chair_person_id and "system" not in actor.roles:
         raise RuleViolation(f"M1: {action} is for the meeting's chair", field="actor", rule="M1")
 
@@ -1108,7 +1112,6 @@ def require_convener(actor, meeting, action):
     """M1: the secretary convenes; the chair (a delegated deputy) may also move or cancel the meeting."""
     if actor.person_id != meeting.chair_person_id and not actor.has("secretary"):
         raise Forbidden(f"M1: {action} is for the secretary or the meeting's chair", field="actor", rule="M1")
-
 
 
 # ---------------------------------------------------------------- checks made before the input is read

@@ -9,10 +9,14 @@
   survives a broker outage while a worker runs (its reply is dropped, the caller times out);
   a command carrying an idempotency key (context data ``idempotency_key``, set by the
   gateway on every write) is carried out once: a repeat answers the first result.
+- ``actor_rpc``: ``rpc`` for a method whose first argument is the actor and whose ``data``
+  is read by a marshmallow schema: the method gets the ``Actor`` and the loaded ``data``.
 - ``ServiceRpc``: an RPC proxy whose calls time out (``RPC_TIMEOUT``) and
   whose domain errors come back as the same typed exception.
 """
 import datetime as _dt
+import functools
+import inspect
 import json
 import logging
 import random
@@ -33,12 +37,14 @@ from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc, RpcProxy
 
 from shared import errors
+from shared.actor import Actor
 from shared.amqp import EventPublisher, connect
 from shared.clock import utcnow
 from shared.db import CARRIED_OUT, KeyedWork, SealedKey, Store, migrate, prune_request_records
 from shared.envelope import parse_envelope
 from shared.outbox import relay_pending
 from shared.topology import dead_letter_queue, handler_queue
+from shared.validation import load
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +168,36 @@ def rpc(fn=None, **kwargs):
     if fn is None:
         return ResilientRpc.decorator(**kwargs)
     return ResilientRpc.decorator(**kwargs)(fn)
+
+
+def actor_rpc(schema=None, *, check=None, **kwargs):
+    """An ``rpc`` entrypoint whose method gets its first argument, ``actor`` (the dict the
+    gateway sends), as an ``Actor`` (SPEC §2: checked again by every service) and, with a
+    ``schema`` (a marshmallow ``Schema`` class), its ``data`` argument loaded by it (a bad
+    input: ``ValidationFailed`` naming the field).
+
+    ``check(actor, **arguments)``, when given, runs in between: before ``data`` is read (a
+    command for the administrator only refuses anyone else before looking at their input).
+
+    The method keeps its signature: nameko checks each call against it (a call with the
+    wrong arguments is still ``IncorrectSignature``), and a command's idempotency key is
+    tied to the arguments as they were sent (``request_identity``)."""
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def method(*args, **kw):
+            bound = signature.bind(*args, **kw)
+            arguments = bound.arguments
+            actor = arguments["actor"] = Actor.from_dict(arguments["actor"])
+            if check is not None:
+                check(actor, **{name: value for name, value in arguments.items() if name not in ("self", "actor")})
+            if schema is not None:
+                arguments["data"] = load(schema(), arguments["data"])
+            return fn(*bound.args, **bound.kwargs)
+        method.__signature__ = signature       # what nameko's signature check reads
+        return rpc(method, **kwargs)
+    return decorate
 
 
 # --------------------------------------------------------------------------- storage

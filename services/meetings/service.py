@@ -1,42 +1,25 @@
-"""Meetings service: thin nameko entrypoints over ``domain``.
+"""Meetings service: the nameko entrypoints, thin.
 
-Each command: validate (marshmallow) -> check the actor -> domain rules ->
-write state and its events in one transaction (outbox).
+Each entrypoint turns the caller's actor into an ``Actor`` and reads ``data`` by its schema
+(``actor_rpc``), then calls its handler in ``application`` on the worker's ``db`` (a
+command carrying an idempotency key is carried out once: the handler works on the
+worker's ``KeyedWork``).  The handlers check the actor, run the rules (``domain``) over the
+queries (``repository``), and write state and its events in one transaction (outbox).
 """
-import base64
-import binascii
 import datetime as dt
-import uuid
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from nameko.dependency_providers import Config
-from nameko.timer import timer
-from sqlalchemy.exc import IntegrityError
-
-from services.meetings import domain, models, schemas
-from shared.actor import Actor
-from shared import clock
-from shared.clock import iso
 from nameko.exceptions import UnknownService
+from nameko.timer import timer
 
-from shared.errors import (Conflict, Forbidden, NotFound, RuleViolation, ServiceUnavailable, UpstreamTimeout,
-                           ValidationFailed)
-from shared.nameko_ext import Database, HealthMixin, ServiceRpc, rpc
-from shared.validation import load
+from services.meetings import application, domain, models, schemas
+from shared import clock
+from shared.errors import ServiceUnavailable, UpstreamTimeout
+from shared.nameko_ext import Database, HealthMixin, ServiceRpc, actor_rpc
 
 
 COMPLIANCE_INTERVAL = 3600   # seconds between M2/M11 compliance scans (each alert is raised once)
-
-
-def _new_id():
-    return str(uuid.uuid4())
-
-
-def _local_day(when, timezone):
-    """The calendar day of an instant in the organization's time zone."""
-    return when.astimezone(ZoneInfo(timezone)).date()
 
 
 class MeetingsService(HealthMixin):
@@ -45,755 +28,15 @@ class MeetingsService(HealthMixin):
     config = Config()
     voting = ServiceRpc("voting")     # V1/M8: no meeting closes while its ballots are open
 
+    @property
+    def meetings(self):
+        """The handlers, over this worker's ``db``."""
+        return application.Meetings(self.db, open_tolerance=self._open_tolerance, open_ballots=self._open_ballots)
+
     def _open_tolerance(self):
         """M5: how long before its noticed time a meeting may open (MEETING_OPEN_TOLERANCE_MINUTES, default 30)."""
         minutes = self.config.get("MEETING_OPEN_TOLERANCE_MINUTES")
         return domain.OPEN_TOLERANCE if minutes in (None, "") else dt.timedelta(minutes=float(minutes))
-
-    # ------------------------------------------------------------ roster (SPEC §2)
-
-    @rpc
-    def create_organization(self, actor, data):
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="creating an organization")
-        data = load(schemas.OrganizationIn(), data)
-        try:
-            ZoneInfo(data["timezone"])
-        except Exception:
-            raise ValidationFailed("timezone: unknown time zone", field="timezone") from None
-        with self.db.uow() as uow:
-            org_id = data["org_id"] or _new_id()
-            if uow.session.get(models.Organization, org_id):
-                raise ValidationFailed("org_id: already exists", field="org_id")
-            org = models.Organization(id=org_id, name=data["name"], timezone=data["timezone"],
-                                      created_at=clock.now())
-            uow.session.add(org)
-        return _org(org)
-
-    @rpc
-    def get_organization(self, actor, org_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            actor.require_org(org.id, cross_org_read=True)
-            return _org(org)
-
-    @rpc
-    def list_organizations(self, actor):
-        """Every organization, by name (the administrator's list, §2: admin operates the system)."""
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="listing organizations")
-        with self.db.read() as s:
-            rows = s.execute(sa.select(models.Organization).order_by(models.Organization.name,
-                                                                     models.Organization.id)).scalars()
-            return {"items": [_org(o) for o in rows]}
-
-    @rpc
-    def list_persons(self, actor):
-        """Every registered person with their name (the administrator picks people from it)."""
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="listing persons")
-        with self.db.read() as s:
-            rows = s.execute(sa.select(models.Person.id, models.Person.name)
-                             .order_by(models.Person.name, models.Person.id)).all()
-            return {"items": [{"person_id": pid, "name": name} for pid, name in rows]}
-
-    @rpc
-    def register_person(self, actor, data):
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="registering a person")
-        data = load(schemas.PersonIn(), data)
-        with self.db.uow() as uow:
-            pid = data["person_id"] or _new_id()
-            if uow.session.get(models.Person, pid):
-                raise ValidationFailed("person_id: already exists", field="person_id")
-            person = models.Person(id=pid, name=data["name"], created_at=clock.now())
-            uow.session.add(person)
-        return {"person_id": person.id, "name": person.name}
-
-    @rpc
-    def appoint(self, actor, data):
-        """Record a role held in an organization (never deleted; ended by an end date)."""
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="appointing")
-        data = load(schemas.AppointmentIn(), data)
-        with self.db.uow() as uow:
-            s = uow.session
-            if s.get(models.Organization, data["org_id"]) is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            if s.get(models.Person, data["person_id"]) is None:
-                raise NotFound("person_id: no such person", field="person_id")
-            domain.check_appointment(data["role"], data["start_date"], data["end_date"],
-                                     _terms(s, data["org_id"]))
-            row = models.Appointment(id=_new_id(), created_at=clock.now(), **data)
-            s.add(row)
-            if data["role"] in domain.GROUP_ROLES:
-                uow.emit("membership_changed", data["org_id"], {
-                    "person_id": data["person_id"], "role": data["role"],
-                    "start_date": data["start_date"], "end_date": data["end_date"],
-                    "division_of_work": data["division_of_work"],
-                })
-        return _appointment(row)
-
-    @rpc
-    def end_term(self, actor, appointment_id, data):
-        """§二, M1, M8: an appointment ends on a day (inclusive) for a reason (removal, transfer, …).
-
-        The term is kept for life: N on any day stays the members whose term covers it, and a
-        successor secretary may be appointed from the next day."""
-        actor = Actor.from_dict(actor)
-        actor.require("admin", action="ending a term")
-        data = load(schemas.EndTermIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            row = s.get(models.Appointment, appointment_id) if isinstance(appointment_id, str) else None
-            if row is None:     # the suite's admin appoints in every organization (as ``appoint``)
-                raise NotFound("appointment_id: no such appointment", field="appointment_id")
-            term = domain.Term(row.person_id, row.role, row.start_date, row.end_date)
-            domain.check_end_term(term, data["end_date"], data["reason"], row.end_reason is not None)
-            row.end_date, row.end_reason, row.ended_by, row.ended_at = \
-                data["end_date"], data["reason"], actor.person_id, now
-            if row.role in domain.GROUP_ROLES:
-                uow.emit("membership_changed", row.org_id, {
-                    "person_id": row.person_id, "role": row.role, "start_date": row.start_date,
-                    "end_date": row.end_date, "division_of_work": row.division_of_work,
-                    "end_reason": row.end_reason,
-                })
-        return _appointment(row)
-
-    @rpc
-    def list_appointments(self, actor, org_id, person_id=None):
-        """Every term of an organization (ended ones too: terms are never deleted), oldest first."""
-        actor = Actor.from_dict(actor)
-        if not actor.has("admin"):
-            actor.require_org(org_id, cross_org_read=True)
-        with self.db.read() as s:
-            q = sa.select(models.Appointment).where(models.Appointment.org_id == org_id)
-            if person_id is not None:
-                q = q.where(models.Appointment.person_id == person_id)
-            rows = s.execute(q.order_by(models.Appointment.start_date, models.Appointment.created_at)).scalars()
-            return {"org_id": org_id, "items": [_appointment(r) for r in rows]}
-
-    @rpc
-    def roles_of(self, actor, person_id, org_id, on=None):
-        """Roles a person holds in an organization on a day (the gateway's log-in)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
-            roles = sorted({t.role for t in _terms(s, org_id) if t.person_id == person_id and t.in_office(day)})
-        return {"person_id": person_id, "org_id": org_id, "roles": roles}
-
-    @rpc
-    def list_members(self, actor, org_id, on=None):
-        """Group members in office on a day, with names (N = their count); the staff in office
-        that day, with names, beside them (they never count)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            try:
-                day = dt.date.fromisoformat(on) if on else _local_day(clock.now(), org.timezone)
-            except (TypeError, ValueError):
-                raise ValidationFailed("on: must be a date (YYYY-MM-DD)", field="on") from None
-            terms = _terms(s, org_id)
-            group = domain.group_members_on(terms, day)
-            staff = domain.staff_on(terms, day)
-            people = set(group) | {pid for pid, _ in staff}
-            names = dict(s.execute(sa.select(models.Person.id, models.Person.name)
-                                   .where(models.Person.id.in_(list(people)))).all())
-        members = [{"person_id": pid, "name": names.get(pid), "role": role} for pid, role in group.items()]
-        members.sort(key=lambda m: (domain.GROUP_ROLES.index(m["role"]), m["name"] or ""))
-        return {"org_id": org_id, "on": day.isoformat(), "n": len(members),
-                "quorum": domain.quorum_required(len(members)), "members": members,
-                "staff": [{"person_id": pid, "name": names.get(pid), "role": role} for pid, role in staff]}
-
-    # ------------------------------------------------------------ meetings (M1, M4, M5, M8)
-
-    @rpc
-    def schedule_meeting(self, actor, data):
-        actor = Actor.from_dict(actor)
-        data = load(schemas.MeetingIn(), data)
-        actor.require_org(data["org_id"])
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            org = s.get(models.Organization, data["org_id"])
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            domain.check_schedule(data["kind"], data["scheduled_at"], now)
-            domain.check_emergency_reason(data["kind"], data["emergency_reason"])
-            group = domain.group_members_on(_terms(s, org.id), _local_day(data["scheduled_at"], org.timezone))
-            chair, delegated_by = domain.chair_for(actor.person_id, actor.roles, data["delegate_to"], group)
-            domain.check_democratic_life_schedule(data["kind"], data["theme"], delegated_by)
-            meeting = models.Meeting(
-                id=_new_id(), org_id=org.id, kind=data["kind"], title=data["title"],
-                scheduled_at=data["scheduled_at"], status="draft", chair_person_id=chair,
-                delegated_by=delegated_by, created_by=actor.person_id, created_at=now,
-                theme=data["theme"] if data["kind"] == "democratic_life" else None,
-                emergency_reason=data["emergency_reason"].strip() if data["kind"] == "emergency" else None)
-            s.add(meeting)
-            s.flush()
-            _history(s, meeting, "scheduled", actor, None, "draft", at=now,
-                     data={"scheduled_at": iso(meeting.scheduled_at), "delegated_by": delegated_by})
-            if meeting.kind != "democratic_life":
-                _attach_pending_reports(s, meeting)   # M6: the next meeting hears provisional handlings
-            uow.emit("meeting_scheduled", org.id, {
-                "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
-                "scheduled_at": meeting.scheduled_at, "chair_person_id": chair, "delegated_by": delegated_by,
-                "theme": meeting.theme,
-            })
-        return self._meeting_view(meeting.id)
-
-    # ------------------------------------------------------------ topics (M3, M4, V4)
-
-    @rpc
-    def add_topic(self, actor, meeting_id, data):
-        """The secretary's (or delegated chair's) own topic, straight onto a draft agenda (M3, M4)."""
-        actor = Actor.from_dict(actor)
-        if not isinstance(meeting_id, str):
-            raise NotFound("meeting_id: no such meeting", field="meeting_id")
-        return self._propose(actor, meeting_id, data)
-
-    @rpc
-    def propose_topic(self, actor, meeting_id, data):
-        """M3: the secretary proposes a topic: accepted at once; on a meeting's agenda when ``meeting_id`` is given."""
-        actor = Actor.from_dict(actor)
-        return self._propose(actor, meeting_id, data)
-
-    def _propose(self, actor, meeting_id, data):
-        data = load(schemas.TopicIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
-            org_id = meeting.org_id if meeting else actor.org_id
-            domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
-            if meeting is not None:
-                domain.check_add_topic(meeting.status, meeting.kind, data["category"])
-            elif org_id is None or s.get(models.Organization, org_id) is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            # the agenda's end, read before the new topics exist: each is then written once
-            last = _last_position(s, meeting.id) if meeting is not None else 0
-            created = _new_topics(s, org_id, data, actor.person_id, "accepted", now)
-            for k, topic in enumerate(created, 1):
-                topic.decided_by, topic.decided_at = actor.person_id, now
-                if meeting is not None:
-                    domain.check_schedulable(topic)
-                    topic.meeting_id, topic.position = meeting.id, last + k
-            s.flush()
-            for topic in created:
-                uow.emit("topic_accepted", org_id, {
-                    "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
-                    "category": topic.category, "accepted_by": actor.person_id,
-                    "raised_at_meeting": meeting is not None and meeting.status == "opened",
-                })
-            views = [_topic(t) for t in created]
-        return dict(views[0], topics=views)
-
-    @rpc
-    def suggest_topic(self, actor, meeting_id, data):
-        """M3: a group member suggests a topic; the secretary accepts or rejects it."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.TopicIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id) if meeting_id is not None else None
-            domain.check_suggest(actor.roles, meeting.status if meeting else None)
-            org_id = meeting.org_id if meeting else actor.org_id
-            if org_id is None or s.get(models.Organization, org_id) is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            created = _new_topics(s, org_id, data, actor.person_id, "suggested", now)
-            for topic in created:
-                topic.meeting_id = meeting.id if meeting else None   # the meeting it is meant for
-            s.flush()
-            for topic in created:
-                uow.emit("topic_submitted", org_id, {
-                    "topic_id": topic.id, "meeting_id": topic.meeting_id, "title": topic.title,
-                    "category": topic.category, "suggested_by": actor.person_id,
-                    "candidate_person_id": topic.candidate_person_id,
-                })
-            views = [_topic(t) for t in created]
-        return dict(views[0], topics=views)
-
-    @rpc
-    def decide_topic(self, actor, topic_id, data):
-        """M3: the secretary accepts (optionally onto a draft meeting) or rejects a suggested topic."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.DecideTopicIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            target_id = data["meeting_id"] or topic.meeting_id
-            target = _meeting_for(s, actor, target_id) if target_id is not None else None
-            domain.check_decide_topic(actor.roles, topic.status, data["accept"], data["reason"],
-                                      actor.person_id, target)
-            if not data["accept"]:
-                topic.status, topic.meeting_id, topic.position = "rejected", None, 0
-                topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
-                uow.emit("topic_rejected", topic.org_id, {
-                    "topic_id": topic.id, "title": topic.title, "category": topic.category,
-                    "rejected_by": actor.person_id, "reason": data["reason"],
-                })
-                return _topic(topic)
-            topic.status, topic.meeting_id = "accepted", None
-            topic.decided_by, topic.decided_at, topic.decision_reason = actor.person_id, now, data["reason"]
-            if target is not None:
-                domain.check_add_topic(target.status, target.kind, topic.category)
-                domain.check_schedulable(topic)
-                _place(s, topic, target)
-            uow.emit("topic_accepted", topic.org_id, {
-                "meeting_id": topic.meeting_id, "topic_id": topic.id, "title": topic.title,
-                "category": topic.category, "accepted_by": actor.person_id, "raised_at_meeting": False,
-            })
-            return _topic(topic)
-
-    @rpc
-    def schedule_topic(self, actor, topic_id, meeting_id):
-        """M3/M4: put an accepted topic on a draft meeting's agenda (pre-coordination checked)."""
-        actor = Actor.from_dict(actor)
-        with self.db.uow() as uow:
-            s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            meeting = _meeting_for(s, actor, meeting_id)
-            domain.check_agenda_authority(actor.person_id, actor.roles, meeting)
-            if topic.meeting_id == meeting.id and topic.status == "accepted":
-                raise Conflict("M3: the topic is already on this agenda", field="topic_id", rule="M3")
-            earlier = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id is not None else None
-            if earlier is not None and topic.status == "accepted":
-                domain.check_deferrable(earlier.status)     # V5: deferred from a closed/cancelled meeting
-            domain.check_add_topic(meeting.status, meeting.kind, topic.category)
-            domain.check_schedulable(topic)
-            _place(s, topic, meeting)
-            if earlier is not None and topic.status == "accepted":
-                _history(s, earlier, "topic_deferred", actor, earlier.status, earlier.status, at=clock.now(),
-                         data={"topic_id": topic.id, "to_meeting_id": meeting.id})
-            return _topic(topic)
-
-    @rpc
-    def record_precoordination(self, actor, topic_id, data):
-        """M3: the leader in charge's pre-coordination (who, with whom, outcome)."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.PrecoordinationIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            actor.require(*domain.GROUP_ROLES, "office", rule="M3", action="recording pre-coordination")
-            org = s.get(models.Organization, topic.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
-            if data["leader_person_id"] not in group:
-                raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
-                                    field="leader_person_id", rule="M3")
-            _require_topic_editable(s, topic)
-            topic.precoordination = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
-            return _topic(topic)
-
-    @rpc
-    def record_preparation(self, actor, topic_id, data):
-        """M3 (§三(二), §二(五)): research, opinions solicited, risk assessment, legal review."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.PreparationIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            actor.require("office", "hr", "secretary", "deputy_secretary", rule="M3",
-                          action="recording a topic's preparation")
-            _require_topic_editable(s, topic)
-            topic.preparation = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
-            return _topic(topic)
-
-    @rpc
-    def get_topic(self, actor, topic_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            topic = _topic_for(s, actor, topic_id, cross_org_read=True)
-            return _topic(topic, materials=_materials(s, topic.id))
-
-    @rpc
-    def list_topics(self, actor, org_id, status=None):
-        """Topics of an organization (the secretary's pool of suggestions: ``status="suggested"``)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        if status is not None and status not in domain.TOPIC_STATUSES:
-            raise ValidationFailed(f"status: must be one of {', '.join(domain.TOPIC_STATUSES)}", field="status")
-        with self.db.read() as s:
-            q = sa.select(models.Topic).where(models.Topic.org_id == org_id).order_by(models.Topic.created_at)
-            if status:
-                q = q.where(models.Topic.status == status)
-            return {"org_id": org_id, "topics": [_topic(t) for t in s.execute(q).scalars()]}
-
-    @rpc
-    def attach_material(self, actor, topic_id, data):
-        """M3/M5: material prepared by the office (HR for personnel topics), stored with its sha256."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.MaterialIn(), data)
-        try:
-            raw = base64.b64decode(data["content_base64"], validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("content_base64: not valid base64", field="content_base64") from None
-        digest = domain.check_material(data["filename"], data["content_type"], raw)
-        with self.db.uow() as uow:
-            s = uow.session
-            topic = _topic_for(s, actor, topic_id)
-            domain.check_material_preparer(actor.roles, topic.category)
-            meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-            domain.check_material_window(meeting.kind if meeting else None, meeting.status if meeting else None)
-            row = models.Material(id=_new_id(), topic_id=topic.id, org_id=topic.org_id, filename=data["filename"],
-                                  content_type=data["content_type"], size=len(raw), sha256=digest, content=raw,
-                                  uploaded_by=actor.person_id, prepared_as=topic.prepared_by,
-                                  uploaded_at=clock.now())
-            s.add(row)
-            org = s.get(models.Organization, topic.org_id)
-            return _material(row, org.timezone)
-
-    @rpc
-    def get_material(self, actor, material_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            row = s.get(models.Material, material_id) if isinstance(material_id, str) else None
-            if row is None or not _may_see(actor, row.org_id):
-                raise NotFound("material_id: no such material", field="material_id")
-            org = s.get(models.Organization, row.org_id)
-            return dict(_material(row, org.timezone), content_base64=base64.b64encode(row.content).decode("ascii"))
-
-    # ------------------------------------------------------------ objections (M5), leave (M9)
-
-    @rpc
-    def raise_objection(self, actor, meeting_id, data):
-        """M5: a member's objection reaches the chair at least 24 h before the meeting."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.ObjectionIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
-            domain.check_objection(actor.person_id in group, meeting.status, meeting.scheduled_at, now)
-            if data["topic_id"] is not None and data["topic_id"] not in {t.id for t in _topics(s, meeting.id)}:
-                raise ValidationFailed("topic_id: not on this meeting's agenda", field="topic_id", rule="M5")
-            row = models.Objection(id=_new_id(), meeting_id=meeting.id, topic_id=data["topic_id"],
-                                   person_id=actor.person_id, text=data["text"], raised_at=now)
-            s.add(row)
-            _history(s, meeting, "objection_raised", actor, meeting.status, meeting.status, at=now,
-                     data={"objection_id": row.id})
-            topic = s.get(models.Topic, row.topic_id) if row.topic_id is not None else None
-            person = s.get(models.Person, row.person_id)
-            uow.emit("objection_raised", meeting.org_id, {
-                "objection_id": row.id, "meeting_id": meeting.id, "topic_id": row.topic_id,
-                "person_id": row.person_id, "text": row.text, "raised_at": now,
-                "chair_person_id": meeting.chair_person_id,
-                # so that the chair's notification can say what it is about (M5, N1)
-                "meeting_title": meeting.title, "scheduled_at": meeting.scheduled_at,
-                "topic_title": topic.title if topic is not None else None,
-                "person_name": person.name if person is not None else None,
-            })
-            return _objection(row, _tz(s, meeting))
-
-    @rpc
-    def request_leave(self, actor, meeting_id, data):
-        """M9: a member who cannot attend asks leave in advance, with an opinion per topic."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.LeaveRequestIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
-            existing = s.execute(sa.select(models.LeaveRequest.status).where(
-                models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.person_id == actor.person_id,
-                models.LeaveRequest.status.in_(("requested", "approved")))).scalar()
-            domain.check_leave_request(actor.person_id in group, meeting.status, data["opinions"],
-                                       {t.id for t in _topics(s, meeting.id)}, existing)
-            row = models.LeaveRequest(id=_new_id(), meeting_id=meeting.id, person_id=actor.person_id,
-                                      reason=data["reason"], opinions=data["opinions"], status="requested",
-                                      requested_at=now)
-            s.add(row)
-            uow.emit("leave_requested", meeting.org_id, {
-                "leave_id": row.id, "meeting_id": meeting.id, "person_id": row.person_id, "reason": row.reason,
-                "requested_at": now, "chair_person_id": meeting.chair_person_id,
-            })
-            return _leave(row, _tz(s, meeting))
-
-    @rpc
-    def decide_leave(self, actor, leave_id, data):
-        """M9: the chair approves or refuses a leave request."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.LeaveDecisionIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            row = s.get(models.LeaveRequest, leave_id) if isinstance(leave_id, str) else None
-            meeting = s.get(models.Meeting, row.meeting_id) if row else None
-            if row is None or not _may_see(actor, meeting.org_id):
-                raise NotFound("leave_id: no such leave request", field="leave_id")
-            domain.check_leave_decision(actor.person_id, meeting.chair_person_id, row.status, meeting.status)
-            row.status = "approved" if data["approve"] else "refused"
-            row.decided_by, row.decided_at, row.decision_reason = actor.person_id, now, data["reason"]
-            uow.emit("leave_decided", meeting.org_id, {
-                "leave_id": row.id, "meeting_id": meeting.id, "person_id": row.person_id,
-                "approved": data["approve"], "reason": data["reason"], "decided_by": actor.person_id,
-                "decided_at": now,
-            })
-            return _leave(row, _tz(s, meeting))
-
-    @rpc
-    def list_leave(self, actor, meeting_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            rows = s.execute(sa.select(models.LeaveRequest).where(models.LeaveRequest.meeting_id == meeting.id)
-                             .order_by(models.LeaveRequest.requested_at)).scalars()
-            tz = _tz(s, meeting)
-            return {"meeting_id": meeting.id, "leave": [_leave(r, tz) for r in rows]}
-
-    # ------------------------------------------------------------ provisional handling (M6)
-
-    @rpc
-    def record_provisional_handling(self, actor, data):
-        """M6: a group member records a matter handled provisionally; it awaits the secretary's
-        approval (given by the secretary's own action, ``approve_provisional_handling``).  The
-        secretary's own record is approved at once."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.ProvisionalIn(), data)
-        actor.require_org(data["org_id"])
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            org = s.get(models.Organization, data["org_id"])
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
-            if actor.person_id not in group and "system" not in actor.roles:
-                raise Forbidden("M6: only a group member in office handles a matter provisionally",
-                                field="actor", rule="M6")
-            domain.check_provisional(actor.roles)
-            row = models.ProvisionalHandling(id=_new_id(), org_id=org.id, title=data["title"],
-                                             description=data["description"], handled_by=actor.person_id,
-                                             approved_by=None, recorded_at=now, status="awaiting_approval")
-            s.add(row)
-            topic = None
-            if group.get(actor.person_id) == "secretary":
-                topic = _approve_handling(s, uow, row, actor.person_id, now)
-            return _handling(row, topic, org.timezone)
-
-    @rpc
-    def approve_provisional_handling(self, actor, handling_id):
-        """M6: the secretary in office approves a provisional handling; its report then goes on the
-        next meeting's agenda."""
-        actor = Actor.from_dict(actor)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            row = s.get(models.ProvisionalHandling, handling_id) if isinstance(handling_id, str) else None
-            if row is None or not _may_see(actor, row.org_id):
-                raise NotFound("handling_id: no such provisional handling", field="handling_id")
-            org = s.get(models.Organization, row.org_id)
-            group = domain.group_members_on(_terms(s, org.id), _local_day(now, org.timezone))
-            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
-            domain.check_approve_provisional(actor.person_id, secretary, row.status)
-            topic = _approve_handling(s, uow, row, actor.person_id, now)
-            return _handling(row, topic, org.timezone)
-
-    @rpc
-    def list_provisional_handlings(self, actor, org_id, status=None):
-        """M6: an organization's provisional handlings (the secretary's queue: ``awaiting_approval``)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        if status is not None and status not in domain.HANDLING_STATUSES:
-            raise ValidationFailed(f"status: must be one of {', '.join(domain.HANDLING_STATUSES)}", field="status")
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            q = sa.select(models.ProvisionalHandling).where(models.ProvisionalHandling.org_id == org_id)
-            if status is not None:
-                q = q.where(models.ProvisionalHandling.status == status)
-            rows = s.execute(q.order_by(models.ProvisionalHandling.recorded_at)).scalars().all()
-            return {"org_id": org_id, "items": [
-                _handling(r, s.get(models.Topic, r.topic_id) if r.topic_id else None, org.timezone) for r in rows]}
-
-    # ------------------------------------------------------------ notice, observers (M5, M7)
-
-    @rpc
-    def invite_observer(self, actor, meeting_id, data):
-        """M7: the secretary invites an observer (列席) to one meeting; observers never count or vote."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.ObserverIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            actor.require("secretary", rule="M7", action="inviting an observer")
-            if s.get(models.Person, data["person_id"]) is None:
-                raise NotFound("person_id: no such person", field="person_id")
-            org = s.get(models.Organization, meeting.org_id)
-            day = _local_day(meeting.scheduled_at, org.timezone)
-            terms = _terms(s, org.id)
-            holds_role = any(t.person_id == data["person_id"] and t.in_office(day) for t in terms)
-            group = domain.group_members_on(terms, day)
-            domain.check_observer(meeting.kind, meeting.status, data["person_id"] in group, holds_role)
-            if s.get(models.Observer, (meeting.id, data["person_id"])) is not None:
-                raise Conflict("M7: already invited", field="person_id", rule="M7")
-            s.add(models.Observer(meeting_id=meeting.id, person_id=data["person_id"], reason=data["reason"],
-                                  invited_by=actor.person_id, invited_at=now))
-            _history(s, meeting, "observer_invited", actor, meeting.status, meeting.status, at=now,
-                     data={"person_id": data["person_id"]})
-        return self._meeting_view(meeting_id)
-
-    @rpc
-    def notice_meeting(self, actor, meeting_id):
-        """M5: send agenda, date and materials to every attendee (≥ 48 h ahead unless an emergency)."""
-        actor = Actor.from_dict(actor)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            actor.require("secretary", "deputy_secretary", "office", rule="M5", action="issuing notice")
-            topics = _topics(s, meeting.id)
-            unreported = [] if meeting.kind == "democratic_life" else _unreported_elsewhere(s, meeting, now)
-            domain.check_notice(meeting.kind, meeting.status, meeting.scheduled_at, now, len(topics),
-                                topics=topics, unreported_handlings=unreported)
-            group = _group_of(s, meeting)
-            observers = sorted(_observer_ids(s, meeting.id))
-            meeting.status = "noticed"
-            meeting.noticed_at = now
-            _history(s, meeting, "noticed", actor, "draft", "noticed", at=now)
-            uow.emit("meeting_noticed", meeting.org_id, {
-                "meeting_id": meeting.id, "kind": meeting.kind, "title": meeting.title,
-                "scheduled_at": meeting.scheduled_at, "noticed_at": now,
-                "objection_deadline": meeting.scheduled_at - domain.OBJECTION_LEAD,
-                "chair_person_id": meeting.chair_person_id,
-                "agenda": [{"topic_id": t.id, "title": t.title, "category": t.category} for t in topics],
-                "recipients": sorted(set(group) | set(observers)),
-                "observers": observers,
-            })
-        return self._meeting_view(meeting_id)
-
-    # ------------------------------------------------------------ opening, attendance (M8, M9, M11)
-
-    @rpc
-    def open_meeting(self, actor, meeting_id, data):
-        """M8: open only with two thirds of the group members present; M9 leave opinions recorded
-        (the chair's ``leave`` list plus every approved leave request)."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.OpenIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            _require_chair(actor, meeting, "opening the meeting")
-            group = _group_of(s, meeting, at=now)
-            approved = {r.person_id: r.opinions for r in s.execute(sa.select(models.LeaveRequest).where(
-                models.LeaveRequest.meeting_id == meeting.id, models.LeaveRequest.status == "approved")).scalars()}
-            explicit = {item["person_id"]: item["opinions"] for item in data["leave"]}
-            leave = domain.merge_leave(explicit, approved, set(data["present"]))
-            statuses = domain.split_attendance(group, data["present"], leave)
-            present = [pid for pid, st in statuses.items() if st == "present"]
-            domain.check_open(meeting.kind, meeting.status, meeting.scheduled_at, meeting.noticed_at,
-                              len(group), present, now=now, tolerance=self._open_tolerance())
-            if meeting.kind == "democratic_life":
-                secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
-                domain.check_dl_open(_dl_steps(s, meeting.id), [p for p in group if p not in leave], secretary,
-                                     meeting.chair_person_id, meeting.theme)
-            for pid, status in statuses.items():
-                s.add(models.Attendance(meeting_id=meeting.id, person_id=pid, status=status,
-                                        written_opinions=leave.get(pid), recorded_at=now,
-                                        arrived_at=now if status == "present" else None))
-            previous = meeting.status
-            meeting.status = "opened"
-            meeting.opened_at = now
-            meeting.group_size = len(group)
-            _history(s, meeting, "opened", actor, previous, "opened", at=now,
-                     data={"n": len(group), "present": len(present)})
-            for handling in s.execute(sa.select(models.ProvisionalHandling).where(
-                    models.ProvisionalHandling.topic_id.in_([t.id for t in _topics(s, meeting.id)]))).scalars():
-                handling.reported_meeting_id, handling.reported_at = meeting.id, now   # M6 reported
-            uow.emit("meeting_opened", meeting.org_id, {
-                "meeting_id": meeting.id, "opened_at": now, "n": len(group), "present": len(present),
-                "quorum": domain.quorum_required(len(group)),
-                # C7: each emergency meeting is reviewed by the discipline inspector (accountability)
-                "kind": meeting.kind, "emergency_reason": meeting.emergency_reason,
-                "title": meeting.title, "chair_person_id": meeting.chair_person_id,
-            })
-        return self._meeting_view(meeting_id)
-
-    @rpc
-    def record_arrival(self, actor, meeting_id, person_id):
-        """M8: a group member arrives after the meeting opened (timestamped)."""
-        return self._presence(actor, meeting_id, person_id, "arrival")
-
-    @rpc
-    def record_departure(self, actor, meeting_id, person_id):
-        """M8: a group member leaves during the meeting (timestamped); ballots re-check the quorum."""
-        return self._presence(actor, meeting_id, person_id, "departure")
-
-    def _presence(self, actor, meeting_id, person_id, action):
-        actor = Actor.from_dict(actor)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            if actor.person_id != meeting.chair_person_id:
-                actor.require("confidential_secretary", rule="M8", action="recording arrivals and departures")
-            row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
-            domain.check_presence_change(meeting.status, action, row.status if row else None, row is not None)
-            if action == "arrival":
-                row.status, row.arrived_at, row.departed_at = "present", now, None
-            else:
-                row.status, row.departed_at = "absent", now
-            row.recorded_at = now
-            _history(s, meeting, action, actor, meeting.status, meeting.status, at=now, data={"person_id": person_id})
-        return self.quorum_now(actor.to_dict(), meeting_id)
-
-    @rpc
-    def quorum_now(self, actor, meeting_id):
-        """M8: the quorum as it stands now -> {meeting_id, n, present, quorum, met}."""
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            if meeting.group_size is None:
-                n = len(_group_of(s, meeting))
-                present = 0
-            else:
-                n = meeting.group_size
-                present = s.execute(sa.select(sa.func.count()).select_from(models.Attendance).where(
-                    models.Attendance.meeting_id == meeting.id, models.Attendance.status == "present")).scalar_one()
-            return dict(domain.quorum_state(n, present), meeting_id=meeting.id)
-
-    # ------------------------------------------------------------ lifecycle
-
-    @rpc
-    def close_meeting(self, actor, meeting_id):
-        """V1/M8: ballots live inside an open meeting; the meeting closes only once none is open."""
-        actor_dict, actor = actor, Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
-            _require_chair(actor, meeting, "closing the meeting")
-            domain.check_transition("close", meeting.status)
-        domain.check_no_open_ballots(self._open_ballots(actor_dict, meeting_id))
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            _require_chair(actor, meeting, "closing the meeting")
-            domain.check_transition("close", meeting.status)
-            meeting.status, meeting.closed_at = "closed", now
-            _history(s, meeting, "closed", actor, "opened", "closed", at=now)
-            uow.emit("meeting_closed", meeting.org_id, {
-                "meeting_id": meeting.id, "closed_at": now, "closed_by": actor.person_id})
-        return self._meeting_view(meeting_id)
 
     def _open_ballots(self, actor, meeting_id):
         """The ids of the meeting's open ballots, from voting; voting unreachable: fail closed."""
@@ -803,808 +46,251 @@ class MeetingsService(HealthMixin):
             raise ServiceUnavailable("V1: the voting service cannot tell whether ballots are open; the meeting "
                                      "stays open until it can", field="meeting_id", rule="V1") from None
 
-    @rpc
-    def cancel_meeting(self, actor, meeting_id, data):
-        actor = Actor.from_dict(actor)
-        data = load(schemas.ReasonIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            _require_convener(actor, meeting, "cancelling the meeting")
-            domain.check_transition("cancel", meeting.status)
-            previous = meeting.status
-            meeting.status, meeting.cancelled_at, meeting.cancel_reason = "cancelled", now, data["reason"]
-            # M6: a provisional handling report on a cancelled meeting waits for the next one
-            for topic in _topics(s, meeting.id):
-                if topic.provisional_handling_id:
-                    topic.meeting_id, topic.position = None, 0
-            _history(s, meeting, "cancelled", actor, previous, "cancelled", at=now, reason=data["reason"])
-            uow.emit("meeting_cancelled", meeting.org_id, {
-                "meeting_id": meeting.id, "reason": data["reason"], "cancelled_by": actor.person_id,
-                "cancelled_at": now})
-        return self._meeting_view(meeting_id)
-
-    @rpc
-    def reschedule_meeting(self, actor, meeting_id, data):
-        """A noticed regular meeting moved to a new time goes back to draft: it needs a new notice ≥ 48 h (M5)."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.RescheduleIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            _require_convener(actor, meeting, "rescheduling the meeting")
-            previous_status, previous_at = meeting.status, meeting.scheduled_at
-            status, needs_new_notice = domain.reschedule(meeting.kind, meeting.status, data["scheduled_at"], now)
-            meeting.scheduled_at, meeting.status = data["scheduled_at"], status
-            if needs_new_notice:
-                meeting.noticed_at = None
-            _history(s, meeting, "rescheduled", actor, previous_status, status, at=now, reason=data["reason"],
-                     data={"from": iso(previous_at), "to": iso(data["scheduled_at"])})
-            uow.emit("meeting_rescheduled", meeting.org_id, {
-                "meeting_id": meeting.id, "previous_scheduled_at": previous_at,
-                "scheduled_at": meeting.scheduled_at, "reason": data["reason"],
-                "rescheduled_by": actor.person_id, "needs_new_notice": needs_new_notice})
-        return self._meeting_view(meeting_id)
-
-    @rpc
-    def meeting_history(self, actor, meeting_id):
-        """Every transition of the meeting with its time (UTC and local) and actor."""
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            tz = _tz(s, meeting)
-            rows = s.execute(sa.select(models.MeetingEvent).where(models.MeetingEvent.meeting_id == meeting.id)
-                             .order_by(models.MeetingEvent.id)).scalars()
-            return {"meeting_id": meeting.id, "timezone": tz.key, "events": [{
-                "action": r.action, "from_status": r.from_status, "to_status": r.to_status,
-                "actor_person_id": r.actor_person_id, "at": iso(r.at), "at_local": _local(r.at, tz),
-                "reason": r.reason, "data": r.data} for r in rows]}
-
-    # ------------------------------------------------------------ minutes and documents (M10)
-
-    @rpc
-    def record_minutes(self, actor, meeting_id, data):
-        """M10: the confidential secretary records the minutes (a new version until approved)."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.MinutesIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            row = s.get(models.Minutes, meeting.id)
-            domain.check_record_minutes(actor.roles, meeting.status, row is not None and row.approved_at is not None)
-            if row is None:
-                row = models.Minutes(meeting_id=meeting.id, id=_new_id(), text=data["text"], version=1,
-                                     recorded_by=actor.person_id, recorded_at=now)
-                s.add(row)
-            else:
-                row.text, row.version, row.recorded_by, row.recorded_at = data["text"], row.version + 1, \
-                    actor.person_id, now
-            leave = _leave_opinions(s, meeting.id)
-            _history(s, meeting, "minutes_recorded", actor, meeting.status, meeting.status, at=now,
-                     data={"version": row.version})
-            uow.emit("minutes_recorded", meeting.org_id, {
-                "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version, "text": row.text,
-                "recorded_by": actor.person_id, "recorded_at": now, "leave_opinions": leave})
-            return _minutes(row, leave, _tz(s, meeting))
-
-    @rpc
-    def get_minutes(self, actor, meeting_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            actor.require(*domain.GROUP_ROLES, "confidential_secretary", "office", "discipline", "org_department",
-                          "discipline_commission", rule="M10", action="reading minutes")
-            row = s.get(models.Minutes, meeting.id)
-            if row is None:
-                raise NotFound("meeting_id: no minutes recorded", field="meeting_id")
-            return _minutes(row, _leave_opinions(s, meeting.id), _tz(s, meeting))
-
-    @rpc
-    def approve_minutes(self, actor, meeting_id):
-        """M10: the chair approves the minutes of a closed meeting (status minutes_approved)."""
-        actor = Actor.from_dict(actor)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            row = s.get(models.Minutes, meeting.id)
-            domain.check_approve_minutes(actor.person_id, meeting.chair_person_id, meeting.status, row is not None)
-            row.approved_by, row.approved_at = actor.person_id, now
-            meeting.status = "minutes_approved"
-            _history(s, meeting, "minutes_approved", actor, "closed", "minutes_approved", at=now,
-                     data={"version": row.version})
-            uow.emit("minutes_approved", meeting.org_id, {
-                "meeting_id": meeting.id, "minutes_id": row.id, "version": row.version,
-                "approved_by": actor.person_id, "approved_at": now})
-        return self._meeting_view(meeting_id)
-
-    @rpc
-    def issue_document(self, actor, meeting_id, data):
-        """M10: the office prepares a summary or document for a scope; it is issued once the secretary signs it off."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.DocumentIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            domain.check_issue_document(actor.roles, meeting.status)
-            row = models.Document(id=_new_id(), meeting_id=meeting.id, org_id=meeting.org_id, kind=data["kind"],
-                                  title=data["title"], body=data["body"], scope=list(dict.fromkeys(data["scope"])),
-                                  status="awaiting_sign_off", created_by=actor.person_id, created_at=now)
-            s.add(row)
-            return _document(row, _tz(s, meeting))
-
-    @rpc
-    def sign_off(self, actor, document_id):
-        """M10: the secretary signs off; the document is then issued to its scope with its issue
-        number 〔year〕n号: the next of its organization's year (in the organization's time zone)."""
-        actor = Actor.from_dict(actor)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            # the document's row is locked: two sign-offs of one document never both number it
-            row = _document_for(s, actor, document_id, lock=True)
-            domain.check_sign_off(actor.roles, row.status)
-            meeting = s.get(models.Meeting, row.meeting_id)
-            tz = _tz(s, meeting)
-            row.number_year = now.astimezone(tz).year
-            row.number_seq = _next_document_number(s, row.org_id, row.number_year)
-            row.status, row.signed_off_by, row.signed_off_at = "issued", actor.person_id, now
-            number = domain.document_number(row.number_year, row.number_seq)
-            _history(s, meeting, "document_issued", actor, meeting.status, meeting.status, at=now,
-                     data={"document_id": row.id, "document_number": number})
-            uow.emit("document_issued", row.org_id, {
-                "document_id": row.id, "meeting_id": row.meeting_id, "kind": row.kind, "title": row.title,
-                "body": row.body, "scope": row.scope, "prepared_by": row.created_by,
-                "signed_off_by": actor.person_id, "issued_at": now, "document_number": number,
-                "number_year": row.number_year, "number_seq": row.number_seq})
-            return _document(row, tz)
-
-    @rpc
-    def list_documents(self, actor, org_id, year):
-        """M10: an organization's numbered (issued) documents of a year, in number order: the
-        register of issue numbers.  Each reader sees the documents they may read (their scope)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        year = domain.check_document_year(year)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            tz = ZoneInfo(org.timezone)
-            D = models.Document
-            rows = s.execute(sa.select(D).where(D.org_id == org_id, D.number_year == year)
-                             .order_by(D.number_seq)).scalars().all()
-            items = [_document(d, tz, body=False) for d in rows
-                     if domain.may_read_document(actor.person_id, actor.roles, d.status, d.scope)]
-            return {"org_id": org_id, "year": year, "timezone": org.timezone, "items": items}
-
-    @rpc
-    def get_document(self, actor, document_id):
-        """M10: readable by the secretary, office and confidential secretary, and by persons in its scope once issued."""
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            row = _document_for(s, actor, document_id)
-            if not domain.may_read_document(actor.person_id, actor.roles, row.status, row.scope):
-                raise Forbidden("M10: the document is transmitted only to its approved scope", field="actor",
-                                rule="M10")
-            return _document(row, _tz(s, s.get(models.Meeting, row.meeting_id)))
-
-    # ------------------------------------------------------------ democratic life meeting (M11)
-
-    @rpc
-    def record_democratic_life_step(self, actor, meeting_id, data):
-        """M11 (§四): one step of the democratic life meeting (see ``domain.DL_STEPS``)."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.DemocraticLifeStepIn(), data)
-        now = clock.now()
-        with self.db.uow() as uow:
-            s = uow.session
-            meeting = _meeting_for(s, actor, meeting_id)
-            group = _group_of(s, meeting)
-            secretary = next((pid for pid, role in group.items() if role == "secretary"), None)
-            person_id = data["person_id"]
-            if data["step"] == "outline":
-                person_id = person_id or actor.person_id
-                if person_id not in group:
-                    raise RuleViolation("M11: a speaking outline is filed by a group member", field="person_id",
-                                        rule="M11")
-            elif data["step"] not in ("summary",):
-                actor.require("secretary", "office", "confidential_secretary", rule="M11",
-                              action=f"recording the {data['step']} step")
-            if data["step"] in ("speech", "criticism") and person_id not in group:
-                raise ValidationFailed("person_id: the group member speaking", field="person_id", rule="M11")
-            domain.check_dl_step(data["step"], meeting.kind, meeting.status, actor.person_id, actor.roles, secretary,
-                                 _dl_steps(s, meeting.id), person_id=person_id, data=data["data"])
-            row = models.DemocraticLifeStep(id=_new_id(), meeting_id=meeting.id, step=data["step"],
-                                            person_id=person_id, text=data["text"], data=data["data"] or None,
-                                            recorded_by=actor.person_id, recorded_at=now)
-            s.add(row)
-            return _dl_step(row, _tz(s, meeting))
-
-    @rpc
-    def complete_rectification(self, actor, step_id, data):
-        """M11: a rectification measure tracked to completion."""
-        actor = Actor.from_dict(actor)
-        data = load(schemas.CompletionIn(), data)
-        with self.db.uow() as uow:
-            s = uow.session
-            row = s.get(models.DemocraticLifeStep, step_id) if isinstance(step_id, str) else None
-            meeting = s.get(models.Meeting, row.meeting_id) if row else None
-            if row is None or row.step != "rectification" or not _may_see(actor, meeting.org_id):
-                raise NotFound("step_id: no such rectification measure", field="step_id")
-            actor.require("secretary", "office", rule="M11", action="completing a rectification measure")
-            if row.completed_at is not None:
-                raise Conflict("M11: the measure is already completed", field="step_id", rule="M11")
-            row.completed_at, row.completion = clock.now(), data["text"]
-            return _dl_step(row, _tz(s, meeting))
-
-    @rpc
-    def get_democratic_life(self, actor, meeting_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id, cross_org_read=True)
-            tz = _tz(s, meeting)
-            rows = s.execute(sa.select(models.DemocraticLifeStep).where(
-                models.DemocraticLifeStep.meeting_id == meeting.id).order_by(models.DemocraticLifeStep.recorded_at,
-                                                                             models.DemocraticLifeStep.id)).scalars()
-            steps = [_dl_step(r, tz) for r in rows]
-            measures = [st for st in steps if st["step"] == "rectification"]
-            return {"meeting_id": meeting.id, "theme": meeting.theme, "steps": steps,
-                    "rectification_open": sum(1 for m in measures if m["completed_at"] is None),
-                    "rectification_completed": sum(1 for m in measures if m["completed_at"] is not None)}
-
-    # ------------------------------------------------------------ compliance (M2, M11)
-
-    @rpc
-    def compliance_check(self, actor, org_id, month):
-        """M2/M11 findings for one calendar month (and, for December, its year)."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        actor.require("secretary", "deputy_secretary", "discipline", "office", "org_department",
-                      "discipline_commission", rule="M2", action="checking compliance")
-        first = domain.parse_month(month)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            held, dl_years = _held(s, org)
-            today = _local_day(clock.now(), org.timezone)
-        return [dict(f, org_id=org_id) for f in domain.compliance_findings(first, today, held, dl_years)]
-
     @timer(interval=COMPLIANCE_INTERVAL)
     def compliance_timer(self):
         """M2/M11: raise each missing-meeting alert once per organization and period (every replica runs this)."""
-        self._scan(clock.now())
+        self.meetings.scan(clock.now())
 
-    @rpc
+    # ------------------------------------------------------------ roster (SPEC §2)
+
+    @actor_rpc(schemas.OrganizationIn, check=application.admin_only("creating an organization"))
+    def create_organization(self, actor, data):
+        return self.meetings.create_organization(actor, data)
+
+    @actor_rpc()
+    def get_organization(self, actor, org_id):
+        return self.meetings.get_organization(actor, org_id)
+
+    @actor_rpc()
+    def list_organizations(self, actor):
+        return self.meetings.list_organizations(actor)
+
+    @actor_rpc()
+    def list_persons(self, actor):
+        return self.meetings.list_persons(actor)
+
+    @actor_rpc(schemas.PersonIn, check=application.admin_only("registering a person"))
+    def register_person(self, actor, data):
+        return self.meetings.register_person(actor, data)
+
+    @actor_rpc(schemas.AppointmentIn, check=application.admin_only("appointing"))
+    def appoint(self, actor, data):
+        return self.meetings.appoint(actor, data)
+
+    @actor_rpc(schemas.EndTermIn, check=application.admin_only("ending a term"))
+    def end_term(self, actor, appointment_id, data):
+        return self.meetings.end_term(actor, appointment_id, data)
+
+    @actor_rpc()
+    def list_appointments(self, actor, org_id, person_id=None):
+        return self.meetings.list_appointments(actor, org_id, person_id)
+
+    @actor_rpc()
+    def roles_of(self, actor, person_id, org_id, on=None):
+        return self.meetings.roles_of(actor, person_id, org_id, on)
+
+    @actor_rpc()
+    def list_members(self, actor, org_id, on=None):
+        return self.meetings.list_members(actor, org_id, on)
+
+    # ------------------------------------------------------------ meetings (M1, M4, M5, M8)
+
+    @actor_rpc(schemas.MeetingIn)
+    def schedule_meeting(self, actor, data):
+        return self.meetings.schedule_meeting(actor, data)
+
+    # ------------------------------------------------------------ topics (M3, M4, V4)
+
+    @actor_rpc(schemas.TopicIn, check=application.meeting_id_is_text)
+    def add_topic(self, actor, meeting_id, data):
+        return self.meetings.add_topic(actor, meeting_id, data)
+
+    @actor_rpc(schemas.TopicIn)
+    def propose_topic(self, actor, meeting_id, data):
+        return self.meetings.propose_topic(actor, meeting_id, data)
+
+    @actor_rpc(schemas.TopicIn)
+    def suggest_topic(self, actor, meeting_id, data):
+        return self.meetings.suggest_topic(actor, meeting_id, data)
+
+    @actor_rpc(schemas.DecideTopicIn)
+    def decide_topic(self, actor, topic_id, data):
+        return self.meetings.decide_topic(actor, topic_id, data)
+
+    @actor_rpc()
+    def schedule_topic(self, actor, topic_id, meeting_id):
+        return self.meetings.schedule_topic(actor, topic_id, meeting_id)
+
+    @actor_rpc(schemas.PrecoordinationIn)
+    def record_precoordination(self, actor, topic_id, data):
+        return self.meetings.record_precoordination(actor, topic_id, data)
+
+    @actor_rpc(schemas.PreparationIn)
+    def record_preparation(self, actor, topic_id, data):
+        return self.meetings.record_preparation(actor, topic_id, data)
+
+    @actor_rpc()
+    def get_topic(self, actor, topic_id):
+        return self.meetings.get_topic(actor, topic_id)
+
+    @actor_rpc()
+    def list_topics(self, actor, org_id, status=None):
+        return self.meetings.list_topics(actor, org_id, status)
+
+    @actor_rpc(schemas.MaterialIn)
+    def attach_material(self, actor, topic_id, data):
+        return self.meetings.attach_material(actor, topic_id, data)
+
+    @actor_rpc()
+    def get_material(self, actor, material_id):
+        return self.meetings.get_material(actor, material_id)
+
+    # ------------------------------------------------------------ objections (M5), leave (M9)
+
+    @actor_rpc(schemas.ObjectionIn)
+    def raise_objection(self, actor, meeting_id, data):
+        return self.meetings.raise_objection(actor, meeting_id, data)
+
+    @actor_rpc(schemas.LeaveRequestIn)
+    def request_leave(self, actor, meeting_id, data):
+        return self.meetings.request_leave(actor, meeting_id, data)
+
+    @actor_rpc(schemas.LeaveDecisionIn)
+    def decide_leave(self, actor, leave_id, data):
+        return self.meetings.decide_leave(actor, leave_id, data)
+
+    @actor_rpc()
+    def list_leave(self, actor, meeting_id):
+        return self.meetings.list_leave(actor, meeting_id)
+
+    # ------------------------------------------------------------ provisional handling (M6)
+
+    @actor_rpc(schemas.ProvisionalIn)
+    def record_provisional_handling(self, actor, data):
+        return self.meetings.record_provisional_handling(actor, data)
+
+    @actor_rpc()
+    def approve_provisional_handling(self, actor, handling_id):
+        return self.meetings.approve_provisional_handling(actor, handling_id)
+
+    @actor_rpc()
+    def list_provisional_handlings(self, actor, org_id, status=None):
+        return self.meetings.list_provisional_handlings(actor, org_id, status)
+
+    # ------------------------------------------------------------ notice, observers (M5, M7)
+
+    @actor_rpc(schemas.ObserverIn)
+    def invite_observer(self, actor, meeting_id, data):
+        return self.meetings.invite_observer(actor, meeting_id, data)
+
+    @actor_rpc()
+    def notice_meeting(self, actor, meeting_id):
+        return self.meetings.notice_meeting(actor, meeting_id)
+
+    # ------------------------------------------------------------ opening, attendance (M8, M9, M11)
+
+    @actor_rpc(schemas.OpenIn)
+    def open_meeting(self, actor, meeting_id, data):
+        return self.meetings.open_meeting(actor, meeting_id, data)
+
+    @actor_rpc()
+    def record_arrival(self, actor, meeting_id, person_id):
+        return self.meetings.record_arrival(actor, meeting_id, person_id)
+
+    @actor_rpc()
+    def record_departure(self, actor, meeting_id, person_id):
+        return self.meetings.record_departure(actor, meeting_id, person_id)
+
+    @actor_rpc()
+    def quorum_now(self, actor, meeting_id):
+        return self.meetings.quorum_now(actor, meeting_id)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @actor_rpc()
+    def close_meeting(self, actor, meeting_id):
+        return self.meetings.close_meeting(actor, meeting_id)
+
+    @actor_rpc(schemas.ReasonIn)
+    def cancel_meeting(self, actor, meeting_id, data):
+        return self.meetings.cancel_meeting(actor, meeting_id, data)
+
+    @actor_rpc(schemas.RescheduleIn)
+    def reschedule_meeting(self, actor, meeting_id, data):
+        return self.meetings.reschedule_meeting(actor, meeting_id, data)
+
+    @actor_rpc()
+    def meeting_history(self, actor, meeting_id):
+        return self.meetings.meeting_history(actor, meeting_id)
+
+    # ------------------------------------------------------------ minutes and documents (M10)
+
+    @actor_rpc(schemas.MinutesIn)
+    def record_minutes(self, actor, meeting_id, data):
+        return self.meetings.record_minutes(actor, meeting_id, data)
+
+    @actor_rpc()
+    def get_minutes(self, actor, meeting_id):
+        return self.meetings.get_minutes(actor, meeting_id)
+
+    @actor_rpc()
+    def approve_minutes(self, actor, meeting_id):
+        return self.meetings.approve_minutes(actor, meeting_id)
+
+    @actor_rpc(schemas.DocumentIn)
+    def issue_document(self, actor, meeting_id, data):
+        return self.meetings.issue_document(actor, meeting_id, data)
+
+    @actor_rpc()
+    def sign_off(self, actor, document_id):
+        return self.meetings.sign_off(actor, document_id)
+
+    @actor_rpc()
+    def list_documents(self, actor, org_id, year):
+        return self.meetings.list_documents(actor, org_id, year)
+
+    @actor_rpc()
+    def get_document(self, actor, document_id):
+        return self.meetings.get_document(actor, document_id)
+
+    # ------------------------------------------------------------ democratic life meeting (M11)
+
+    @actor_rpc(schemas.DemocraticLifeStepIn)
+    def record_democratic_life_step(self, actor, meeting_id, data):
+        return self.meetings.record_democratic_life_step(actor, meeting_id, data)
+
+    @actor_rpc(schemas.CompletionIn)
+    def complete_rectification(self, actor, step_id, data):
+        return self.meetings.complete_rectification(actor, step_id, data)
+
+    @actor_rpc()
+    def get_democratic_life(self, actor, meeting_id):
+        return self.meetings.get_democratic_life(actor, meeting_id)
+
+    # ------------------------------------------------------------ compliance (M2, M11)
+
+    @actor_rpc()
+    def compliance_check(self, actor, org_id, month):
+        return self.meetings.compliance_check(actor, org_id, month)
+
+    @actor_rpc()
     def scan_compliance(self, actor, as_of=None):
-        """What the timer does, on demand (the suite itself only): -> the findings newly raised."""
-        actor = Actor.from_dict(actor)
-        if "system" not in actor.roles:
-            raise Forbidden("AUTH: the compliance scan is run by the suite itself", field="actor", rule="AUTH")
-        try:
-            now = dt.datetime.fromisoformat(as_of) if as_of else clock.now()
-        except (TypeError, ValueError):
-            raise ValidationFailed("as_of: must be an ISO 8601 instant", field="as_of") from None
-        if now.tzinfo is None:
-            raise ValidationFailed("as_of: must carry a time zone", field="as_of")
-        return self._scan(now)
-
-    def _scan(self, now):
-        raised = []
-        with self.db.read() as s:
-            orgs = [(o.id, o.timezone, o.created_at) for o in s.execute(sa.select(models.Organization)).scalars()]
-        for org_id, timezone, created_at in orgs:
-            today = _local_day(now, timezone)
-            month = domain.previous_month(today)
-            if _local_day(created_at, timezone) > month:
-                continue        # only whole months the organization existed
-            with self.db.read() as s:
-                held, dl_years = _held(s, s.get(models.Organization, org_id))
-            for finding in domain.compliance_findings(month, today, held, dl_years):
-                if finding["severity"] != "breach":
-                    continue
-                if self._raise_once(org_id, finding, now):
-                    raised.append(dict(finding, org_id=org_id))
-        return raised
-
-    def _raise_once(self, org_id, finding, now):
-        """One row per (org, period, rule): a second replica's insert fails and emits nothing."""
-        try:
-            with self.db.uow() as uow:
-                uow.session.add(models.ComplianceFinding(org_id=org_id, period=finding["period"],
-                                                         rule=finding["rule"], detected_at=now))
-                uow.session.flush()
-                if finding["rule"] == "M2":
-                    uow.emit("meeting_missing_detected", org_id, {"org_id": org_id, "month": finding["period"]})
-                else:
-                    uow.emit("democratic_life_missing_detected", org_id,
-                             {"org_id": org_id, "year": int(finding["period"])})
-            return True
-        except IntegrityError:
-            return False
+        return self.meetings.scan_compliance(actor, as_of)
 
     # ------------------------------------------------------------ reads for voting and views
 
-    @rpc
+    @actor_rpc()
     def get_meeting(self, actor, meeting_id):
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            # one read transaction: the access check uses the row the view is made from
-            return self._meeting_view(meeting_id, s, visible_to=actor)
+        return self.meetings.get_meeting(actor, meeting_id)
 
-    @rpc
+    @actor_rpc()
     def list_meetings(self, actor, org_id, date_from=None, date_to=None, status=None):
-        """The organization's meetings scheduled in [date_from, date_to) (ISO dates, the
-        organization's calendar), oldest first: the secretary's calendar."""
-        actor = Actor.from_dict(actor)
-        actor.require_org(org_id, cross_org_read=True)
-        with self.db.read() as s:
-            org = s.get(models.Organization, org_id)
-            if org is None:
-                raise NotFound("org_id: no such organization", field="org_id")
-            tz = ZoneInfo(org.timezone)
-            query = sa.select(models.Meeting).where(models.Meeting.org_id == org_id)
-            for value, name, op in ((date_from, "from", "ge"), (date_to, "to", "lt")):
-                if value is None:
-                    continue
-                try:
-                    day = dt.date.fromisoformat(value)
-                except (TypeError, ValueError):
-                    raise ValidationFailed(f"{name}: must be a date (YYYY-MM-DD)", field=name) from None
-                instant = dt.datetime.combine(day, dt.time(), tzinfo=tz)
-                column = models.Meeting.scheduled_at
-                query = query.where(column >= instant if op == "ge" else column < instant)
-            if status is not None:
-                query = query.where(models.Meeting.status == status)
-            rows = s.execute(query.order_by(models.Meeting.scheduled_at).limit(500)).scalars().all()
-            items = [{"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
-                      "scheduled_at": iso(m.scheduled_at),
-                      "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
-                      "chair_person_id": m.chair_person_id} for m in rows]
-            return {"org_id": org_id, "timezone": org.timezone, "items": items}
+        return self.meetings.list_meetings(actor, org_id, date_from, date_to, status)
 
-    @rpc
+    @actor_rpc()
     def presence_now(self, actor, meeting_id, person_id):
-        """V1: where a person stands in the meeting right now -> {meeting_id, meeting_status, presence}
-        with presence "present" | "absent" | "leave" | None (not on the roll).  Voting asks on every vote."""
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
-            row = s.get(models.Attendance, (meeting.id, person_id)) if isinstance(person_id, str) else None
-            return {"meeting_id": meeting.id, "meeting_status": meeting.status,
-                    "presence": row.status if row is not None else None}
+        return self.meetings.presence_now(actor, meeting_id, person_id)
 
-    @rpc
+    @actor_rpc()
     def attendance_snapshot(self, actor, meeting_id, topic_id):
-        """What voting copies into a ballot when it opens (V1, V3): N, who is present now, on leave."""
-        actor = Actor.from_dict(actor)
-        with self.db.read() as s:
-            meeting = _meeting_for(s, actor, meeting_id)
-            topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
-            if topic is None or topic.meeting_id != meeting.id or topic.status != "accepted":
-                raise RuleViolation("M4: only a topic on this meeting's agenda may be voted",
-                                    field="topic_id", rule="M4")
-            if meeting.status != "opened":
-                raise RuleViolation("M8: ballots open only in an opened meeting", field="meeting_id", rule="M8")
-            domain.check_votable(meeting.kind, meeting.scheduled_at, meeting.noticed_at, topic.category)
-            rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting.id)).scalars()
-            group = _group_of(s, meeting)
-            members = [{
-                "person_id": row.person_id, "role": group.get(row.person_id, "member"), "presence": row.status,
-                "written_opinion": (row.written_opinions or {}).get(topic.id),
-            } for row in rows]
-            members.sort(key=lambda m: m["person_id"])
-            return {
-                "org_id": meeting.org_id, "meeting_id": meeting.id, "meeting_kind": meeting.kind,
-                "emergency": meeting.kind == "emergency", "chair_person_id": meeting.chair_person_id,
-                "topic": {"topic_id": topic.id, "title": topic.title, "category": topic.category,
-                          "candidate_person_id": topic.candidate_person_id},   # V4: the item's candidate
-                "n": meeting.group_size, "present": sum(1 for m in members if m["presence"] == "present"),
-                "members": members,
-            }
-
-    def _meeting_view(self, meeting_id, s=None, visible_to=None):
-        """A meeting with its agenda, attendance and observers, read with statements made
-        once (plain rows, no ORM objects: the most frequent read of the suite).  With
-        ``visible_to``, another organization's meeting is not revealed to exist."""
-        if s is None:
-            with self.db.read() as s:
-                return self._meeting_view(meeting_id, s, visible_to)
-        row = s.execute(_VIEW_MEETING, {"meeting_id": meeting_id}).first() if isinstance(meeting_id, str) else None
-        if row is None:
-            raise NotFound("meeting_id: no such meeting", field="meeting_id")
-        if visible_to is not None:
-            try:
-                visible_to.require_org(row.org_id, cross_org_read=True)
-            except Exception:
-                raise NotFound("meeting_id: no such meeting", field="meeting_id") from None
-        key = {"meeting_id": meeting_id}
-        topics = s.execute(_VIEW_TOPICS, key).all()
-        attendance = s.execute(_VIEW_ATTENDANCE, key).all()
-        observers = s.execute(_VIEW_OBSERVERS, key).all()
-        tz = ZoneInfo(row.timezone)
-        deadline = row.scheduled_at - domain.OBJECTION_LEAD
-        return {
-            "meeting_id": row.id, "org_id": row.org_id, "kind": row.kind, "title": row.title,
-            "theme": row.theme, "emergency_reason": row.emergency_reason,
-            "status": row.status, "scheduled_at": iso(row.scheduled_at),
-            "scheduled_at_local": row.scheduled_at.astimezone(tz).isoformat(), "timezone": row.timezone,
-            "chair_person_id": row.chair_person_id, "delegated_by": row.delegated_by,
-            "noticed_at": iso(row.noticed_at), "noticed_at_local": _local(row.noticed_at, tz),
-            "opened_at": iso(row.opened_at), "opened_at_local": _local(row.opened_at, tz),
-            "closed_at": iso(row.closed_at), "closed_at_local": _local(row.closed_at, tz),
-            "cancelled_at": iso(row.cancelled_at), "cancel_reason": row.cancel_reason,
-            "objection_deadline": iso(deadline), "objection_deadline_local": _local(deadline, tz),
-            "n": row.group_size,
-            "quorum": domain.quorum_required(row.group_size) if row.group_size is not None else None,
-            "topics": [_topic(t) for t in topics],
-            "attendance": [{"person_id": a.person_id, "status": a.status,
-                            "written_opinions": a.written_opinions,
-                            "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
-                           for a in attendance],
-            "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
-                          for o in observers],
-        }
-
-
-# The meeting view's statements, made once: building a select costs more than running it.
-_MEETINGS, _ORGS = models.Meeting.__table__, models.Organization.__table__
-_VIEW_MEETING = (sa.select(_MEETINGS, _ORGS.c.timezone)
-                 .join(_ORGS, _ORGS.c.id == _MEETINGS.c.org_id)
-                 .where(_MEETINGS.c.id == sa.bindparam("meeting_id")))
-_TOPICS = models.Topic.__table__
-_VIEW_TOPICS = (sa.select(_TOPICS)       # the agenda: accepted topics on the meeting, in order (M4)
-                .where(_TOPICS.c.meeting_id == sa.bindparam("meeting_id"), _TOPICS.c.status == "accepted")
-                .order_by(_TOPICS.c.position))
-_ATTENDANCE = models.Attendance.__table__
-_VIEW_ATTENDANCE = sa.select(_ATTENDANCE).where(_ATTENDANCE.c.meeting_id == sa.bindparam("meeting_id"))
-_OBSERVERS = models.Observer.__table__
-_VIEW_OBSERVERS = (sa.select(_OBSERVERS).where(_OBSERVERS.c.meeting_id == sa.bindparam("meeting_id"))
-                   .order_by(_OBSERVERS.c.invited_at))
-
-
-# ---------------------------------------------------------------- helpers (queries)
-
-def _terms(s, org_id):
-    rows = s.execute(sa.select(models.Appointment).where(models.Appointment.org_id == org_id)).scalars()
-    return [domain.Term(r.person_id, r.role, r.start_date, r.end_date) for r in rows]
-
-
-def _group_of(s, meeting, at=None):
-    """The group members in office on the meeting day (organization's calendar) -> {person_id: role}.
-
-    The meeting day is the day it opened (``at`` when it opens now); before that, the day it is set
-    for.  I6/M8: an emergency meeting set for 00:30 and opened at 23:40 the evening before counts
-    a member whose term ends that evening, who is in office when the meeting is held."""
-    org = s.get(models.Organization, meeting.org_id)
-    when = at or meeting.opened_at or meeting.scheduled_at
-    return domain.group_members_on(_terms(s, org.id), _local_day(when, org.timezone))
-
-
-def _topics(s, meeting_id):
-    """The agenda: accepted topics on the meeting, in order (M4)."""
-    return s.execute(sa.select(models.Topic).where(models.Topic.meeting_id == meeting_id,
-                                                   models.Topic.status == "accepted")
-                     .order_by(models.Topic.position)).scalars().all()
-
-
-def _place(s, topic, meeting):
-    """Put an accepted topic at the end of a meeting's agenda."""
-    topic.position = _last_position(s, meeting.id, but=topic.id) + 1
-    topic.meeting_id = meeting.id
-
-
-def _last_position(s, meeting_id, but=None):
-    """The position of the last accepted topic on a meeting's agenda (0 when it has none),
-    ``but`` a topic already on it."""
-    if but is None:
-        return s.execute(_LAST_POSITION, {"meeting_id": meeting_id}).scalar() or 0
-    return s.execute(_LAST_POSITION_BUT, {"meeting_id": meeting_id, "but": but}).scalar() or 0
-
-
-_LAST_POSITION = sa.select(sa.func.max(models.Topic.position)).where(
-    models.Topic.meeting_id == sa.bindparam("meeting_id"), models.Topic.status == "accepted")
-_LAST_POSITION_BUT = _LAST_POSITION.where(models.Topic.id != sa.bindparam("but"))
-
-
-def _new_topics(s, org_id, data, person_id, status, now):
-    """One topic per candidate of a personnel topic (V4); prepared by the office or HR (M3)."""
-    prepared_by = domain.prepared_by_for(data["category"], data["prepared_by"])
-    candidates = domain.split_candidates(data["category"], data["candidate_person_ids"])
-    for candidate in candidates:
-        if candidate is not None and s.get(models.Person, candidate) is None:
-            raise NotFound(f"candidate_person_ids: no such person {candidate}", field="candidate_person_ids")
-    precoordination = data["precoordination"]
-    if precoordination is not None:
-        org = s.get(models.Organization, org_id)
-        if precoordination["leader_person_id"] not in domain.group_members_on(
-                _terms(s, org_id), _local_day(now, org.timezone)):
-            raise RuleViolation("M3: pre-coordination is done by a group member in office (the leader in charge)",
-                                field="precoordination.leader_person_id", rule="M3")
-        precoordination = dict(precoordination, recorded_by=person_id, recorded_at=iso(now))
-    preparation = dict(data["preparation"], recorded_by=person_id, recorded_at=iso(now)) \
-        if data["preparation"] is not None else None
-    created = []
-    for candidate in candidates:
-        topic = models.Topic(id=_new_id(), meeting_id=None, org_id=org_id, title=data["title"],
-                             category=data["category"], position=0, proposed_by=person_id, created_at=now,
-                             status=status, description=data["description"], broad=data["broad"],
-                             prepared_by=prepared_by, candidate_person_id=candidate,
-                             subordinate_org=data["subordinate_org"], precoordination=precoordination,
-                             preparation=preparation)
-        s.add(topic)
-        created.append(topic)
-    return created
-
-
-def _topic_for(s, actor, topic_id, cross_org_read=False):
-    topic = s.get(models.Topic, topic_id) if isinstance(topic_id, str) else None
-    if topic is None or not _may_see(actor, topic.org_id, cross_org_read):
-        raise NotFound("topic_id: no such topic", field="topic_id")
-    return topic
-
-
-def _require_topic_editable(s, topic):
-    if topic.status == "rejected":
-        raise Conflict("M3: the topic was rejected", field="topic_id", rule="M3")
-    meeting = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-    if meeting is not None and meeting.status != "draft":
-        raise RuleViolation("M5: the topic went out with the notice; its records are frozen",
-                            field="topic_id", rule="M5")
-
-
-def _attach_pending_reports(s, meeting):
-    """M6: provisional handlings not yet reported go on the next meeting's agenda."""
-    rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
-        models.ProvisionalHandling.reported_meeting_id.is_(None))).scalars().all()
-    for handling in rows:
-        topic = s.get(models.Topic, handling.topic_id)
-        current = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-        if current is None or current.status == "cancelled" or (
-                current.status == "draft" and current.scheduled_at > meeting.scheduled_at):
-            _place(s, topic, meeting)
-
-
-def _approve_handling(s, uow, row, approver, now):
-    """M6: an approved provisional handling becomes a mandatory report on the next meeting's agenda."""
-    row.status, row.approved_by, row.approved_at = "approved", approver, now
-    topic = models.Topic(id=_new_id(), meeting_id=None, org_id=row.org_id, position=0,
-                         title=f"临时处置情况报告：{row.title}"[:300], category="report",
-                         description=row.description, proposed_by=row.handled_by, created_at=now,
-                         status="accepted", broad=False, prepared_by="office",
-                         decided_by=approver, decided_at=now, provisional_handling_id=row.id)
-    s.add(topic)
-    row.topic_id = topic.id
-    s.flush()
-    nxt = s.execute(sa.select(models.Meeting).where(
-        models.Meeting.org_id == row.org_id, models.Meeting.status == "draft",
-        models.Meeting.kind != "democratic_life", models.Meeting.scheduled_at > now)
-        .order_by(models.Meeting.scheduled_at).limit(1)).scalar()
-    if nxt is not None:
-        _place(s, topic, nxt)
-    uow.emit("provisional_handling_recorded", row.org_id, {
-        "handling_id": row.id, "title": row.title, "description": row.description,
-        "handled_by": row.handled_by, "approved_by": row.approved_by, "recorded_at": row.recorded_at,
-        "report_topic_id": topic.id, "report_meeting_id": topic.meeting_id,
-    })
-    return topic
-
-
-def _unreported_elsewhere(s, meeting, now):
-    """M6: titles of provisional handlings that this meeting must hear but whose report is not on its agenda."""
-    titles = []
-    rows = s.execute(sa.select(models.ProvisionalHandling).where(
-        models.ProvisionalHandling.org_id == meeting.org_id, models.ProvisionalHandling.status == "approved",
-        models.ProvisionalHandling.reported_meeting_id.is_(None),
-        models.ProvisionalHandling.recorded_at <= now)).scalars().all()
-    for handling in rows:
-        topic = s.get(models.Topic, handling.topic_id)
-        if topic.meeting_id == meeting.id:
-            continue
-        other = s.get(models.Meeting, topic.meeting_id) if topic.meeting_id else None
-        if other is not None and other.status in ("draft", "noticed") and other.scheduled_at < meeting.scheduled_at:
-            continue        # an earlier meeting hears it
-        titles.append(handling.title)
-    return titles
-
-
-def _observer_ids(s, meeting_id):
-    return set(s.execute(sa.select(models.Observer.person_id)
-                         .where(models.Observer.meeting_id == meeting_id)).scalars())
-
-
-def _leave_opinions(s, meeting_id):
-    """M9: leave opinions attached to the minutes."""
-    rows = s.execute(sa.select(models.Attendance).where(models.Attendance.meeting_id == meeting_id,
-                                                        models.Attendance.written_opinions.is_not(None))).scalars()
-    return [{"person_id": r.person_id, "opinions": r.written_opinions} for r in rows
-            if r.written_opinions is not None]
-
-
-def _held(s, org):
-    """Months (first day, local) with a meeting held, and years with a democratic life meeting held."""
-    rows = s.execute(sa.select(models.Meeting.kind, models.Meeting.opened_at).where(
-        models.Meeting.org_id == org.id, models.Meeting.status.in_(domain.HELD_STATUSES),
-        models.Meeting.opened_at.is_not(None))).all()
-    months, dl_years = set(), set()
-    for kind, opened_at in rows:
-        day = _local_day(opened_at, org.timezone)
-        months.add(day.replace(day=1))
-        if kind == "democratic_life":
-            dl_years.add(day.year)
-    return months, dl_years
-
-
-def _dl_steps(s, meeting_id):
-    rows = s.execute(sa.select(models.DemocraticLifeStep).where(models.DemocraticLifeStep.meeting_id == meeting_id)
-                     .order_by(models.DemocraticLifeStep.recorded_at, models.DemocraticLifeStep.id)).scalars()
-    return [(r.step, r.person_id, r.data or {}) for r in rows]
-
-
-def _history(s, meeting, action, actor, from_status, to_status, at, reason=None, data=None):
-    s.add(models.MeetingEvent(meeting_id=meeting.id, action=action, from_status=from_status, to_status=to_status,
-                              actor_person_id=actor.person_id, at=at, reason=reason, data=data))
-
-
-def _may_see(actor, org_id, cross_org_read=False):
-    try:
-        actor.require_org(org_id, cross_org_read=cross_org_read)
-        return True
-    except Exception:
-        return False
-
-
-def _meeting_for(s, actor, meeting_id, cross_org_read=False):
-    meeting = s.get(models.Meeting, meeting_id) if isinstance(meeting_id, str) else None
-    if meeting is None:
-        raise NotFound("meeting_id: no such meeting", field="meeting_id")
-    try:
-        actor.require_org(meeting.org_id, cross_org_read=cross_org_read)
-    except Exception:
-        # another organization's meeting is not revealed to exist
-        raise NotFound("meeting_id: no such meeting", field="meeting_id") from None
-    return meeting
-
-
-def _document_for(s, actor, document_id, lock=False):
-    row = s.get(models.Document, document_id, with_for_update=lock) if isinstance(document_id, str) else None
-    if row is None or not _may_see(actor, row.org_id):
-        raise NotFound("document_id: no such document", field="document_id")
-    return row
-
-
-def _next_document_number(s, org_id, year):
-    """M10: the organization's next issue number of ``year``, taken in the caller's transaction.
-
-    One upsert on the (org, year) counter row: on PostgreSQL it takes the row's lock until the
-    sign-off commits, so a concurrent sign-off waits and then counts on from the committed value;
-    on SQLite writers are serialised.  A sign-off that rolls back takes its number back with it:
-    the numbers of a year have no gaps and are never given twice."""
-    C = models.DocumentCounter
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise RuntimeError(f"document numbers need PostgreSQL or SQLite, not {dialect}")
-    statement = insert(C).values(org_id=org_id, year=year, last=1)
-    statement = statement.on_conflict_do_update(index_elements=[C.org_id, C.year], set_={"last": C.last + 1})
-    return s.execute(statement.returning(C.last)).scalar_one()
-
-
-def _require_chair(actor, meeting, action):
-    if actor.person_id != meeting.chair_person_id and "system" not in actor.roles:
-        raise RuleViolation(f"M1: {action} is for the meeting's chair", field="actor", rule="M1")
-
-
-def _require_convener(actor, meeting, action):
-    """M1: the secretary convenes; the chair (a delegated deputy) may also move or cancel the meeting."""
-    if actor.person_id != meeting.chair_person_id and not actor.has("secretary"):
-        raise Forbidden(f"M1: {action} is for the secretary or the meeting's chair", field="actor", rule="M1")
-
-
-def _tz(s, meeting):
-    return ZoneInfo(s.get(models.Organization, meeting.org_id).timezone)
-
-
-def _local(value, tz):
-    """An instant shown in the organization's time zone (``*_local`` fields)."""
-    return value.astimezone(tz).isoformat() if value is not None else None
-
-
-# ---------------------------------------------------------------- views
-
-def _org(org):
-    return {"org_id": org.id, "name": org.name, "timezone": org.timezone}
-
-
-def _appointment(a):
-    return {"appointment_id": a.id, "org_id": a.org_id, "person_id": a.person_id, "role": a.role,
-            "start_date": a.start_date.isoformat(), "end_date": a.end_date.isoformat() if a.end_date else None,
-            "division_of_work": a.division_of_work, "end_reason": a.end_reason}
-
-
-def _topic(t, materials=None):
-    view = {"topic_id": t.id, "meeting_id": t.meeting_id, "title": t.title, "category": t.category,
-            "position": t.position, "status": t.status or "accepted", "description": t.description,
-            "broad": bool(t.broad), "prepared_by": t.prepared_by, "candidate_person_id": t.candidate_person_id,
-            "subordinate_org": t.subordinate_org, "precoordination": t.precoordination,
-            "preparation": t.preparation, "proposed_by": t.proposed_by, "decided_by": t.decided_by,
-            "decision_reason": t.decision_reason, "provisional_handling_id": t.provisional_handling_id,
-            "mandatory": t.provisional_handling_id is not None}
-    if materials is not None:
-        view["materials"] = materials
-    return view
-
-
-def _materials(s, topic_id):
-    rows = s.execute(sa.select(models.Material.id, models.Material.filename, models.Material.content_type,
-                               models.Material.size, models.Material.sha256)
-                     .where(models.Material.topic_id == topic_id).order_by(models.Material.uploaded_at)).all()
-    return [{"material_id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size,
-             "sha256": r.sha256} for r in rows]
-
-
-def _material(m, timezone):
-    tz = ZoneInfo(timezone)
-    return {"material_id": m.id, "topic_id": m.topic_id, "filename": m.filename, "content_type": m.content_type,
-            "size": m.size, "sha256": m.sha256, "prepared_as": m.prepared_as, "uploaded_by": m.uploaded_by,
-            "uploaded_at": iso(m.uploaded_at), "uploaded_at_local": _local(m.uploaded_at, tz)}
-
-
-def _objection(o, tz):
-    return {"objection_id": o.id, "meeting_id": o.meeting_id, "topic_id": o.topic_id, "person_id": o.person_id,
-            "text": o.text, "raised_at": iso(o.raised_at), "raised_at_local": _local(o.raised_at, tz)}
-
-
-def _leave(r, tz):
-    return {"leave_id": r.id, "meeting_id": r.meeting_id, "person_id": r.person_id, "reason": r.reason,
-            "opinions": r.opinions, "status": r.status, "requested_at": iso(r.requested_at),
-            "requested_at_local": _local(r.requested_at, tz), "decided_by": r.decided_by,
-            "decided_at": iso(r.decided_at), "decided_at_local": _local(r.decided_at, tz),
-            "decision_reason": r.decision_reason}
-
-
-def _handling(h, topic, timezone):
-    tz = ZoneInfo(timezone)
-    return {"handling_id": h.id, "org_id": h.org_id, "title": h.title, "description": h.description,
-            "handled_by": h.handled_by, "status": h.status, "approved_by": h.approved_by,
-            "approved_at": iso(h.approved_at), "recorded_at": iso(h.recorded_at),
-            "recorded_at_local": _local(h.recorded_at, tz), "report_topic_id": topic.id if topic else None,
-            "report_meeting_id": topic.meeting_id if topic else None}
-
-
-def _minutes(m, leave_opinions, tz):
-    return {"minutes_id": m.id, "meeting_id": m.meeting_id, "text": m.text, "version": m.version,
-            "recorded_by": m.recorded_by, "recorded_at": iso(m.recorded_at),
-            "recorded_at_local": _local(m.recorded_at, tz), "approved_by": m.approved_by,
-            "approved_at": iso(m.approved_at), "approved_at_local": _local(m.approved_at, tz),
-            "leave_opinions": leave_opinions}
-
-
-def _document(d, tz, body=True):
-    view = {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
-            "body": d.body, "scope": d.scope, "status": d.status, "prepared_by": d.created_by,
-            "created_at": iso(d.created_at), "signed_off_by": d.signed_off_by,
-            "signed_off_at": iso(d.signed_off_at), "signed_off_at_local": _local(d.signed_off_at, tz),
-            # M10: the issue number, given at sign-off (None while awaiting it)
-            "document_number": (domain.document_number(d.number_year, d.number_seq)
-                                if d.number_seq is not None else None),
-            "number_year": d.number_year, "number_seq": d.number_seq}
-    if not body:
-        del view["body"]
-    return view
-
-
-def _dl_step(r, tz):
-    return {"step_id": r.id, "meeting_id": r.meeting_id, "step": r.step, "person_id": r.person_id, "text": r.text,
-            "data": r.data, "recorded_by": r.recorded_by, "recorded_at": iso(r.recorded_at),
-            "recorded_at_local": _local(r.recorded_at, tz), "completed_at": iso(r.completed_at),
-            "completion": r.completion}
+        return self.meetings.attendance_snapshot(actor, meeting_id, topic_id)

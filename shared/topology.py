@@ -38,6 +38,7 @@ SUBSCRIPTIONS = (
     ("accountability", "implementation_overdue", "notifications", "on_implementation_overdue"),
     ("accountability", "compliance_alert_raised", "notifications", "on_compliance_alert_raised"),
     ("meetings", "membership_changed", "notifications", "on_membership_changed"),
+    ("meetings", "staff_appointment_changed", "notifications", "on_staff_appointment_changed"),
 )
 
 # A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);
@@ -60,6 +61,8 @@ ARCHIVED_EVENTS = (
     ("notifications", "notification_failed"),
     ("accountability", "case_proposed"), ("accountability", "alert_acknowledged"),
     ("accountability", "implementation_due_soon"),
+    ("meetings", "material_attached"), ("meetings", "democratic_life_step_recorded"),
+    ("meetings", "rectification_completed"), ("meetings", "staff_appointment_changed"),
 )
 _EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
 SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")

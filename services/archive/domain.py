@@ -482,6 +482,12 @@ ARCHIVED_EVENTS = {
     ("accountability", "case_proposed"): ArchivedEvent("case_proposal", "case_id"),
     ("accountability", "alert_acknowledged"): ArchivedEvent("alert_acknowledgement", "alert_id"),
     ("accountability", "implementation_due_soon"): ArchivedEvent("implementation_reminder", "task_id"),
+    # meetings, later additions: materials (name, size, SHA-256), democratic life steps and
+    # rectification (M11), staff terms (§二)
+    ("meetings", "material_attached"): ArchivedEvent("material", "material_id", classify_decision),
+    ("meetings", "democratic_life_step_recorded"): ArchivedEvent("democratic_life", "step_id"),
+    ("meetings", "rectification_completed"): ArchivedEvent("democratic_life", "step_id"),
+    ("meetings", "staff_appointment_changed"): ArchivedEvent("term", "person_id"),
 }
 
 

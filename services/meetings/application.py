@@ -106,12 +106,11 @@ class Meetings:
                                      repo.terms(s, data["org_id"]))
             row = models.Appointment(id=repo.new_id(), created_at=clock.now(), **data)
             s.add(row)
-            if data["role"] in domain.GROUP_ROLES:
-                uow.emit("membership_changed", data["org_id"], {
-                    "person_id": data["person_id"], "role": data["role"],
-                    "start_date": data["start_date"], "end_date": data["end_date"],
-                    "division_of_work": data["division_of_work"],
-                })
+            # §二: a group role's term (N, quorum) or a staff role's (A1: terms kept; C7: who the
+            # discipline inspector is, for the alerts' recipients)
+            emit_term(uow, data["org_id"], {
+                "person_id": data["person_id"], "role": data["role"], "start_date": data["start_date"],
+                "end_date": data["end_date"], "division_of_work": data["division_of_work"]})
         return repo.appointment_view(row)
 
     def end_term(self, actor, appointment_id, data):
@@ -130,12 +129,9 @@ class Meetings:
             domain.check_end_term(term, data["end_date"], data["reason"], row.end_reason is not None)
             row.end_date, row.end_reason, row.ended_by, row.ended_at = \
                 data["end_date"], data["reason"], actor.person_id, now
-            if row.role in domain.GROUP_ROLES:
-                uow.emit("membership_changed", row.org_id, {
-                    "person_id": row.person_id, "role": row.role, "start_date": row.start_date,
-                    "end_date": row.end_date, "division_of_work": row.division_of_work,
-                    "end_reason": row.end_reason,
-                })
+            emit_term(uow, row.org_id, {
+                "person_id": row.person_id, "role": row.role, "start_date": row.start_date,
+                "end_date": row.end_date, "division_of_work": row.division_of_work, "end_reason": row.end_reason})
         return repo.appointment_view(row)
 
     def list_appointments(self, actor, org_id, person_id=None):
@@ -394,6 +390,12 @@ class Meetings:
                                   uploaded_by=actor.person_id, prepared_as=topic.prepared_by,
                                   uploaded_at=clock.now())
             s.add(row)
+            # A1: the archive keeps the material's name, size and SHA-256 (the content stays here)
+            uow.emit("material_attached", topic.org_id, {
+                "material_id": row.id, "topic_id": topic.id, "meeting_id": topic.meeting_id,
+                "topic_title": topic.title, "category": topic.category, "filename": row.filename,
+                "content_type": row.content_type, "size": row.size, "sha256": row.sha256,
+                "prepared_as": row.prepared_as, "uploaded_by": row.uploaded_by, "uploaded_at": row.uploaded_at})
             org = s.get(models.Organization, topic.org_id)
             return repo.material_view(row, org.timezone)
 
@@ -892,6 +894,11 @@ class Meetings:
                                             person_id=person_id, text=data["text"], data=data["data"] or None,
                                             recorded_by=actor.person_id, recorded_at=now)
             s.add(row)
+            # A1/M11: each step of the democratic life meeting is kept by the archive
+            uow.emit("democratic_life_step_recorded", meeting.org_id, {
+                "step_id": row.id, "meeting_id": meeting.id, "theme": meeting.theme, "step": row.step,
+                "person_id": row.person_id, "text": row.text, "data": row.data,
+                "recorded_by": row.recorded_by, "recorded_at": row.recorded_at})
             return repo.dl_step_view(row, repo.timezone_of(s, meeting))
 
     def complete_rectification(self, actor, step_id, data):
@@ -906,6 +913,9 @@ class Meetings:
             if row.completed_at is not None:
                 raise Conflict("M11: the measure is already completed", field="step_id", rule="M11")
             row.completed_at, row.completion = clock.now(), data["text"]
+            uow.emit("rectification_completed", meeting.org_id, {
+                "step_id": row.id, "meeting_id": meeting.id, "theme": meeting.theme, "measure": row.text,
+                "completion": row.completion, "completed_by": actor.person_id, "completed_at": row.completed_at})
             return repo.dl_step_view(row, repo.timezone_of(s, meeting))
 
     def get_democratic_life(self, actor, meeting_id):
@@ -1075,6 +1085,15 @@ def require_topic_editable(s, topic):
     if meeting is not None and meeting.status != "draft":
         raise RuleViolation("M5: the topic went out with the notice; its records are frozen",
                             field="topic_id", rule="M5")
+
+
+def emit_term(uow, org_id, term):
+    """§二: a term begun or ended; a group role's (N, quorum: ``membership_changed``) or a staff
+    role's (``staff_appointment_changed``: A1 keeps it, C7 finds the discipline inspector by it)."""
+    if term["role"] in domain.GROUP_ROLES:
+        uow.emit("membership_changed", org_id, term)
+    else:
+        uow.emit("staff_appointment_changed", org_id, term)
 
 
 def approve_handling(s, uow, row, approver, now):

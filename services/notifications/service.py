@@ -109,15 +109,23 @@ class NotificationsService(HealthMixin):
 
     @durable_event_handler("meetings", "membership_changed")
     def on_membership_changed(self, envelope):
-        """Who holds which role (C7: the alert's recipients); a term ended updates its row."""
+        """Who holds which group role; a term ended updates its row."""
+        self._keep_role_holder(envelope, "membership_changed")
+
+    @durable_event_handler("meetings", "staff_appointment_changed")
+    def on_staff_appointment_changed(self, envelope):
+        """Who holds which staff role (C7: the discipline inspector hears of alerts)."""
+        self._keep_role_holder(envelope, "staff_appointment_changed")
+
+    def _keep_role_holder(self, envelope, event_type):
         try:
             if not envelope.get("org_id"):
                 raise ValidationFailed("org_id: the event belongs to an organization", field="org_id")
             data = load(schemas.MembershipChangedIn(), envelope["data"])
         except ValidationFailed as exc:
-            raise PoisonMessage(f"membership_changed {envelope['event_id']}: {exc.message}") from None
+            raise PoisonMessage(f"{event_type} {envelope['event_id']}: {exc.message}") from None
         with self.db.uow() as uow:
-            if not uow.first_time(envelope["event_id"], "notifications.on_membership_changed"):
+            if not uow.first_time(envelope["event_id"], f"notifications.on_{event_type}"):
                 return
             key = (envelope["org_id"], data["person_id"], data["role"], data["start_date"])
             row = uow.session.get(models.RoleHolder, key)

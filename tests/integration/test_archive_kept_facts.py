@@ -155,7 +155,7 @@ def test_c5_c7_c4_reminders_alerts_acknowledgements_and_proposals_reach_people_a
         container_factory, rpc_client, amqp_uri, database_for):
     """C5 §三(七): a near deadline reminds the leader and the office once, an overdue task tells
     them; C7: the alert reaches the discipline inspector (who holds the role, from
-    ``membership_changed``) and its acknowledgement is archived; C3/C4: a case's proposals are
+    ``staff_appointment_changed``) and its acknowledgement is archived; C3/C4: a case's proposals are
     archived as a confidential record (A1, A3)."""
     from shared.clock import utcnow
     from shared.envelope import make_envelope
@@ -166,12 +166,12 @@ def test_c5_c7_c4_reminders_alerts_acknowledgements_and_proposals_reach_people_a
     proxy = rpc_client()
     accountability, notifications, archive = proxy.accountability, proxy.notifications, proxy.archive
     # the meetings service says who the discipline inspector is (and a former one, whose term ended)
-    publish(amqp_uri, "meetings", make_envelope("meetings", "membership_changed", ORG, {
+    publish(amqp_uri, "meetings", make_envelope("meetings", "staff_appointment_changed", ORG, {
         "person_id": "ins", "role": "discipline", "start_date": "2020-01-01", "end_date": None,
         "division_of_work": None}))
-    publish(amqp_uri, "meetings", make_envelope("meetings", "membership_changed", ORG, {
+    publish(amqp_uri, "meetings", make_envelope("meetings", "staff_appointment_changed", ORG, {
         "person_id": "ins-old", "role": "discipline", "start_date": "2015-01-01", "end_date": "2019-12-31",
-        "division_of_work": None}))
+        "division_of_work": None, "end_reason": "transfer"}))
 
     def inbox_kinds(person, prefix):
         return [n["kind"] for n in notifications.inbox(person)["items"] if n["kind"].startswith(prefix)]
@@ -221,4 +221,44 @@ def test_c5_c7_c4_reminders_alerts_acknowledgements_and_proposals_reach_people_a
         "sec": "responsible", "y1": "responsible", "y2": "responsible", "n1": "may_be_exempted",
         "l1": "not_participant"}
     assert proposal["content"]["case_id"] == case["case_id"]
+    assert archive.verify(SECRETARY, ORG)["ok"] is True
+
+
+def test_a1_materials_democratic_life_steps_and_staff_terms_are_kept_with_their_classification(
+        container_factory, rpc_client, amqp_uri, database_for):
+    """A1: a material's name, size and SHA-256 (confidential for a personnel topic, A3), each
+    democratic life step and its rectification's completion (permanent), and a staff term (§二)
+    are records of the chain, filed under their meeting where they have one."""
+    from shared.envelope import make_envelope
+    container_factory(ArchiveService, database_url=database_for("archive")).start()
+    archive = rpc_client().archive
+    meeting_id = "m-dl-1"
+    publish(amqp_uri, "meetings",
+            make_envelope("meetings", "material_attached", ORG, {
+                "material_id": "mat-1", "topic_id": "t-1", "meeting_id": "m-1", "topic_title": "干部任免",
+                "category": "personnel", "filename": "考察材料.pdf", "content_type": "application/pdf",
+                "size": 109, "sha256": "a" * 64, "prepared_as": "hr", "uploaded_by": "hr-1",
+                "uploaded_at": "2027-01-05T02:00:00Z"}),
+            make_envelope("meetings", "democratic_life_step_recorded", ORG, {
+                "step_id": "st-1", "meeting_id": meeting_id, "theme": "强化理论武装", "step": "rectification",
+                "person_id": None, "text": "整改措施1", "data": None, "recorded_by": "off",
+                "recorded_at": "2027-01-20T02:00:00Z"}),
+            make_envelope("meetings", "rectification_completed", ORG, {
+                "step_id": "st-1", "meeting_id": meeting_id, "theme": "强化理论武装", "measure": "整改措施1",
+                "completion": "已完成", "completed_by": "off", "completed_at": "2027-03-01T02:00:00Z"}),
+            make_envelope("meetings", "staff_appointment_changed", ORG, {
+                "person_id": "ins", "role": "discipline", "start_date": "2020-01-01", "end_date": None,
+                "division_of_work": None}))
+    wait_for(lambda: records(archive, "material") and len(records(archive, "democratic_life")) == 2
+             and records(archive, "term"), timeout=20)
+    (material,) = records(archive, "material")
+    assert material["classification"] == "confidential" and material["retention"] == "30y"
+    assert (material["content"]["sha256"], material["content"]["size"]) == ("a" * 64, 109)
+    steps = records(archive, "democratic_life")
+    assert [r["subject_id"] for r in steps] == ["st-1", "st-1"] and {r["retention"] for r in steps} == {"permanent"}
+    assert steps[1]["content"]["completion"] == "已完成"
+    by_meeting = archive.list_records(SECRETARY, ORG, limit=10, meeting_id=meeting_id)["items"]
+    assert [r["kind"] for r in by_meeting] == ["democratic_life", "democratic_life"]
+    (term,) = records(archive, "term")
+    assert (term["content"]["person_id"], term["content"]["role"]) == ("ins", "discipline")
     assert archive.verify(SECRETARY, ORG)["ok"] is True

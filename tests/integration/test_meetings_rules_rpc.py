@@ -228,6 +228,15 @@ def test_v4_personnel_topic_one_item_per_candidate_prepared_by_hr_with_materials
     back = meetings.get_material(p[3], stored["material_id"])
     assert base64.b64decode(back["content_base64"]) == pdf
     assert [m["material_id"] for m in meetings.get_topic(p[0], tid)["materials"]] == [stored["material_id"]]
+    # A1: the archive is told the material's name, size and SHA-256 (not its content), once;
+    # the refused attempts told it nothing
+    (told,) = events(engine, "material_attached")
+    assert (told["material_id"], told["topic_id"], told["category"], told["sha256"], told["size"]) == (
+        stored["material_id"], tid, "personnel", hashlib.sha256(pdf).hexdigest(), len(pdf))
+    assert told["filename"] == "考察材料.pdf" and "content_base64" not in told
+    # §二: the staff who prepared it hold terms too, kept apart from the group's
+    assert {e["role"] for e in events(engine, "staff_appointment_changed")} >= {"office", "hr"}
+    assert not {e["role"] for e in events(engine, "membership_changed")} & {"office", "hr"}
     # only a personnel topic names candidates
     with pytest.raises(ValidationFailed) as err:
         meetings.add_topic(p[0], mid, {"title": "x", "category": "work_plan", "candidate_person_ids": [c1]})
@@ -575,8 +584,8 @@ def test_m2_a_held_meeting_clears_the_month(svc):
     assert err.value.field == "month"
 
 
-def test_m11_democratic_life_meeting_steps(svc):
-    meetings = svc
+def test_m11_democratic_life_meeting_steps(env):
+    meetings, engine = env
     org_id, ids, p = team(meetings, 3)
     office = staff(meetings, org_id, "office")
     with pytest.raises(ValidationFailed) as err:
@@ -626,6 +635,13 @@ def test_m11_democratic_life_meeting_steps(svc):
     assert done["completed_at"] is not None
     view = meetings.get_democratic_life(p[0], mid)
     assert view["theme"] == "强化理论武装" and view["rectification_completed"] == 1 and view["rectification_open"] == 0
+    # A1: every recorded step and the completion are told to the archive, in order; refused ones are not
+    told = events(engine, "democratic_life_step_recorded")
+    assert [e["step"] for e in told] == [st["step"] for st in view["steps"]]
+    assert all(e["meeting_id"] == mid and e["theme"] == "强化理论武装" for e in told)
+    (completed,) = events(engine, "rectification_completed")
+    assert (completed["step_id"], completed["measure"], completed["completion"]) == (
+        measure["step_id"], "整改措施1", "已完成")
 
 
 # ---------------------------------------------------------------- roster and time zone

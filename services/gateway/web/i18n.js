@@ -5,6 +5,31 @@ const STORE_KEY = "pg.lang";
 export const LANGS = ["zh-CN", "en"];
 
 const zh = {
+  // ---- issue 19: reconsideration (V7), recorded votes (V2), duties (C6), archive record, read log
+  // and corrections (A1, A3), preferences (N2), voting policy (V5)
+  "recon.title": "复议",
+  "recon.status": "效力：",
+  "dstatus.in_force": "有效",
+  "dstatus.superseded": "已被复议决定取代",
+  "dstatus.deferred": "已暂缓，未作决定",
+  "dstatus.not_adopted": "复议未通过，原决定继续有效",
+  "recon.linked": "相关决定",
+  "recon.supersededBy": "已被以下复议决定取代：",
+  "recon.supersedes": "本决定经复议取代了：",
+  "recon.reconsidered": "本表决复议了：",
+  "recon.stillInForce": "（原决定继续有效）",
+  "recon.running": "此决定正在复议表决中：",
+  "recon.how": "复议须在您主持的、正在进行的会议上，就议程中的复议议题表决。请先安排会议并将复议列入议程。",
+  "recon.form": "批准复议并提交表决",
+  "recon.hint": "经书记批准，有效决定可在新情况下复议（V7）；复议通过前原决定继续有效。",
+  "recon.item": "会议及议题",
+  "recon.reason": "复议理由（新情况）",
+  "recon.approve": "我作为书记批准对此决定进行复议",
+  "recon.submit": "批准并开始复议表决",
+  "recon.confirm": "确定批准复议“{title}”并开始表决？批准后不能撤回。",
+  "recon.ballot": "复议",
+  "recon.ballotLink": "被复议的决定",
+  // ---- end of issue 19
   "app.title": "党组工作规则系统",
   "app.skip": "跳到主要内容",
   "lang.switch": "English",
@@ -630,6 +655,31 @@ const zh = {
 };
 
 const en = {
+  // ---- issue 19: reconsideration (V7), recorded votes (V2), duties (C6), archive record, read log
+  // and corrections (A1, A3), preferences (N2), voting policy (V5)
+  "recon.title": "Reconsideration",
+  "recon.status": "Status:",
+  "dstatus.in_force": "In force",
+  "dstatus.superseded": "Superseded by a reconsideration",
+  "dstatus.deferred": "Deferred, nothing decided",
+  "dstatus.not_adopted": "Reconsideration not adopted; the earlier decision stays in force",
+  "recon.linked": "Linked decision",
+  "recon.supersededBy": "Superseded by the reconsideration:",
+  "recon.supersedes": "This reconsideration supersedes:",
+  "recon.reconsidered": "This ballot reconsidered:",
+  "recon.stillInForce": "(which stays in force)",
+  "recon.running": "This decision is being reconsidered:",
+  "recon.how": "A reconsideration is voted on an agenda item of a meeting in session that you chair. Schedule the meeting with the reconsideration on its agenda first.",
+  "recon.form": "Approve a reconsideration and put it to the vote",
+  "recon.hint": "With the secretary's approval a decision in force is reconsidered when circumstances change (V7); it stays in force until the reconsideration passes.",
+  "recon.item": "Meeting and agenda item",
+  "recon.reason": "Reason (the new circumstances)",
+  "recon.approve": "As secretary I approve reconsidering this decision",
+  "recon.submit": "Approve and open the ballot",
+  "recon.confirm": "Approve reconsidering “{title}” and open the ballot? The approval cannot be withdrawn.",
+  "recon.ballot": "Reconsideration",
+  "recon.ballotLink": "The decision reconsidered",
+  // ---- end of issue 19
   "app.title": "Party Group Governance",
   "app.skip": "Skip to main content",
   "lang.switch": "中文",

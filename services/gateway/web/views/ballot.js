@@ -21,7 +21,10 @@ export default {
         h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
         h("dt", {}, t("ballot.recused")), h("dd", { id: "ballot-recused" }, recusedText(recused, names)),
-        h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
+        h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting"))),
+        // V7: a reconsideration ballot names the decision it reconsiders and why
+        ballot.reconsiders_decision_id ? [h("dt", {}, t("recon.ballot")), h("dd", { id: "ballot-reconsiders" },
+          link(`#/decision/${ballot.reconsiders_decision_id}`, t("recon.ballotLink")), " · ", ballot.reconsideration_reason || "")] : null));
 
     // live: votes cast (never the choices) while the ballot is open and this page is shown
     if (ballot.status === "open") {

@@ -1,0 +1,92 @@
+"""Issue 19: the pages staff lacked, driven through the real UI in a headless Chromium against the
+real suite, as each role would: the secretary approves a reconsideration and the two decisions
+name each other (V7); the chair and the confidential secretary record a show-of-hands vote (V2);
+reports owed are created and filed (C6); a record is corrected and shows its versions (A1), and the
+read log names who read it (A3); one's own preferences and e-mail address (N2); the voting policy
+(V5). Chinese by default; the preferences and the voting policy in English too."""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import GROUP_PRESENT, assert_readable, ok, passed_decision, ui_login, wait_for
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.browser
+
+
+def meeting_in_session(base, title, topics):
+    """An emergency meeting (M6) chaired by the secretary, 7 of 9 present (M8), with its topics."""
+    sec, _ = login(base, "secretary")
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).isoformat()
+    mid = ok(sec.post("/api/v1/meetings", json={"kind": "emergency", "emergency_reason": "情况变化", "title": title,
+                                                "scheduled_at": when}))["meeting_id"]
+    tids = [ok(sec.post(f"/api/v1/meetings/{mid}/topics", json={"title": tp, "category": "work_plan"}))["topic_id"]
+            for tp in topics]
+    ok(sec.post(f"/api/v1/meetings/{mid}/notice"))
+    ok(sec.post(f"/api/v1/meetings/{mid}/open", json={"present": GROUP_PRESENT, "leave": []}))
+    return sec, mid, tids
+
+
+def nav(page):
+    return page.get_by_role("navigation")
+
+
+def english(page):
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+# ---------------------------------------------------------------- V7 reconsideration
+
+def test_the_secretary_approves_a_reconsideration_and_the_decisions_name_each_other(pages):
+    _, old_id = passed_decision(pages.base, "党组紧急会议（复议前）", "仓库搬迁方案", close_meeting=True)
+    sec, mid, (tid,) = meeting_in_session(pages.base, "党组紧急会议（复议）", ["复议：仓库搬迁方案"])
+
+    # a deputy secretary sees the decision in force but is offered no reconsideration (only the secretary, V7)
+    deputy = pages.new()
+    ui_login(deputy, "deputy")
+    deputy.goto(f"{pages.base}/#/decision/{old_id}")
+    expect(deputy.locator("#decision-status")).to_have_text("有效")
+    expect(deputy.locator("#reconsider-form")).to_have_count(0)
+
+    page = pages.new()
+    ui_login(page, "secretary")
+    page.goto(f"{pages.base}/#/decision/{old_id}")
+    expect(page.locator("#decision-status")).to_have_attribute("data-status", "in_force")
+    form = page.locator("#reconsider-form")
+    form.get_by_label("会议及议题").select_option(label="党组紧急会议（复议） · 复议：仓库搬迁方案")
+    form.get_by_label("复议理由（新情况）").fill("新址土地性质发生变化")
+    form.get_by_label("我作为书记批准对此决定进行复议").check()
+    form.get_by_role("button", name="批准并开始复议表决").click()
+    # asked first: the approval cannot be withdrawn; cancelling sends nothing
+    expect(page.locator("#confirm-text")).to_contain_text("仓库搬迁方案")
+    page.locator("#confirm-cancel").click()
+    expect(page.locator("#reconsider-form")).to_be_visible()
+    form.get_by_role("button", name="批准并开始复议表决").click()
+    page.locator("#confirm-ok").click()
+
+    # the reconsideration ballot names the decision it reconsiders and why
+    expect(page.locator("#ballot-reconsiders")).to_contain_text("新址土地性质发生变化")
+    ballot_id = page.url.rsplit("/", 1)[1]
+    for user in ["deputy", "member1", "member2", "member3", "member4"]:
+        voter, _ = login(pages.base, user)
+        ok(voter.post(f"/api/v1/ballots/{ballot_id}/votes", json={"choice": "yes"}))
+    page.reload()
+    page.get_by_role("button", name="结束表决并计票").click()
+    page.locator("#confirm-ok").click()
+
+    # the new decision supersedes the old one, and the old one names its successor
+    expect(page.locator("#outcome")).to_have_attribute("data-outcome", "passed")
+    expect(page.locator("#reconsiders")).to_contain_text("本决定经复议取代了：")
+    expect(page.locator("#predecessor-link")).to_contain_text("仓库搬迁方案")
+    new_url = page.url
+    page.locator("#predecessor-link").click()
+    expect(page.locator("#decision-status")).to_have_text("已被复议决定取代")
+    expect(page.locator("#superseded-by")).to_contain_text("已被以下复议决定取代：")
+    expect(page.locator("#reconsider-form")).to_have_count(0)      # superseded: nothing left to reconsider
+    page.locator("#successor-link").click()
+    expect(page).to_have_url(new_url)
+    assert_readable(page)
+    ok(sec.post(f"/api/v1/meetings/{mid}/close"))

@@ -90,3 +90,58 @@ def test_the_secretary_approves_a_reconsideration_and_the_decisions_name_each_ot
     expect(page).to_have_url(new_url)
     assert_readable(page)
     ok(sec.post(f"/api/v1/meetings/{mid}/close"))
+
+
+# ---------------------------------------------------------------- V2 recorded votes
+
+def test_the_chair_and_the_confidential_secretary_record_a_show_of_hands_vote(pages):
+    sec, mid, (tid,) = meeting_in_session(pages.base, "党组紧急会议（举手表决）", ["食堂承包续约"])
+    ballot = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": tid, "method": "show_of_hands"}))
+    bid = ballot["ballot_id"]
+
+    # a member present is told the chair records the vote: no vote form of their own (V2)
+    member = pages.new()
+    ui_login(member, "member1")
+    member.goto(f"{pages.base}/#/ballot/{bid}")
+    expect(member.locator("#recorded-by-chair")).to_contain_text("举手表决")
+    expect(member.locator("#vote-form")).to_have_count(0)
+    expect(member.locator("#record-form")).to_have_count(0)
+
+    # the chair records five members' votes, leaving the others at "not recorded"
+    page = pages.new()
+    ui_login(page, "secretary")
+    page.goto(f"{pages.base}/#/ballot/{bid}")
+    form = page.locator("#record-form")
+    for pid in ["demo-secretary", "demo-deputy", "demo-member1", "demo-member2", "demo-member3"]:
+        form.locator(f'fieldset[data-person="{pid}"]').get_by_label("同意").check()
+    form.locator('fieldset[data-person="demo-member5"]').get_by_label("不同意").check()
+    expect(form.locator('fieldset[data-person="demo-member4"]').get_by_label("未录入")).to_be_checked()
+    form.get_by_role("button", name="录入所选成员的表决").click()
+    expect(page.locator("#ballot-progress")).to_have_text("已投 6 票 / 实到 7 人 / 应到 9 人")
+    expect(page.locator("#recorded-list")).to_contain_text("党组成员一")
+    expect(page.locator('#record-form fieldset[data-person="demo-member1"]')).to_have_count(0)
+
+    # the confidential secretary reaches the ballot from the meeting and records the last one
+    conf = pages.new()
+    ui_login(conf, "confidential")
+    conf.goto(f"{pages.base}/#/meeting/{mid}")
+    conf.get_by_role("link", name="食堂承包续约 · 举手表决").click()
+    # a member already recorded (on another device) is refused by name, nothing is recorded (V1)
+    cform = conf.locator("#record-form")
+    cform.locator('fieldset[data-person="demo-member1"]').get_by_label("弃权").check()
+    cform.get_by_role("button", name="录入所选成员的表决").click()
+    expect(conf.locator("#record-form [role=alert]")).to_contain_text("V1")
+    cform.locator('fieldset[data-person="demo-member1"]').get_by_label("未录入").check()
+    cform.locator('fieldset[data-person="demo-member4"]').get_by_label("弃权").check()
+    cform.get_by_role("button", name="录入所选成员的表决").click()
+    expect(conf.locator("#ballot-progress")).to_have_text("已投 7 票 / 实到 7 人 / 应到 9 人")
+
+    # the chair closes: the decision shows each member's recorded stance
+    page.reload()
+    page.get_by_role("button", name="结束表决并计票").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#outcome")).to_have_attribute("data-outcome", "passed")
+    row = page.locator("tr", has_text="党组成员四")
+    expect(row.locator("td[data-col=stance]")).to_have_text("弃权")
+    expect(page.locator("tr", has_text="党组成员五").locator("td[data-col=stance]")).to_have_text("不同意")
+    ok(sec.post(f"/api/v1/meetings/{mid}/close"))

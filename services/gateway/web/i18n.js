@@ -7,6 +7,7 @@ export const LANGS = ["zh-CN", "en"];
 const zh = {
   // ---- issue 19: reconsideration (V7), recorded votes (V2), duties (C6), archive record, read log
   // and corrections (A1, A3), preferences (N2), voting policy (V5)
+  "meeting.ballotsAll": "本次会议的表决",
   "recon.title": "复议",
   "recon.status": "效力：",
   "dstatus.in_force": "有效",
@@ -29,6 +30,13 @@ const zh = {
   "recon.confirm": "确定批准复议“{title}”并开始表决？批准后不能撤回。",
   "recon.ballot": "复议",
   "recon.ballotLink": "被复议的决定",
+  "recvote.title": "录入表决结果",
+  "recvote.hint": "口头或举手表决由主持人（或机要秘书）逐人录入（V2）。尚未表态的成员保留“未录入”。",
+  "recvote.none": "未录入",
+  "recvote.submit": "录入所选成员的表决",
+  "recvote.recorded": "本页已录入：{names}",
+  "recvote.allRecorded": "所有可表决成员的表决均已录入。",
+  "recvote.byChair": "本次为{method}，由主持人录入每位成员的表决，无须在此投票。",
   // ---- end of issue 19
   "app.title": "党组工作规则系统",
   "app.skip": "跳到主要内容",
@@ -657,6 +665,7 @@ const zh = {
 const en = {
   // ---- issue 19: reconsideration (V7), recorded votes (V2), duties (C6), archive record, read log
   // and corrections (A1, A3), preferences (N2), voting policy (V5)
+  "meeting.ballotsAll": "Ballots of this meeting",
   "recon.title": "Reconsideration",
   "recon.status": "Status:",
   "dstatus.in_force": "In force",
@@ -679,6 +688,13 @@ const en = {
   "recon.confirm": "Approve reconsidering “{title}” and open the ballot? The approval cannot be withdrawn.",
   "recon.ballot": "Reconsideration",
   "recon.ballotLink": "The decision reconsidered",
+  "recvote.title": "Record the votes",
+  "recvote.hint": "An oral or show-of-hands vote is recorded member by member by the chair (or a confidential secretary) (V2). Leave a member who has not voted yet at “not recorded”.",
+  "recvote.none": "Not recorded",
+  "recvote.submit": "Record the chosen members' votes",
+  "recvote.recorded": "Recorded on this page: {names}",
+  "recvote.allRecorded": "Every member who may vote has a recorded vote.",
+  "recvote.byChair": "This is a {method} vote: the chair records each member's vote; you do not vote here.",
   // ---- end of issue 19
   "app.title": "Party Group Governance",
   "app.skip": "Skip to main content",

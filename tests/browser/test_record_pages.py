@@ -145,3 +145,50 @@ def test_the_chair_and_the_confidential_secretary_record_a_show_of_hands_vote(pa
     expect(row.locator("td[data-col=stance]")).to_have_text("弃权")
     expect(page.locator("tr", has_text="党组成员五").locator("td[data-col=stance]")).to_have_text("不同意")
     ok(sec.post(f"/api/v1/meetings/{mid}/close"))
+
+
+# ---------------------------------------------------------------- C6 duties
+
+def test_reports_owed_are_created_and_filed_by_those_allowed(pages):
+    due = (dt.datetime.now(ZoneInfo("Asia/Shanghai")) + dt.timedelta(days=47)).date().isoformat()
+
+    office = pages.new()
+    ui_login(office, "office")
+    nav(office).get_by_role("link", name="报告义务").click()
+    form = office.locator("#create-duty-form")
+    form.get_by_label("报告类型").select_option(label="成员述职考核")
+    form.get_by_label("报告人").select_option(label="党组成员一（党组成员）")
+    form.get_by_label("截止日期").fill(due)
+    form.get_by_role("button", name="新建", exact=True).click()
+    expect(office.locator("#duty-status-message")).to_contain_text(f"已新建成员述职考核，{due} 截止。")
+    row = office.locator("tr", has_text=due).filter(has_text="党组成员一")
+    expect(row.locator("td[data-col=status]")).to_have_text("待报送")
+    # a group report names no person: the person field is hidden with it
+    form.get_by_label("报告类型").select_option(label="年度综合报告")
+    expect(office.locator("#create-duty-form select[name=person_id]")).to_be_hidden()
+
+    # a discipline inspector reads the list but is offered neither form
+    inspector = pages.new()
+    ui_login(inspector, "discipline")
+    nav(inspector).get_by_role("link", name="报告义务").click()
+    expect(inspector.locator("tr", has_text=due).filter(has_text="党组成员一")).to_be_visible()
+    expect(inspector.locator("#create-duty-form, #file-duty-form")).to_have_count(0)
+
+    # the member files their own assessment
+    member = pages.new()
+    ui_login(member, "member1")
+    nav(member).get_by_role("link", name="报告义务").click()
+    expect(member.locator("#create-duty-form")).to_have_count(0)
+    fform = member.locator("#file-duty-form")
+    fform.get_by_label("报告", exact=True).select_option(label=f"成员述职考核 · 党组成员一 · {due[:4]} · {due} 截止")
+    fform.get_by_label("文件编号或档案索引").fill("〔2027〕述职 1 号")
+    fform.get_by_role("button", name="报送", exact=True).click()
+    expect(member.locator("#duty-status-message")).to_have_text("成员述职考核已报送。")
+    row = member.locator("tr", has_text=due).filter(has_text="党组成员一")
+    expect(row.locator("td[data-col=status]")).to_have_text("已报送")
+    expect(row.locator("td[data-col=filed]")).to_contain_text("由党组成员一报送：〔2027〕述职 1 号")
+    # filtered by status, it is among the filed ones
+    member.get_by_label("按状态筛选").select_option(label="已报送")
+    member.get_by_role("button", name="筛选").click()
+    expect(member.locator("tr", has_text=due).filter(has_text="党组成员一")).to_be_visible()
+    assert_readable(member)

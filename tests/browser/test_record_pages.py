@@ -192,3 +192,67 @@ def test_reports_owed_are_created_and_filed_by_those_allowed(pages):
     member.get_by_role("button", name="筛选").click()
     expect(member.locator("tr", has_text=due).filter(has_text="党组成员一")).to_be_visible()
     assert_readable(member)
+
+
+# ---------------------------------------------------------------- A1 corrections, A3 read log
+
+def test_a_record_is_corrected_shows_its_versions_and_its_reads_are_logged(pages):
+    _, decision_id = passed_decision(pages.base, "党组紧急会议（档案更正）", "档案室设备采购", close_meeting=True)
+    sec, _ = login(pages.base, "secretary")
+    wait_for(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record").status_code == 200, "the decision's record")
+
+    # a member reads the record but is offered no correction (A1: correctors only)
+    member = pages.new()
+    ui_login(member, "member4")
+    member.goto(f"{pages.base}/#/decision/{decision_id}")
+    member.locator("#archive-record-link").click()
+    expect(member.locator("#record-content")).to_contain_text("档案室设备采购")
+    expect(member.locator("#correction-form")).to_have_count(0)
+    expect(member.locator("#read-log-link")).to_have_count(0)
+    record_url = member.url
+
+    # the confidential secretary corrects the title, classifies it confidential, and confirms
+    conf = pages.new()
+    ui_login(conf, "confidential")
+    conf.goto(record_url)
+    form = conf.locator("#correction-form")
+    form.get_by_label("标题", exact=True).fill("档案室设备采购（更正）")
+    form.get_by_label("密级").select_option(label="机密")
+    form.get_by_label("更正理由").fill("议题名称笔误")
+    form.get_by_role("button", name="提交更正").click()
+    expect(conf.locator("#confirm-text")).to_contain_text("不能撤回")
+    conf.locator("#confirm-ok").click()
+
+    # the corrected record: the new content, its reason, both versions; the old one stays
+    expect(conf.locator("h1")).to_contain_text("档案室设备采购（更正）")
+    expect(conf.locator("#record-classification")).to_have_text("机密")
+    expect(conf.locator("#record-reason")).to_have_text("议题名称笔误")
+    versions = conf.locator("#versions tbody tr")
+    expect(versions).to_have_count(2)
+    expect(versions.nth(0).locator("td[data-col=reason]")).to_have_text("原始版本")
+    expect(versions.nth(1).locator("td[data-col=reason]")).to_have_text("议题名称笔误")
+    expect(versions.nth(1).locator("td[data-col=by]")).to_have_text("陈秘书")
+    versions.nth(0).get_by_role("link").click()
+    expect(conf.locator("#not-latest")).to_be_visible()
+    expect(conf.locator("#record-content")).to_contain_text("档案室设备采购")
+    expect(conf.locator("#correction-form")).to_have_count(0)      # A1: only the latest version is corrected
+    conf.locator("#latest-link").click()
+    expect(conf.locator("#correction-form")).to_be_visible()
+    assert_readable(conf)
+
+    # a member may not read the confidential version (A3): refused, and the attempt is logged
+    member.goto(conf.url)
+    expect(member.locator("[role=alert]")).to_contain_text("A3")
+
+    # the secretary opens the read log from the archive: who read it, granted or refused
+    page = pages.new()
+    ui_login(page, "secretary")
+    nav(page).get_by_role("link", name="档案").click()
+    page.locator("#read-log-link").click()
+    expect(page.locator("h1")).to_have_text("机密档案查阅记录")
+    refused = page.locator("tbody tr", has_text="党组成员四").first
+    expect(refused.locator("td[data-col=granted]")).to_have_text("拒绝")
+    expect(refused.locator("td[data-col=action]")).to_have_text("查看记录")
+    granted = page.locator("tbody tr", has_text="陈秘书").filter(has_text="更正记录").first
+    expect(granted.locator("td[data-col=granted]")).to_have_text("准予")
+    assert_readable(page)

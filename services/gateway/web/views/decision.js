@@ -45,7 +45,8 @@ export default {
     root.append(archive);
     try {
       const record = await api(`/decisions/${encodeURIComponent(id)}/record`);
-      archive.append(h("p", { class: "mono", id: "archive-record" }, t("decision.archived", { seq: record.seq, hash: record.hash })));
+      archive.append(h("p", { class: "mono", id: "archive-record" }, t("decision.archived", { seq: record.seq, hash: record.hash })),
+        h("p", {}, link(`#/record/${record.record_id}`, t("archrec.open"), { id: "archive-record-link" })));
     } catch (err) {
       if (err.status !== 404) throw err;
       archive.append(h("p", {}, t("decision.notArchived")));

@@ -1,6 +1,8 @@
 // Every view of the frontend, in navigation order. A new view: one module, one line here.
 import login from "./login.js";
 import duties from "./duties.js";
+import record from "./record.js";
+import readLog from "./read-log.js";
 import home from "./home.js";
 import dashboard from "./dashboard.js";
 import inbox from "./inbox.js";
@@ -25,5 +27,5 @@ import admin from "./admin.js";
 import integrations from "./integrations.js";
 import enrol from "./enrol.js";
 
-export const VIEWS = [login, duties, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+export const VIEWS = [login, duties, record, readLog, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
   minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations];

@@ -256,3 +256,39 @@ def test_a_record_is_corrected_shows_its_versions_and_its_reads_are_logged(pages
     granted = page.locator("tbody tr", has_text="陈秘书").filter(has_text="更正记录").first
     expect(granted.locator("td[data-col=granted]")).to_have_text("准予")
     assert_readable(page)
+
+
+# ---------------------------------------------------------------- N2 preferences (in English)
+
+def test_a_member_sets_their_channels_language_and_address_in_english(pages):
+    page = pages.new()
+    english(page)
+    ui_login(page, "member2", "en")
+    nav(page).get_by_role("link", name="My preferences").click()
+    expect(page.locator("h1")).to_have_text("My preferences")
+    page.get_by_label("E-mail address").fill("member2@example.org")
+    page.get_by_role("button", name="Save the address").click()
+    expect(page.locator("#preferences-status")).to_have_text("E-mail address saved.")
+    expect(page.get_by_label("E-mail address")).to_have_value("member2@example.org")
+
+    page.get_by_label("E-mail", exact=True).uncheck()
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.locator("#preferences-status")).to_have_text("Preferences saved.")
+    expect(page.get_by_label("E-mail", exact=True)).not_to_be_checked()
+    expect(page.get_by_label("Inbox")).to_be_checked()
+
+    # the language of notices: choosing Chinese switches the interface too
+    page.get_by_label("Language of notices").select_option("zh-CN")
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("h1")).to_have_text("我的设置")
+    expect(page.locator("#preferences-status")).to_have_text("设置已保存。")
+    expect(page.get_by_label("通知语言")).to_have_value("zh-CN")
+
+    member, _ = login(pages.base, "member2")
+    prefs = ok(member.get("/api/v1/me/preferences"))
+    assert prefs["email"] == "member2@example.org"
+    assert prefs["channels"] == {"email": False, "inbox": True}
+    assert prefs["language"] == "zh-CN"
+    # set back for other tests of the session
+    ok(member.put("/api/v1/me/preferences", json={"channels": {"email": True}}))

@@ -292,3 +292,36 @@ def test_a_member_sets_their_channels_language_and_address_in_english(pages):
     assert prefs["language"] == "zh-CN"
     # set back for other tests of the session
     ok(member.put("/api/v1/me/preferences", json={"channels": {"email": True}}))
+
+
+# ---------------------------------------------------------------- V5 voting policy (in English)
+
+def test_the_secretary_changes_the_disagreement_threshold_in_english(pages):
+    sec, _ = login(pages.base, "secretary")
+    before = ok(sec.get("/api/v1/voting-policy"))["disagreement_ratio"]
+    member = pages.new()
+    english(member)
+    ui_login(member, "member3", "en")
+    expect(nav(member).get_by_role("link", name="Voting policy")).to_have_count(0)
+    try:
+        page = pages.new()
+        english(page)
+        ui_login(page, "secretary", "en")
+        nav(page).get_by_role("link", name="Voting policy").click()
+        expect(page.locator("#policy-ratio")).to_have_attribute("data-ratio", before)
+        page.get_by_label("Numerator").fill("2")
+        page.get_by_label("Denominator").fill("5")
+        page.get_by_role("button", name="Save the share").click()
+        expect(page.locator("#policy-status")).to_have_text("Serious disagreement now at 2/5.")
+        expect(page.locator("#policy-ratio")).to_have_text("2/5")
+        expect(page.locator("#policy-updated")).to_contain_text("by 张书记")
+        # a share above one is refused by the server, naming the field and the rule
+        page.get_by_label("Numerator").fill("6")
+        page.get_by_role("button", name="Save the share").click()
+        alert = page.locator("#policy-form [role=alert]")
+        expect(alert).to_contain_text("V5")
+        expect(page.locator("#policy-ratio")).to_have_text("2/5")
+        assert ok(sec.get("/api/v1/voting-policy"))["disagreement_ratio"] == "2/5"
+        assert_readable(page)
+    finally:
+        ok(sec.put("/api/v1/voting-policy", json={"disagreement_ratio": before}))

@@ -4,6 +4,7 @@ import duties from "./duties.js";
 import record from "./record.js";
 import readLog from "./read-log.js";
 import preferences from "./preferences.js";
+import votingPolicy from "./voting-policy.js";
 import home from "./home.js";
 import dashboard from "./dashboard.js";
 import inbox from "./inbox.js";
@@ -28,5 +29,5 @@ import admin from "./admin.js";
 import integrations from "./integrations.js";
 import enrol from "./enrol.js";
 
-export const VIEWS = [login, duties, preferences, record, readLog, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+export const VIEWS = [login, duties, votingPolicy, preferences, record, readLog, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
   minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations];

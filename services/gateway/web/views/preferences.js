@@ -28,9 +28,9 @@ export default {
       onsubmit: async () => {
         const saved = await api("/me/preferences", { method: "PUT", body: {
           channels: { inbox: inbox.checked, email: email.checked }, language: language.value } });
-        // the interface follows the language chosen for the texts sent (switching redraws the page;
+        // the interface follows a newly chosen language of the texts sent (switching redraws the page;
         // the message is kept in the new language before the redrawn page reads it)
-        const switching = saved.language && saved.language !== getLang();
+        const switching = saved.language !== prefs.language && saved.language !== getLang();
         if (switching) setLang(saved.language);
         sessionStorage.setItem("pg.flash", t("prefs.saved"));
         if (!switching) navigate("preferences");

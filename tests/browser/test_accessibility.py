@@ -7,7 +7,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import passed_decision, ui_login
+from tests.browser.support import passed_decision, ui_login, wait_for
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,9 @@ def sample(base):
     """A closed meeting with a decision, and a draft meeting: pages with content to check."""
     closed, decision_id = passed_decision(base, "党组紧急会议（无障碍）", "无障碍检查议题", close_meeting=True)
     sec, _ = login(base, "secretary")
-    return {"closed": closed, "decision": decision_id}
+    wait_for(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record").status_code == 200, "the decision's record")
+    record_id = sec.get(f"/api/v1/decisions/{decision_id}/record").json()["record_id"]
+    return {"closed": closed, "decision": decision_id, "record": record_id}
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -56,7 +58,8 @@ def test_every_page_has_no_axe_violation(pages, screenshots, sample, viewport, l
         links = page.get_by_role("navigation").get_by_role("link")
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
         extra = [f"#/meeting/{sample['closed']}", f"#/meeting/{sample['closed']}/minutes",
-                 f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline"]
+                 f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline",
+                 f"#/record/{sample['record']}", "#/read-log"]       # issue 19: reached from the archive
         for href in hrefs + extra:
             page.goto(f"{pages.base}/{href}")
             expect(page.locator("#main[aria-busy]")).to_have_count(0)

@@ -49,7 +49,9 @@ export default {
     // V2: an oral or show-of-hands vote is recorded by the chair (or a confidential secretary),
     // member by member, instead of each member casting it here
     const recorded = RECORDED_METHODS.includes(ballot.method);
-    const recorder = recorded && (me === ballot.chair_person_id || session.hasRole("confidential_secretary"));
+    // (once counts alone were recorded, per-person votes cannot be added: no form then)
+    const recorder = recorded && !ballot.counts_recorded
+      && (me === ballot.chair_person_id || session.hasRole("confidential_secretary"));
     if (recorder) root.append(recordForm(ballot, names, () => navigate(`ballot/${ballot.ballot_id}`)));
     // V1: the roll says whether the caller voted (another browser or device included)
     if (ballot.you_voted || sessionStorage.getItem(votedKey)) {

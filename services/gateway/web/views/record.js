@@ -34,7 +34,7 @@ export default {
 
     root.append(h("section", { "aria-labelledby": "content-title" }, h("h2", { id: "content-title" }, t("archrec.content")),
       h("dl", { class: "facts", id: "record-content" }, Object.entries(content).filter(([key]) => !isReference(key)).flatMap(([key, value]) => [
-        h("dt", {}, fieldLabel(key)), h("dd", { dataset: { key } }, shown(value, names))]))));
+        h("dt", {}, fieldLabel(key)), h("dd", { dataset: { key } }, shown(value, names, key))]))));
 
     const versions = record.versions || [];
     root.append(h("section", { "aria-labelledby": "versions-title", id: "versions" },
@@ -61,11 +61,17 @@ export default {
 /** The parts of a content shown and corrected: identifiers (…_id, …_ids) are references, not text. */
 const isReference = (key) => /(^|_)ids?$/.test(key) || key === "hash" || key === "prev_hash";
 
-/** A content value in words: names for person ids, times in the organization's zone, a nested
- * list or object by its size (the page it belongs to shows it in full). */
-function shown(value, names) {
+/** Coded parts of a content, shown in words (the catalogue's prefix) and kept as they are when corrected. */
+const CODED = { category: "cat", method: "method", outcome: "outcome", kind: "kind", status: "status",
+  classification: "classif", retention: "retention" };
+
+/** A content value in words: codes by their names, names for person ids, times in the organization's
+ * zone, a nested list or object by its size (the page it belongs to shows it in full). */
+function shown(value, names, key) {
   if (value === null || value === undefined || value === "") return "—";
+  if (CODED[key] && typeof value === "string") return label(CODED[key], value);
   if (Array.isArray(value)) {
+    if (!value.length) return "—";
     return value.every((v) => typeof v !== "object" || v === null)
       ? value.map((v) => (typeof v === "string" ? names.get(v) || readableTimes(v) : String(v))).join("、")
       : t("archrec.items", { n: value.length });
@@ -81,7 +87,7 @@ function shown(value, names) {
  */
 function correctionForm(record, content, navigate) {
   const inputs = Object.entries(content)
-    .filter(([key, v]) => !isReference(key) && (typeof v === "number" || (typeof v === "string" && !ISO.test(v))))
+    .filter(([key, v]) => !isReference(key) && !CODED[key] && (typeof v === "number" || (typeof v === "string" && !ISO.test(v))))
     .map(([key, value]) => {
       const long = typeof value === "string" && value.length > 80;
       const control = long

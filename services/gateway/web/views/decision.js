@@ -26,7 +26,6 @@ export default {
         session.hasRole("secretary", "office") && decision.outcome === "passed"
           ? link(`#/tasks?decision=${decision.decision_id}`, t("decision.assign"), { id: "assign-link" }) : null));
     root.append(summary);
-    root.append(await reconsiderationSection(decision, navigate));
     root.append(h("section", { "aria-labelledby": "members-title" }, h("h2", { id: "members-title" }, t("decision.members")),
       dataTable({
         caption: t("decision.members"), filename: `decision-${decision.decision_id}-members.csv`, rows: decision.members || [],
@@ -41,6 +40,8 @@ export default {
         ],
       })));
     if (session.hasRole(...GROUP) && decision.outcome !== "deferred") root.append(reserveForm(decision, names));
+    // V7 after the members: finding the items a reconsideration could be put to takes a few requests
+    root.append(await reconsiderationSection(decision, navigate));
     const archive = h("section", { "aria-labelledby": "archive-title" }, h("h2", { id: "archive-title" }, t("decision.archive")));
     root.append(archive);
     try {

@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import GROUP_PRESENT, ok, passed_decision, ui_login
+from tests.browser.support import GROUP_PRESENT, ok, passed_decision, ui_login, wait_for
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,10 @@ def sample(base):
     later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()
     dl = ok(sec.post("/api/v1/meetings", json={"kind": "democratic_life", "title": "民主生活会（无障碍）",
                                                "theme": "无障碍检查主题", "scheduled_at": later}))["meeting_id"]
-    return {"closed": closed, "decision": decision_id, "document": document["document_id"], "opened": opened, "dl": dl}
+    wait_for(lambda: sec.get(f"/api/v1/decisions/{decision_id}/record").status_code == 200, "the decision's record")
+    record_id = sec.get(f"/api/v1/decisions/{decision_id}/record").json()["record_id"]
+    return {"closed": closed, "decision": decision_id, "document": document["document_id"], "opened": opened, "dl": dl,
+            "record": record_id}
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -74,7 +77,8 @@ def test_every_page_has_no_axe_violation(pages, screenshots, sample, viewport, l
         extra = [f"#/meeting/{sample['closed']}", f"#/meeting/{sample['closed']}/minutes",
                  f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline",
                  f"#/meeting/{sample['opened']}", f"#/document/{sample['document']}",
-                 f"#/meeting/{sample['dl']}/democratic-life"]
+                 f"#/meeting/{sample['dl']}/democratic-life",
+                 f"#/record/{sample['record']}", "#/read-log"]       # issue 19: reached from the archive
         for href in hrefs + extra:
             page.goto(f"{pages.base}/{href}")
             expect(page.locator("#main[aria-busy]")).to_have_count(0)

@@ -73,7 +73,9 @@ function renderNav(current) {
   nav.setAttribute("aria-label", t("nav.label"));
   const list = h("ul", {});
   if (session.token) {
-    for (const view of VIEWS.filter((v) => v.nav && (!v.nav.roles || session.hasRole(...v.nav.roles)))) {
+    // a view whose nav says `last` (one's own settings, a rarely changed policy) comes after the others
+    const shown = VIEWS.filter((v) => v.nav && (!v.nav.roles || session.hasRole(...v.nav.roles)));
+    for (const view of [...shown.filter((v) => !v.nav.last), ...shown.filter((v) => v.nav.last)]) {
       const here = view === current;
       // the unread count beside the inbox: visual only, so the link's name stays the same
       const badge = view.route === "inbox" ? h("span", { class: "badge nav-unread", hidden: true, "aria-hidden": "true" }) : null;

@@ -6,6 +6,7 @@ import { label, t } from "../i18n.js";
 import { act, confirmAction, field, form, h, heading, link } from "../ui.js";
 
 const CHAIRS = ["secretary", "deputy_secretary"];
+const RECORDED_METHODS = ["oral", "show_of_hands"];
 
 export default {
   route: "ballot/:id",
@@ -21,7 +22,10 @@ export default {
         h("dt", {}, ""), h("dd", { id: "ballot-progress", "aria-live": "polite" },
           t("ballot.progress", { cast: ballot.votes_cast, present: ballot.present, n: ballot.n })),
         h("dt", {}, t("ballot.recused")), h("dd", { id: "ballot-recused" }, recusedText(recused, names)),
-        h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting")))));
+        h("dt", {}, t("meeting.title")), h("dd", {}, link(`#/meeting/${ballot.meeting_id}`, t("inbox.goMeeting"))),
+        // V7: a reconsideration ballot names the decision it reconsiders and why
+        ballot.reconsiders_decision_id ? [h("dt", {}, t("recon.ballot")), h("dd", { id: "ballot-reconsiders" },
+          link(`#/decision/${ballot.reconsiders_decision_id}`, t("recon.ballotLink")), " · ", ballot.reconsideration_reason || "")] : null));
 
     // live: votes cast (never the choices) while the ballot is open and this page is shown
     if (ballot.status === "open") {
@@ -42,14 +46,27 @@ export default {
       return;
     }
     const votedKey = `pg.voted.${ballot.ballot_id}.${me}`;
+    // V2: an oral or show-of-hands vote is recorded by the chair (or a confidential secretary),
+    // member by member, instead of each member casting it here
+    const recorded = RECORDED_METHODS.includes(ballot.method);
+    // (once counts alone were recorded, per-person votes cannot be added: no form then)
+    const recorder = recorded && !ballot.counts_recorded
+      && (me === ballot.chair_person_id || session.hasRole("confidential_secretary"));
+    if (recorder) root.append(recordForm(ballot, names, () => navigate(`ballot/${ballot.ballot_id}`)));
     // V1: the roll says whether the caller voted (another browser or device included)
     if (ballot.you_voted || sessionStorage.getItem(votedKey)) {
       root.append(h("section", {}, h("p", { class: "ok-banner", role: "status", id: "vote-recorded" }, t("ballot.voted"))));
     } else if (recused.includes(me)) {
       root.append(h("section", {}, h("p", { class: "notice", id: "you-are-recused" }, t("ballot.youRecused"))));
     } else if ((ballot.eligible || []).includes(me)) {
-      root.append(voteForm(ballot, votedKey, () => navigate(`ballot/${ballot.ballot_id}`)),
-        conflictForm(ballot, () => navigate(`ballot/${ballot.ballot_id}`)));
+      if (!recorded) root.append(voteForm(ballot, votedKey, () => navigate(`ballot/${ballot.ballot_id}`)));
+      else if (!recorder) {
+        root.append(h("section", {}, h("p", { class: "notice", id: "recorded-by-chair" },
+          t("recvote.byChair", { method: label("method", ballot.method) }))));
+      }
+      root.append(conflictForm(ballot, () => navigate(`ballot/${ballot.ballot_id}`)));
+    } else if (recorder) {
+      // the confidential secretary records; not a voter
     } else {
       root.append(h("section", {}, h("p", { class: "notice" }, t("ballot.notEligible"))));
     }
@@ -112,6 +129,42 @@ function chairSection(ballot, navigate) {
     act(confirmClose, v5errors, () => closeWith({ confirm_reason: reason.value.trim() }));
   });
   return h("section", { "aria-label": t("ballot.close") }, button, errors, panel);
+}
+
+/**
+ * V2: the recorder enters each present member's vote as given aloud or by hands; a member left at
+ * "not recorded" is sent later (or casts nothing). V1 still holds for each: the server refuses a
+ * member who is not present, is recused (V4) or has already voted, naming that member.
+ */
+function recordForm(ballot, names, refresh) {
+  const key = `pg.recorded.${ballot.ballot_id}`;
+  const done = new Set(JSON.parse(sessionStorage.getItem(key) || "[]"));
+  const people = (ballot.eligible || []).filter((pid) => !done.has(pid));
+  const section = h("section", { "aria-labelledby": "record-title", id: "record-votes" },
+    h("h2", { id: "record-title" }, t("recvote.title")), h("p", { class: "hint" }, t("recvote.hint")));
+  if (done.size) section.append(h("p", { id: "recorded-list" }, t("recvote.recorded", { names: [...done].map((pid) => names.get(pid) || "—").join("、") })));
+  if (!people.length) { section.append(h("p", { id: "record-none" }, t("recvote.allRecorded"))); return section; }
+  const rows = people.map((pid) => {
+    const who = names.get(pid) || pid;
+    const options = ["", "yes", "no", "abstain"].map((c) => h("label", { class: "choice" },
+      h("input", { type: "radio", name: `vote-${pid}`, value: c, checked: c === "" }), c ? label("choice", c) : t("recvote.none")));
+    return h("fieldset", { class: "recorded-vote", dataset: { person: pid } }, h("legend", {}, who), h("div", { class: "choice-list" }, options));
+  });
+  const el = form({
+    id: "record-form", submitLabel: t("recvote.submit"), fields: rows,
+    onsubmit: async (formEl) => {
+      const choices = {};
+      for (const pid of people) {
+        const picked = formEl.querySelector(`input[name="vote-${CSS.escape(pid)}"]:checked`);
+        if (picked && picked.value) choices[pid] = picked.value;
+      }
+      await api(`/ballots/${ballot.ballot_id}/recorded-votes`, { method: "POST", body: { choices } });
+      sessionStorage.setItem(key, JSON.stringify([...done, ...Object.keys(choices)]));
+      refresh();
+    },
+  });
+  section.append(el);
+  return section;
 }
 
 function voteForm(ballot, votedKey, refresh) {

@@ -1,13 +1,13 @@
 // A decision: the tally as an inline SVG bar chart with the V3 threshold line, the explanation,
 // each member's stance, and links to its responsibility, timeline and archive record.
-import { api, nameMap, session } from "../api.js";
+import { api, nameMap, remember, session } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { dataTable, field, form, h, heading, link, liveStatus } from "../ui.js";
+import { dataTable, field, form, h, heading, link, liveStatus, select } from "../ui.js";
 import { recusedText } from "./ballot.js";
 
 export default {
   route: "decision/:id",
-  async render(root, { id }) {
+  async render(root, { id }, { navigate }) {
     const [decision, names] = await Promise.all([api(`/decisions/${encodeURIComponent(id)}`), nameMap()]);
     const outcome = label("outcome", decision.outcome);
     root.append(heading(`${t("decision.title")} · ${decision.title}`));
@@ -40,11 +40,14 @@ export default {
         ],
       })));
     if (session.hasRole(...GROUP) && decision.outcome !== "deferred") root.append(reserveForm(decision, names));
+    // V7 after the members: finding the items a reconsideration could be put to takes a few requests
+    root.append(await reconsiderationSection(decision, navigate));
     const archive = h("section", { "aria-labelledby": "archive-title" }, h("h2", { id: "archive-title" }, t("decision.archive")));
     root.append(archive);
     try {
       const record = await api(`/decisions/${encodeURIComponent(id)}/record`);
-      archive.append(h("p", { class: "mono", id: "archive-record" }, t("decision.archived", { seq: record.seq, hash: record.hash })));
+      archive.append(h("p", { class: "mono", id: "archive-record" }, t("decision.archived", { seq: record.seq, hash: record.hash })),
+        h("p", {}, link(`#/record/${record.record_id}`, t("archrec.open"), { id: "archive-record-link" })));
     } catch (err) {
       if (err.status !== 404) throw err;
       archive.append(h("p", {}, t("decision.notArchived")));
@@ -53,6 +56,81 @@ export default {
 };
 
 const GROUP = ["secretary", "deputy_secretary", "member"];
+const METHODS = ["named", "show_of_hands", "oral", "secret"];
+
+/** A linked decision named by its title and when it was decided (never its id). */
+async function decisionLink(decisionId, id) {
+  const other = await api(`/decisions/${encodeURIComponent(decisionId)}`).catch(() => null);
+  const text = other ? `${other.title} · ${formatTime(other.decided_at)}` : t("recon.linked");
+  return link(`#/decision/${decisionId}`, text, { id });
+}
+
+/**
+ * V7: whether the decision is in force, what it reconsidered and what superseded it (both ways,
+ * each a link); and for the secretary, the reconsideration of a decision in force: approved and
+ * put to a new ballot on an item of a meeting in session that the secretary chairs. The form is
+ * offered only when such an item exists, and the approval is asked to be confirmed first.
+ */
+async function reconsiderationSection(decision, navigate) {
+  const sec = h("section", { "aria-labelledby": "recon-title", id: "reconsideration" },
+    h("h2", { id: "recon-title" }, t("recon.title")),
+    h("p", {}, t("recon.status"), " ",
+      h("span", { id: "decision-status", dataset: { status: decision.status } }, label("dstatus", decision.status))));
+  if (decision.superseded_by) {
+    sec.append(h("p", { id: "superseded-by" }, t("recon.supersededBy"), " ",
+      await decisionLink(decision.superseded_by, "successor-link")));
+  }
+  if (decision.reconsidered_decision_id) {
+    sec.append(h("p", { id: "reconsiders" },
+      t(decision.superseded_decision_id ? "recon.supersedes" : "recon.reconsidered"), " ",
+      await decisionLink(decision.reconsidered_decision_id, "predecessor-link"),
+      decision.superseded_decision_id ? "" : ` ${t("recon.stillInForce")}`));
+  }
+  if (!session.hasRole("secretary") || decision.status !== "in_force" || decision.outcome !== "passed") return sec;
+  // the items the secretary could put it to now: meetings in session chaired by the secretary
+  const me = session.actor.person_id;
+  const opened = await api("/meetings", { query: { status: "opened" } }).catch(() => ({ items: [] }));
+  const mine = (opened.items || []).filter((m) => m.chair_person_id === me);
+  const details = await Promise.all(mine.map(async (m) => {
+    const [meeting, ballots] = await Promise.all([api(`/meetings/${encodeURIComponent(m.meeting_id)}`),
+      api("/ballots", { query: { meeting_id: m.meeting_id } }).catch(() => ({ items: [] }))]);
+    return { meeting, ballots: ballots.items || [] };
+  }));
+  const running = details.flatMap((d) => d.ballots)
+    .find((b) => b.status === "open" && b.reconsiders_decision_id === decision.decision_id);
+  if (running) {
+    sec.append(h("p", { id: "reconsideration-running" }, t("recon.running"), " ",
+      link(`#/ballot/${running.ballot_id}`, running.title, { id: "reconsideration-ballot" })));
+    return sec;
+  }
+  const options = details.flatMap(({ meeting, ballots }) => meeting.topics
+    .filter((tp) => !ballots.some((b) => b.agenda_item_id === tp.topic_id && b.status === "open"))
+    .map((tp) => [`${meeting.meeting_id}|${tp.topic_id}`, `${meeting.title} · ${tp.title}`]));
+  if (!options.length) {
+    sec.append(h("p", { class: "hint", id: "reconsider-how" }, t("recon.how"), " ",
+      link("#/meetings", t("nav.meetings"))));
+    return sec;
+  }
+  const item = select("reconsider_item", options, options[0][0]);
+  const method = select("method", METHODS.map((m) => [m, label("method", m)]), "named");
+  const reason = h("textarea", { name: "reason", required: true, rows: 3, maxlength: 2000 });
+  const approve = h("input", { type: "checkbox", name: "approved_by_secretary", required: true });
+  sec.append(form({
+    id: "reconsider-form", title: t("recon.form"), headingLevel: "h3", submitLabel: t("recon.submit"),
+    fields: [h("p", { class: "hint" }, t("recon.hint")), field(t("recon.item"), item), field(t("meeting.method"), method),
+      field(t("recon.reason"), reason), h("label", { class: "choice" }, approve, t("recon.approve"))],
+    confirm: () => t("recon.confirm", { title: decision.title }),
+    onsubmit: async () => {
+      const [meetingId, topicId] = item.value.split("|");
+      const ballot = await api("/reconsiderations", { method: "POST", body: {
+        decision_id: decision.decision_id, meeting_id: meetingId, topic_id: topicId,
+        approved_by_secretary: approve.checked, reason: reason.value.trim(), method: method.value } });
+      remember(`ballots.${meetingId}`, { ballot_id: ballot.ballot_id, title: ballot.title, method: ballot.method }, "ballot_id");
+      navigate(`ballot/${ballot.ballot_id}`);
+    },
+  }));
+  return sec;
+}
 
 /** V6: a group member present at the ballot keeps a reserved opinion on its decision, once. */
 function reserveForm(decision, names) {

@@ -44,7 +44,7 @@ export default {
     const observers = observersSection(meeting, members, names, refresh);   // M7
     if (observers) root.append(observers);
     root.append(attendanceSection(meeting, members, names, chair, tz, refresh, isCurrent));
-    if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(ballotsSection(meeting, chair, navigate));
+    if (meeting.status === "opened" || recall(`ballots.${id}`).length) root.append(await ballotsSection(meeting, chair, navigate));
     const documents = documentsSection(meeting, members, navigate);         // M10
     if (documents) root.append(documents);
   },
@@ -310,7 +310,7 @@ function attendanceSection(meeting, members, names, chair, tz, refresh, isCurren
   return sec;
 }
 
-function ballotsSection(meeting, chair, navigate) {
+async function ballotsSection(meeting, chair, navigate) {
   const sec = h("section", { "aria-labelledby": "ballots-title" }, h("h2", { id: "ballots-title" }, t("meeting.ballots")));
   if (chair && meeting.status === "opened") {
     for (const tp of meeting.topics) {
@@ -330,9 +330,12 @@ function ballotsSection(meeting, chair, navigate) {
       sec.append(form);
     }
   }
-  const opened = recall(`ballots.${meeting.meeting_id}`);
+  // the meeting's ballots from the server (a recorder of V2 votes, another device), else those opened here
+  const listed = await api("/ballots", { query: { meeting_id: meeting.meeting_id } }).then((r) => r.items || []).catch(() => []);
+  const opened = [...listed, ...recall(`ballots.${meeting.meeting_id}`)]
+    .filter((b, i, all) => all.findIndex((x) => x.ballot_id === b.ballot_id) === i);
   if (opened.length) {
-    sec.append(h("h3", {}, t("meeting.ballotsSession")),
+    sec.append(h("h3", {}, t("meeting.ballotsAll")),
       h("ul", {}, opened.map((b) => h("li", {}, link(`#/ballot/${b.ballot_id}`, `${b.title} · ${label("method", b.method)}`)))));
   }
   return sec;

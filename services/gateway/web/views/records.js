@@ -1,7 +1,8 @@
 // The archive (A1/A2): records with the hash chain's verification status.
-import { api } from "../api.js";
+import { api, session } from "../api.js";
 import { formatTime, label, t, valuesOf } from "../i18n.js";
 import { dataTable, h, heading, link } from "../ui.js";
+import { READ_LOG_READERS } from "./read-log.js";
 
 const PAGE = 50;
 
@@ -47,11 +48,14 @@ export default {
         : h("p", { class: "bad-banner", id: "verify-status", role: "alert", dataset: { ok: "false" } }, "✗ ",
           t("records.verifyBad", { seq: verify.first_bad?.seq ?? verify.first_bad ?? "?" })));
     root.append(filter);
+    // A3: who read the confidential records, for the roles that may see it
+    if (session.hasRole(...READ_LOG_READERS)) root.append(h("p", { class: "actions" }, link("#/read-log", t("readlog.title"), { id: "read-log-link" })));
     const items = page.items || [];
     root.append(dataTable({
       caption: t("records.title"), filename: "archive-records.csv", rows: items,
       columns: [
-        { key: "seq", label: t("records.seq") },
+        // A1: each record opens on its own page (content, versions, corrections)
+        { key: "seq", label: t("records.seq"), cell: (r) => link(`#/record/${r.record_id}`, String(r.seq), { class: "record-link" }) },
         { key: "created", label: t("col.created"), value: (r) => formatTime(r.created_at) },
         { key: "kind", label: t("records.kind"), value: (r) => label("reckind", r.kind) },
         { key: "subject", label: t("records.subject"), value: (r) => subjectOf(r) || r.subject_id, cell: subjectCell },

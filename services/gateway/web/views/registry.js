@@ -1,5 +1,10 @@
 // Every view of the frontend, in navigation order. A new view: one module, one line here.
 import login from "./login.js";
+import duties from "./duties.js";
+import record from "./record.js";
+import readLog from "./read-log.js";
+import preferences from "./preferences.js";
+import votingPolicy from "./voting-policy.js";
 import home from "./home.js";
 import dashboard from "./dashboard.js";
 import inbox from "./inbox.js";
@@ -26,6 +31,6 @@ import enrol from "./enrol.js";
 import { documentPage, documentsList } from "./documents.js";
 import democraticLife from "./democratic-life.js";
 
-export const VIEWS = [login, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
+export const VIEWS = [login, duties, votingPolicy, preferences, record, readLog, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
   minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations,
   documentsList, documentPage, democraticLife];

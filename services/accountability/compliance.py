@@ -15,10 +15,10 @@ Timer-fed rules:  M2 month without meeting, M11 year without democratic life
 meeting, C5 overdue implementation without explanation, C6 overdue duty/report.
 """
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 from shared.clock import as_utc
+from shared.group_rules import quorum_required     # M8, the same in every service
 
 NOTICE_LEAD = dt.timedelta(hours=48)              # M5 §三(四)
 PERSONNEL_OR_MAJOR = ("personnel", "major_decision")   # M4 §二(五): never raised at the meeting
@@ -37,11 +37,6 @@ class Alert:
     def to_dict(self):
         return {"rule": self.rule, "subject_type": self.subject_type, "subject_id": self.subject_id,
                 "message": self.message}
-
-
-def quorum_required(n):
-    """M8 §三(五): present ≥ ceil(2·N/3)."""
-    return math.ceil(2 * n / 3)
 
 
 # ------------------------------------------------------------------ normalized facts

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 
 from shared.clock import as_utc
 from shared.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
-
-GROUP_ROLES = ("secretary", "deputy_secretary", "member")
-STAFF_ROLES = ("office", "hr", "confidential_secretary", "observer", "discipline",
-               "org_department", "discipline_commission", "admin")
+# §二, M8: the group roles and the quorum, the same in every service
+from shared.group_rules import GROUP_ROLES, STAFF_ROLES, quorum_required  # noqa: F401  (rules of this module)
 MEETING_KINDS = ("regular", "emergency", "expanded", "democratic_life")
 # every kind but an emergency meeting needs notice 48 h ahead (M5, M6)
 NOTICED_KINDS = ("regular", "expanded", "democratic_life")
@@ -35,13 +33,6 @@ class Term:
 
     def in_office(self, day):
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
-
-
-def quorum_required(n):
-    """M8: at least two thirds of the N group members: ceil(2N/3)."""
-    if n < 0:
-        raise ValueError("N cannot be negative")
-    return (2 * n + 2) // 3
 
 
 def group_members_on(terms, day):

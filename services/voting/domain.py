@@ -7,12 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from shared.errors import Conflict, NotFound, RuleViolation, ValidationFailed
+# §二, M8, V3: the group roles, the quorum and the pass line, the same in every service
+from shared.group_rules import GROUP_ROLES, outcome, quorum_required, threshold  # noqa: F401
 
 METHODS = ("oral", "show_of_hands", "named", "secret")          # V2
 CHOICES = ("yes", "no", "abstain")                               # V2
 OUTCOMES = ("passed", "failed", "deferred")                      # V9
 PRESENCES = ("present", "leave", "absent")
-GROUP_ROLES = ("secretary", "deputy_secretary", "member")
 OPEN, CLOSED, LAPSED = "open", "closed", "lapsed"      # lapsed: its meeting closed first (V1)
 MEETING_OPENED = "opened"                                        # meetings' status of a meeting in session
 OPINION_MAX = 5000
@@ -45,27 +46,6 @@ class Elector:
 
 
 # ---------------------------------------------------------------- arithmetic (V3, M8)
-
-def quorum_required(n):
-    """M8: at least two thirds of the N group members: ceil(2N/3)."""
-    if n < 0:
-        raise ValueError("N cannot be negative")
-    return (2 * n + 2) // 3
-
-
-def threshold(n):
-    """V3: the least number of yes votes that is MORE than half of N: N // 2 + 1."""
-    if n < 0:
-        raise ValueError("N cannot be negative")
-    return n // 2 + 1
-
-
-def outcome(yes, n):
-    """V3: passed ⇔ 2·yes > N, N = group members who should attend (not present, not votes cast)."""
-    if yes < 0 or n < 0:
-        raise ValueError("counts cannot be negative")
-    return "passed" if 2 * yes > n else "failed"
-
 
 def tally(choices):
     """V9: count the stored choices; anything but yes/no/abstain is corrupt data."""

@@ -133,3 +133,20 @@ def test_a_start_waits_for_a_slow_broker_but_not_for_a_missing_one(monkeypatch, 
     monkeypatch.setattr(amqp, "check_broker", lambda uri: (_ for _ in ()).throw(ConnectionError("timed out")))
     with pytest.raises(SystemExit):
         runner._check_broker_or_exit("amqp://guest:guest@127.0.0.1:5672/", wait=0)
+
+
+def test_the_group_arithmetic_is_written_once_and_every_service_uses_it():
+    """§二, M8, V3 (issue 16): the group roles, the quorum and the pass line live in
+    shared/group_rules.py; meetings, voting and accountability use those very functions."""
+    from services.accountability import compliance
+    from services.meetings import domain as meetings
+    from services.voting import domain as voting
+    from shared import group_rules
+    assert meetings.quorum_required is voting.quorum_required is compliance.quorum_required \
+        is group_rules.quorum_required
+    assert voting.threshold is group_rules.threshold and voting.outcome is group_rules.outcome
+    assert meetings.GROUP_ROLES is voting.GROUP_ROLES is group_rules.GROUP_ROLES
+    # M8: ceil(2N/3); V3: more than half of N
+    assert [group_rules.quorum_required(n) for n in (0, 1, 3, 7, 9, 10)] == [0, 1, 2, 5, 6, 7]
+    assert [group_rules.threshold(n) for n in (1, 7, 8, 9)] == [1, 4, 5, 5]
+    assert group_rules.outcome(5, 9) == "passed" and group_rules.outcome(4, 8) == "failed"

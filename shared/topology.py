@@ -39,6 +39,8 @@ SUBSCRIPTIONS = (
     ("accountability", "compliance_alert_raised", "notifications", "on_compliance_alert_raised"),
     ("meetings", "membership_changed", "notifications", "on_membership_changed"),
     ("meetings", "staff_appointment_changed", "notifications", "on_staff_appointment_changed"),
+    # M5: the member who objected hears the chair's answer
+    ("meetings", "objection_disposed", "notifications", "on_objection_disposed"),
 )
 
 # A1: every fact the archive keeps (services/archive/domain.py ARCHIVED_EVENTS, same order);
@@ -63,6 +65,7 @@ ARCHIVED_EVENTS = (
     ("accountability", "implementation_due_soon"),
     ("meetings", "material_attached"), ("meetings", "democratic_life_step_recorded"),
     ("meetings", "rectification_completed"), ("meetings", "staff_appointment_changed"),
+    ("meetings", "objection_disposed"),
 )
 _EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
 SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")

@@ -81,7 +81,7 @@ RETENTION_OF_KIND = {
     "term": PERMANENT,
     # preparation and procedure
     "topic_suggestion": YEARS_30, "topic": YEARS_30, "topic_rejection": YEARS_30, "material": YEARS_30,
-    "notice": YEARS_30, "objection": YEARS_30, "meeting_rescheduled": YEARS_30,
+    "notice": YEARS_30, "objection": YEARS_30, "objection_disposition": YEARS_30, "meeting_rescheduled": YEARS_30,
     "meeting_cancelled": YEARS_30, "deferral": YEARS_30,
     "implementation_assignment": YEARS_30, "implementation_progress": YEARS_30,
     "implementation_postponement": YEARS_30, "implementation_non_execution": YEARS_30,
@@ -488,6 +488,7 @@ ARCHIVED_EVENTS = {
     ("meetings", "democratic_life_step_recorded"): ArchivedEvent("democratic_life", "step_id"),
     ("meetings", "rectification_completed"): ArchivedEvent("democratic_life", "step_id"),
     ("meetings", "staff_appointment_changed"): ArchivedEvent("term", "person_id"),
+    ("meetings", "objection_disposed"): ArchivedEvent("objection_disposition", "objection_id"),
 }
 
 

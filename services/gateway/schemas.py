@@ -214,6 +214,7 @@ MaterialIn = meetings.MaterialIn
 ObjectionIn = meetings.ObjectionIn
 LeaveRequestIn = meetings.LeaveRequestIn
 LeaveDecisionIn = meetings.LeaveDecisionIn
+ObjectionDispositionIn = meetings.ObjectionDispositionIn
 ObserverIn = meetings.ObserverIn
 ReasonIn = meetings.ReasonIn
 RescheduleIn = meetings.RescheduleIn

@@ -437,6 +437,37 @@ class Meetings:
             })
             return repo.objection_view(row, repo.timezone_of(s, meeting))
 
+    def list_objections(self, actor, meeting_id):
+        """M5: a meeting's objections, oldest first, with the chair's answers."""
+        with self.db.read() as s:
+            meeting = repo.meeting_for(s, actor, meeting_id, cross_org_read=True)
+            rows = s.execute(sa.select(models.Objection).where(models.Objection.meeting_id == meeting.id)
+                             .order_by(models.Objection.raised_at, models.Objection.id)).scalars()
+            tz = repo.timezone_of(s, meeting)
+            return {"meeting_id": meeting.id, "objections": [repo.objection_view(o, tz) for o in rows]}
+
+    def dispose_objection(self, actor, objection_id, data):
+        """M5: the meeting's chair answers an objection (accepted or not, with a reply), once."""
+        now = clock.now()
+        with self.db.uow() as uow:
+            s = uow.session
+            row = s.get(models.Objection, objection_id, with_for_update=True) \
+                if isinstance(objection_id, str) else None
+            meeting = s.get(models.Meeting, row.meeting_id) if row else None
+            if row is None or not repo.may_see(actor, meeting.org_id):
+                raise NotFound("objection_id: no such objection", field="objection_id", rule="M5")
+            domain.check_objection_disposition(actor.person_id, meeting.chair_person_id,
+                                               row.disposition is not None, meeting.status)
+            row.disposition, row.reply = data["disposition"], data["reply"]
+            row.disposed_by, row.disposed_at = actor.person_id, now
+            repo.history(s, meeting, "objection_disposed", actor, meeting.status, meeting.status, at=now,
+                         data={"objection_id": row.id, "disposition": row.disposition})
+            uow.emit("objection_disposed", meeting.org_id, {
+                "objection_id": row.id, "meeting_id": meeting.id, "topic_id": row.topic_id,
+                "person_id": row.person_id, "disposition": row.disposition, "reply": row.reply,
+                "disposed_by": actor.person_id, "disposed_at": now})
+            return repo.objection_view(row, repo.timezone_of(s, meeting))
+
     def request_leave(self, actor, meeting_id, data):
         """M9: a member who cannot attend asks leave in advance, with an opinion per topic."""
         now = clock.now()

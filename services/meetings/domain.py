@@ -421,6 +421,21 @@ def check_leave_request(is_group_member, meeting_status, opinions, agenda_ids, e
                                    field="opinions", rule="M9")
 
 
+OBJECTION_DISPOSITIONS = ("accepted", "not_accepted")     # M5: the chair's answer
+
+
+def check_objection_disposition(actor_person_id, chair_person_id, disposed, meeting_status):
+    """M5 §三(四): an objection is raised with the meeting's chair, who answers it once, with a
+    reply, before the meeting is over."""
+    if actor_person_id != chair_person_id:
+        raise Forbidden("M5: an objection is answered by the meeting's chair", field="actor", rule="M5")
+    if disposed:
+        raise Conflict("M5: the objection was already answered", field="objection_id", rule="M5")
+    if meeting_status not in ("draft", "noticed", "opened"):
+        raise RuleViolation("M5: the meeting is over; its objections can no longer be answered",
+                            field="objection_id", rule="M5")
+
+
 def check_leave_decision(actor_person_id, chair_person_id, leave_status, meeting_status):
     """M9: the chair approves or refuses leave, before the meeting opens."""
     if actor_person_id != chair_person_id:

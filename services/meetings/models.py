@@ -135,6 +135,11 @@ class Objection(Base):
     person_id: Mapped[str] = mapped_column(sa.String(36))
     text: Mapped[str] = mapped_column(sa.Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # M5: the chair's answer (accepted | not_accepted) with a reply, once
+    disposition: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    reply: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    disposed_by: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    disposed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LeaveRequest(Base):

@@ -288,7 +288,9 @@ def material_view(m, timezone):
 
 def objection_view(o, tz):
     return {"objection_id": o.id, "meeting_id": o.meeting_id, "topic_id": o.topic_id, "person_id": o.person_id,
-            "text": o.text, "raised_at": iso(o.raised_at), "raised_at_local": local_instant(o.raised_at, tz)}
+            "text": o.text, "raised_at": iso(o.raised_at), "raised_at_local": local_instant(o.raised_at, tz),
+            "disposition": o.disposition, "reply": o.reply, "disposed_by": o.disposed_by,
+            "disposed_at": iso(o.disposed_at), "disposed_at_local": local_instant(o.disposed_at, tz)}
 
 
 def leave_view(r, tz):

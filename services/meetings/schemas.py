@@ -95,6 +95,12 @@ class ObjectionIn(Schema):
     topic_id = fields.String(load_default=None, validate=ID)
 
 
+class ObjectionDispositionIn(Schema):
+    """M5: the chair's answer to an objection."""
+    disposition = fields.String(required=True, validate=validate.OneOf(("accepted", "not_accepted")))
+    reply = fields.String(required=True, validate=TEXT)
+
+
 class LeaveRequestIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     opinions = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=5000)),

@@ -151,6 +151,14 @@ class MeetingsService(HealthMixin):
     def raise_objection(self, actor, meeting_id, data):
         return self.meetings.raise_objection(actor, meeting_id, data)
 
+    @actor_rpc()
+    def list_objections(self, actor, meeting_id):
+        return self.meetings.list_objections(actor, meeting_id)
+
+    @actor_rpc(schemas.ObjectionDispositionIn)
+    def dispose_objection(self, actor, objection_id, data):
+        return self.meetings.dispose_objection(actor, objection_id, data)
+
     @actor_rpc(schemas.LeaveRequestIn)
     def request_leave(self, actor, meeting_id, data):
         return self.meetings.request_leave(actor, meeting_id, data)

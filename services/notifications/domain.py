@@ -42,6 +42,7 @@ IMPLEMENTATION_NOT_EXECUTABLE = "implementation_not_executable"
 IMPLEMENTATION_DUE_SOON = "implementation_due_soon"
 IMPLEMENTATION_OVERDUE = "implementation_overdue"
 COMPLIANCE_ALERT = "compliance_alert"
+OBJECTION_ANSWERED = "objection_answered"
 
 # C7: who hears of a new compliance alert (the organization's holders of these roles that day)
 ALERT_RECIPIENT_ROLES = ("discipline",)
@@ -98,6 +99,11 @@ MAPPINGS = {
         kind=IMPLEMENTATION_NOT_EXECUTABLE, schema=schemas.ImplementationNotExecutableIn,
         recipients_field="recipients", recipients=lambda d: d["recipients"],
         meeting_id=lambda d: d.get("meeting_id"), ref_id=lambda d: d["task_id"], mandatory_inbox=True, rule="C5"),
+    # M5: the chair's answer reaches the member who objected, whatever their preferences
+    ("meetings", "objection_disposed"): Mapping(
+        kind=OBJECTION_ANSWERED, schema=schemas.ObjectionDisposedIn, recipients_field="person_id",
+        recipients=lambda d: [d["person_id"]], meeting_id=lambda d: d["meeting_id"],
+        ref_id=lambda d: d["meeting_id"], mandatory_inbox=True, rule="M5"),
     # C5 §三(七): a deadline near, or passed, to the responsible leader and the office following it up
     ("accountability", "implementation_due_soon"): Mapping(
         kind=IMPLEMENTATION_DUE_SOON, schema=schemas.ImplementationDueSoonIn, recipients_field="recipients",

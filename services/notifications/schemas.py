@@ -104,6 +104,17 @@ class ImplementationNotExecutableIn(_ImplementationFactIn):
     declared_at = fields.AwareDateTime(required=True)
 
 
+class ObjectionDisposedIn(_Lenient):
+    """``meetings.objection_disposed`` data (M5): the member who objected hears the chair's answer."""
+    objection_id = fields.String(required=True, validate=ID)
+    meeting_id = fields.String(required=True, validate=ID)
+    person_id = fields.String(required=True, validate=ID)
+    disposition = fields.String(required=True, validate=validate.OneOf(("accepted", "not_accepted")))
+    reply = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    disposed_by = fields.String(required=True, validate=ID)
+    disposed_at = fields.AwareDateTime(required=True)
+
+
 class _FollowUpIn(_Lenient):
     """What a reminder or an overdue notice says of an implementation task (C5 §三(七))."""
     task_id = fields.String(required=True, validate=ID)

@@ -92,6 +92,11 @@ class NotificationsService(HealthMixin):
         """C5: why a decision cannot be carried out, to the group and the secretary."""
         self._notify("accountability", "implementation_not_executable", envelope)
 
+    @durable_event_handler("meetings", "objection_disposed")
+    def on_objection_disposed(self, envelope):
+        """M5: the chair's answer to the member who objected."""
+        self._notify("meetings", "objection_disposed", envelope)
+
     @durable_event_handler("accountability", "implementation_due_soon")
     def on_implementation_due_soon(self, envelope):
         """C5: a task's deadline is near: the responsible leader and the office are reminded."""

@@ -179,6 +179,15 @@ def _implementation_not_executable(lang, d):
                     (f"决定「{d['title']}」无法执行。", f"说明：{d['explanation']}"))
 
 
+def _objection_answered(lang, d):
+    """M5: the chair's answer to a member's objection."""
+    if lang == EN:
+        answer = "accepted" if d["disposition"] == "accepted" else "not accepted"
+        return Rendered(f"Your objection was {answer}", (f"The chair's reply: {d['reply']}",))
+    answer = "已采纳" if d["disposition"] == "accepted" else "未采纳"
+    return Rendered(f"您提出的异议{answer}", (f"会议主持人的答复：{d['reply']}",))
+
+
 def _implementation_due_soon(lang, d):
     """C5 §三(七): the deadline of an implementation task is near."""
     title = d.get("title") or d["decision_id"]
@@ -225,6 +234,7 @@ TEMPLATES = {
     "implementation_due_soon": _implementation_due_soon,
     "implementation_overdue": _implementation_overdue,
     "compliance_alert": _compliance_alert,
+    "objection_answered": _objection_answered,
 }
 
 

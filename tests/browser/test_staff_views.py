@@ -129,6 +129,8 @@ LEAVE_TEXT = {
               "objection_to": "异议针对", "objection_label": "异议内容", "objection": "预算测算依据不足，建议补充材料",
               "objection_submit": "提交异议", "objection_sent": "异议已于", "approve": "批准",
               "decided": "已处理请假申请。", "approved": "已批准", "inbox": "通知", "objection_kind": "议题异议",
+              "disposition_label": "处理意见", "reply_label": "答复内容", "reply": "预算已附测算依据，按期研究",
+              "answer": "答复异议", "answered": "已答复异议。",
               "acknowledged": "已确认收到"},
     "en": {"title": "Regular meeting (leave)", "topic": "Budget for 2027", "opinion": "Agreed; cut the meeting costs",
            "member": "member7", "name": "党组成员七", "cases": "Cases", "meetings": "Meetings",
@@ -138,7 +140,9 @@ LEAVE_TEXT = {
            "objection_label": "Objection", "objection": "The budget estimate lacks its basis; add the figures",
            "objection_submit": "Send the objection", "objection_sent": "Your objection reached the chair at",
            "approve": "Approve", "decided": "The leave request is decided.", "approved": "Approved",
-           "inbox": "Inbox", "objection_kind": "Objection", "acknowledged": "Receipt acknowledged"},
+           "inbox": "Inbox", "objection_kind": "Objection", "acknowledged": "Receipt acknowledged",
+           "disposition_label": "Disposition", "reply_label": "Reply", "reply": "The estimate is attached; kept on the agenda",
+           "answer": "Answer the objection", "answered": "The objection was answered."},
 }
 
 
@@ -160,7 +164,7 @@ def test_a_member_asks_for_leave_and_the_chair_decides(pages, screenshots, lang)
     member.get_by_label(texts["opinion_label"].format(topic=topic)).fill(opinion)
     member.get_by_role("button", name=texts["submit"]).click()
     expect(member.locator("#leave-status")).to_have_text(texts["sent"])
-    mine = member.locator("tr", has_text=name)
+    mine = member.locator("#leave-list tr", has_text=name)
     expect(mine).to_contain_text(opinion)
     expect(mine.locator(".leave-state")).to_have_attribute("data-status", "requested")
     expect(member.locator("#leave-form")).to_have_count(0)         # one request per meeting
@@ -179,12 +183,12 @@ def test_a_member_asks_for_leave_and_the_chair_decides(pages, screenshots, lang)
     ui_login(sec, "secretary", lang)
     sec.goto(f"{pages.base}/#/meeting/{meeting_id}")
     sec.locator("#leave-page-link").click()
-    row = sec.locator("tr", has_text=name)
+    row = sec.locator("#leave-list tr", has_text=name)
     expect(row).to_contain_text(texts["reason"])
     expect(row).to_contain_text(f"{topic}: {opinion}")
     sec.get_by_role("button", name=f"{texts['approve']}: {name}", exact=True).click()
     expect(sec.locator("#leave-status")).to_have_text(texts["decided"])
-    expect(sec.locator("tr", has_text=name).locator(".leave-state")).to_have_text(texts["approved"])
+    expect(sec.locator("#leave-list tr", has_text=name).locator(".leave-state")).to_have_text(texts["approved"])
     screenshots(sec, f"25-leave-approved-{lang}")
 
     # M5: the objection reached the chair: it is in the chair's inbox, with what it says
@@ -199,8 +203,23 @@ def test_a_member_asks_for_leave_and_the_chair_decides(pages, screenshots, lang)
     expect(objection.locator("button.acknowledge")).to_have_count(0)
     screenshots(sec, f"25b-objection-acknowledged-{lang}")
 
+    # M5: the chair answers it on the meeting's leave and objections page, once; the member reads it
+    sec.goto(f"{pages.base}/#/meeting/{meeting_id}/leave")
+    listed = sec.locator("#objections tr", has_text=texts["objection"])
+    expect(listed).to_contain_text(topic)
+    listed.get_by_label(texts["disposition_label"]).select_option("not_accepted")
+    listed.get_by_label(texts["reply_label"]).fill(texts["reply"])
+    listed.get_by_role("button", name=texts["answer"]).click()
+    expect(sec.locator("#leave-status")).to_have_text(texts["answered"])
+    answer = sec.locator("#objections tr", has_text=texts["objection"]).locator(".objection-answer")
+    expect(answer).to_have_attribute("data-disposition", "not_accepted")
+    expect(answer).to_contain_text(texts["reply"])
+    expect(sec.locator("#objections form")).to_have_count(0)          # answered once
+
     member.reload()
-    expect(member.locator("tr", has_text=name).locator(".leave-state")).to_have_attribute("data-status", "approved")
+    expect(member.locator("#leave-list tr", has_text=name).locator(".leave-state")).to_have_attribute("data-status", "approved")
+    expect(member.locator("#objections .objection-answer")).to_contain_text(texts["reply"])
+    expect(member.locator("#objections form")).to_have_count(0)       # only the chair answers
 
 
 MINUTES_TEXT = {

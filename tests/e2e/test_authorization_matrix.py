@@ -102,6 +102,8 @@ POLICY = {
     ("POST", "/api/v1/meetings/{meeting_id}/departures"): (CHAIRS | {"confidential_secretary"}, NO),
     ("POST", "/api/v1/meetings/{meeting_id}/observers"): ({"secretary"}, NO),
     ("POST", "/api/v1/meetings/{meeting_id}/objections"): (GROUP, NO),
+    ("GET", "/api/v1/meetings/{meeting_id}/objections"): (ORG, CROSS),
+    ("POST", "/api/v1/objections/{objection_id}/disposition"): (CHAIRS, NO),
     ("POST", "/api/v1/meetings/{meeting_id}/leave"): (GROUP, NO),
     ("GET", "/api/v1/meetings/{meeting_id}/leave"): (ORG, CROSS),
     ("POST", "/api/v1/leave/{leave_id}/decision"): (CHAIRS, NO),
@@ -267,7 +269,7 @@ def world(suite):
            "person_id": "demo-member1", "org_id": "demo-org", "asset": "app.js",
            "leave_id": _random_id(), "material_id": _random_id(), "document_id": _random_id(),
            "step_id": _random_id(), "webhook_id": _random_id(), "api_token_id": _random_id(),
-           "handling_id": _random_id(), "appointment_id": _random_id()}
+           "handling_id": _random_id(), "appointment_id": _random_id(), "objection_id": _random_id()}
 
     # other-org: its secretary, an org_department reader, and a meeting, topic, open ballot of its own
     ok(admin.post("/api/v1/organizations", json={"name": "另一局党组", "org_id": "other-org"}))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from services.meetings.service import MeetingsService
 from shared import clock
 from shared.db import normalize_url
-from shared.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from tests.support.meetings import VotingStandIn, control_clock
 from tests.support.roster import ADMIN, actor, build_org
 
@@ -310,6 +310,44 @@ def test_m5_objection_refused_at_23h59m_and_accepted_at_24h(env):
     [event] = events(engine, "objection_raised")
     assert event["objection_id"] == objection["objection_id"] and event["topic_id"] == tid
     assert event["chair_person_id"] == ids[0]
+
+
+def test_m5_the_chair_answers_an_objection_once_and_the_meeting_lists_it(env):
+    """M5 §三(四): objections are raised with the meeting's chair; the chair (only) answers each
+    once, accepted or not, with a reply, before the meeting is over; the meeting lists them."""
+    meetings, engine = env
+    org_id, ids, p = team(meetings)
+    mid = meetings.schedule_meeting(p[0], {"org_id": org_id, "kind": "emergency", "title": "紧急",
+                                           "scheduled_at": at(hours=30), "emergency_reason": "险情"})["meeting_id"]
+    tid = meetings.add_topic(p[0], mid, {"title": "议题", "category": "work_plan"})["topic_id"]
+    objection = meetings.raise_objection(p[3], mid, {"text": "建议推迟", "topic_id": tid})
+    oid = objection["objection_id"]
+    answer = {"disposition": "not_accepted", "reply": "情况紧急，按期研究"}
+    for who in (p[1], p[3]):                 # the deputy and the objector are not the chair
+        with pytest.raises(Forbidden) as err:
+            meetings.dispose_objection(who, oid, answer)
+        assert err.value.rule == "M5"
+    with pytest.raises(ValidationFailed) as err:
+        meetings.dispose_objection(p[0], oid, {"disposition": "maybe", "reply": "x"})
+    assert err.value.field == "disposition"
+    with pytest.raises(ValidationFailed) as err:
+        meetings.dispose_objection(p[0], oid, {"disposition": "accepted", "reply": ""})
+    assert err.value.field == "reply"
+    other_org, _, q = team(meetings)
+    with pytest.raises(NotFound) as err:       # another organization's chair: not found
+        meetings.dispose_objection(q[0], oid, answer)
+    assert err.value.field == "objection_id"
+    assert events(engine, "objection_disposed") == []            # nothing written by the refusals
+    done = meetings.dispose_objection(p[0], oid, answer)
+    assert (done["disposition"], done["reply"], done["disposed_by"]) == ("not_accepted", "情况紧急，按期研究", ids[0])
+    with pytest.raises(Conflict) as err:       # once
+        meetings.dispose_objection(p[0], oid, {"disposition": "accepted", "reply": "改为采纳"})
+    assert err.value.rule == "M5"
+    listed = meetings.list_objections(p[4], mid)["objections"]
+    assert [(o["objection_id"], o["text"], o["disposition"]) for o in listed] == [(oid, "建议推迟", "not_accepted")]
+    [event] = events(engine, "objection_disposed")
+    assert (event["objection_id"], event["person_id"], event["disposition"]) == (oid, ids[3], "not_accepted")
+    assert [h["action"] for h in meetings.meeting_history(p[0], mid)["events"]].count("objection_disposed") == 1
 
 
 # ---------------------------------------------------------------- M9 leave, M1 chair

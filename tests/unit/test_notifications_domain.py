@@ -104,10 +104,12 @@ def test_n1_every_subscription_is_one_entry_of_the_mapping():
                                     ("accountability", "implementation_not_executable"),
                                     ("accountability", "implementation_due_soon"),
                                     ("accountability", "implementation_overdue"),
-                                    ("accountability", "compliance_alert_raised")}
+                                    ("accountability", "compliance_alert_raised"),
+                                    ("meetings", "objection_disposed")}
     assert set(domain.KINDS) == {"meeting_notice", "ballot_opened", "decision_distributed", "objection_reminder",
                                  "objection_received", "implementation_postponed", "implementation_not_executable",
-                                 "implementation_due_soon", "implementation_overdue", "compliance_alert"}
+                                 "implementation_due_soon", "implementation_overdue", "compliance_alert",
+                                 "objection_answered"}
     assert set(domain.KINDS) == set(templates.TEMPLATES)
 
 
@@ -398,3 +400,19 @@ def test_n2_backoff_doubles_from_the_base_up_to_the_cap():
     assert domain.after_failure(1, 3, 1, 60, NOW) == ("pending", NOW + dt.timedelta(seconds=1))
     assert domain.after_failure(3, 3, 1, 60, NOW) == ("failed", None)
     assert domain.after_failure(1, 3, 1, 60, NOW, permanent=True) == ("failed", None)
+
+
+def test_m5_the_chairs_answer_reaches_the_member_who_objected_whatever_their_preferences():
+    off = domain.Settings(email=None, email_on=False, inbox_on=False)
+    key = ("meetings", "objection_disposed")
+    data = load(schemas.ObjectionDisposedIn(), {
+        "objection_id": "o-1", "meeting_id": "m-1", "topic_id": None, "person_id": "p3",
+        "disposition": "not_accepted", "reply": "情况紧急，按期研究", "disposed_by": "p0",
+        "disposed_at": "2027-01-05T02:00:00Z"}, rule="M5")
+    p = plan(key, data, settings={"p3": off})
+    assert [(n["person_id"], n["kind"], n["meeting_id"]) for n in p["notifications"]] == [
+        ("p3", "objection_answered", "m-1")]
+    assert p["notifications"][0]["title"] == "您提出的异议未采纳"
+    assert "会议主持人的答复：情况紧急，按期研究" in p["notifications"][0]["body"]
+    en = plan(key, {**data, "disposition": "accepted"}, settings={"p3": domain.Settings(language="en")})
+    assert en["notifications"][0]["title"] == "Your objection was accepted"

@@ -89,6 +89,17 @@ class MeetingsRoutes:
     def raise_objection(self, actor, meeting_id, body):
         return self.meetings.raise_objection(actor.to_dict(), meeting_id, body)
 
+    @route("GET", "/api/v1/meetings/<meeting_id>/objections", rule="M5",
+           summary="a meeting's objections with the chair's answers", tag="meetings")
+    def list_objections(self, actor, meeting_id):
+        return self.meetings.list_objections(actor.to_dict(), meeting_id)
+
+    @route("POST", "/api/v1/objections/<objection_id>/disposition", roles=CHAIRS, rule="M5",
+           body=schemas.ObjectionDispositionIn, summary="the chair answers an objection, once",
+           tag="meetings")
+    def dispose_objection(self, actor, objection_id, body):
+        return self.meetings.dispose_objection(actor.to_dict(), objection_id, body)
+
     @route("POST", "/api/v1/meetings/<meeting_id>/leave", roles=GROUP_ROLES, rule="M9",
            body=schemas.LeaveRequestIn, status=201, summary="ask leave, with an opinion on each topic",
            tag="meetings")

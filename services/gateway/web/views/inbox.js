@@ -53,7 +53,8 @@ function actions(n, errors, navigate) {
   const box = h("div", { class: "actions" });
   const target = { ballot_opened: ["ballot", "inbox.goBallot"], decision_distributed: ["decision", "inbox.goDecision"],
     meeting_notice: ["meeting", "inbox.goMeeting"], objection_reminder: ["meeting", "inbox.goMeeting"],
-    objection_received: ["meeting", "inbox.goMeeting"], implementation_postponed: ["task", "inbox.goTask"],
+    objection_received: ["meeting", "inbox.goMeeting"], objection_answered: ["meeting", "inbox.goMeeting"],
+    implementation_postponed: ["task", "inbox.goTask"],
     implementation_not_executable: ["task", "inbox.goTask"], implementation_due_soon: ["task", "inbox.goTask"],
     implementation_overdue: ["task", "inbox.goTask"] }[n.kind];
   // C7: an alert opens the alerts page of the organization

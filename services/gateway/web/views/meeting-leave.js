@@ -1,8 +1,8 @@
 // Leave and objections of one meeting: a group member asks leave with a written opinion on
 // each topic (M9) or raises an objection 24 h ahead (M5); the meeting's chair approves or
-// refuses each leave request (M9).
+// refuses each leave request (M9) and answers each objection once, with a reply (M5).
 import { api, nameMap, session } from "../api.js";
-import { formatTime, t } from "../i18n.js";
+import { formatTime, label, t } from "../i18n.js";
 import { act, dataTable, field, form, h, heading, link, liveStatus, select } from "../ui.js";
 
 const GROUP = ["secretary", "deputy_secretary", "member"];
@@ -11,8 +11,9 @@ const BEFORE = ["draft", "noticed"];
 export default {
   route: "meeting/:id/leave",
   async render(root, { id }, { navigate }) {
-    const [meeting, leave, names] = await Promise.all([
-      api(`/meetings/${encodeURIComponent(id)}`), api(`/meetings/${encodeURIComponent(id)}/leave`), nameMap()]);
+    const [meeting, leave, names, objections] = await Promise.all([
+      api(`/meetings/${encodeURIComponent(id)}`), api(`/meetings/${encodeURIComponent(id)}/leave`), nameMap(),
+      api(`/meetings/${encodeURIComponent(id)}/objections`)]);
     const tz = meeting.timezone || "Asia/Shanghai";
     const me = session.actor?.person_id;
     const chair = me && me === meeting.chair_person_id;
@@ -32,7 +33,7 @@ export default {
       root.append(h("p", { class: "notice" }, t("leave.closed")));
     }
 
-    const section = h("section", { "aria-labelledby": "leave-list-title" }, h("h2", { id: "leave-list-title" }, t("leave.list")));
+    const section = h("section", { "aria-labelledby": "leave-list-title", id: "leave-list" }, h("h2", { id: "leave-list-title" }, t("leave.list")));
     const errors = h("div", { "aria-live": "assertive" });
     const topics = new Map(meeting.topics.map((tp) => [tp.topic_id, tp.title]));
     section.append(errors, dataTable({
@@ -53,8 +54,49 @@ export default {
       ],
     }));
     root.append(section);
+    root.append(objectionsSection(meeting, objections.objections || [], names, chair, tz, refresh));
   },
 };
+
+// M5: every objection with the chair's answer; the chair answers an unanswered one while the
+// meeting is not over (the server refuses anyone else, and a second answer)
+function objectionsSection(meeting, rows, names, chair, tz, refresh) {
+  const topics = new Map(meeting.topics.map((tp) => [tp.topic_id, tp.title]));
+  const open = ["draft", "noticed", "opened"].includes(meeting.status);
+  const section = h("section", { "aria-labelledby": "objections-title", id: "objections" },
+    h("h2", { id: "objections-title" }, t("objection.list")));
+  section.append(dataTable({
+    caption: t("objection.list"), filename: `objections-${meeting.meeting_id}.csv`, rows,
+    columns: [
+      { key: "by", label: t("objection.by"), value: (o) => names.get(o.person_id) || o.person_id },
+      { key: "topic", label: t("objection.topic"), value: (o) => (o.topic_id ? topics.get(o.topic_id) || "—" : t("objection.wholeMeeting")) },
+      { key: "text", label: t("objection.text"), value: (o) => o.text },
+      { key: "raised", label: t("objection.raisedAt"), value: (o) => formatTime(o.raised_at, tz) },
+      { key: "answer", label: t("objection.answer"),
+        value: (o) => (o.disposition ? `${label("objection.disp", o.disposition)}：${o.reply}` : t("objection.unanswered")),
+        cell: (o) => (o.disposition
+          ? h("span", { class: "objection-answer", dataset: { disposition: o.disposition } },
+            `${label("objection.disp", o.disposition)}：${o.reply} · ${names.get(o.disposed_by) || o.disposed_by} ${formatTime(o.disposed_at, tz)}`)
+          : (chair && open ? answerForm(o, names.get(o.person_id) || o.person_id, refresh) : t("objection.unanswered"))) },
+    ],
+  }));
+  return section;
+}
+
+function answerForm(o, who, refresh) {
+  const disposition = select("disposition", [["accepted", t("objection.disp.accepted")], ["not_accepted", t("objection.disp.not_accepted")]], "accepted");
+  const reply = h("textarea", { name: "reply", required: true, maxlength: 20000, rows: 2 });
+  return form({
+    id: `answer-${o.objection_id}`, title: `${t("objection.answerSubmit")}：${who}`, headingLevel: "h3",
+    submitLabel: t("objection.answerSubmit"),
+    fields: [field(t("objection.disposition"), disposition), field(t("objection.reply"), reply)],
+    onsubmit: async () => {
+      await api(`/objections/${o.objection_id}/disposition`, { method: "POST",
+        body: { disposition: disposition.value, reply: reply.value.trim() } });
+      refresh(t("objection.answered"));
+    },
+  });
+}
 
 function leaveForm(meeting, refresh) {
   const reason = h("textarea", { name: "reason", required: true, maxlength: 5000, rows: 2 });

@@ -314,7 +314,7 @@ def test_n1_ballot_opened_reaches_eligible_voters_and_the_decision_every_member(
         ("ballot_opened", "表决已开始：干部任免", ballot["data"]["ballot_id"]),
         ("decision_distributed", "决定：干部任免（通过）", decision["data"]["decision_id"])]
     assert [i["kind"] for i in svc.inbox(actor("p3", ORG, "member"))["items"]] == ["decision_distributed"]
-    assert svc.inbox(actor("p9", ORG, "member")) == {"items": [], "unread": 0}
+    assert svc.inbox(actor("p9", ORG, "member")) == {"items": [], "unread": 0, "next_cursor": None}
     assert sql(database_url, "SELECT count(*) FROM notifications")[0][0] == 5
     assert sql(database_url, "SELECT count(*) FROM outbox WHERE event_type = 'notification_delivered'")[0][0] == 2
 

@@ -25,6 +25,17 @@ def suite(broker, tmp_path_factory):
         env.setenv("COMPLIANCE_SWEEP_SECONDS", COMPLIANCE_SWEEP_SECONDS)
         yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
 
+def clocked_suite(broker, tmp_path_factory):
+    """A suite of a module's own whose clock the module's tests move (controlled clock: M5's 48 h,
+    M11's dates), so that the other modules' clock stays put. Use as a module fixture's body."""
+    from shared import clock
+    clock_file = tmp_path_factory.mktemp("clock") / "offset"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(clock.CONTROLLED_CLOCK_SETTING, str(clock_file))
+        env.setenv("COMPLIANCE_SWEEP_SECONDS", COMPLIANCE_SWEEP_SECONDS)
+        yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

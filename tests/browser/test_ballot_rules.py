@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 from shared import clock
 from tests.browser import conftest as browser_conftest
 from tests.browser.support import ok, ui_login
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -19,11 +18,7 @@ pytestmark = pytest.mark.browser
 def suite(broker, tmp_path_factory):
     """A suite of this module's own whose clock the test moves (M5: a regular meeting is held at
     its noticed time, 48 h after its notice at the earliest), so the other modules' clock stays put."""
-    clock_file = tmp_path_factory.mktemp("clock") / "offset"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(clock.CONTROLLED_CLOCK_SETTING, str(clock_file))
-        env.setenv("COMPLIANCE_SWEEP_SECONDS", browser_conftest.COMPLIANCE_SWEEP_SECONDS)
-        yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
+    yield from browser_conftest.clocked_suite(broker, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from shared import clock
 from tests.browser import conftest as browser_conftest
 from tests.browser.support import GROUP_PRESENT, assert_readable, ok, ui_login, wait_for
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -23,11 +22,7 @@ GROUP = ["secretary", "deputy"] + [f"member{i}" for i in range(1, 8)]
 
 @pytest.fixture(scope="module")
 def suite(broker, tmp_path_factory):
-    clock_file = tmp_path_factory.mktemp("clock") / "offset"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(clock.CONTROLLED_CLOCK_SETTING, str(clock_file))
-        env.setenv("COMPLIANCE_SWEEP_SECONDS", browser_conftest.COMPLIANCE_SWEEP_SECONDS)
-        yield from e2e.suite.__wrapped__(broker, tmp_path_factory)
+    yield from browser_conftest.clocked_suite(broker, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

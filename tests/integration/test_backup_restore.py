@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from shared.db import make_engine
 from tests.e2e.conftest import login
+from tests.support.events import wait_for
 from tests.support.processes import SERVICES, Suite, suite_env
 
 pytestmark = pytest.mark.integration
@@ -76,17 +77,6 @@ def take_decision(clients, pid, n):
     assert r.status_code == 200, r.text
     assert sec.post(f"/api/v1/meetings/{meeting_id}/close").status_code == 200
     return r.json()["decision_id"]
-
-
-def wait_until(check, timeout=90, every=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {check.__doc__ or check}")
-        time.sleep(every)
 
 
 def test_every_database_dumped_during_load_restores_into_a_suite_whose_record_is_whole(
@@ -167,7 +157,7 @@ def test_every_database_dumped_during_load_restores_into_a_suite_whose_record_is
             seen["archive"] = r.json().get("total") if r.status_code == 200 else r.text
             return r.status_code == 200 and r.json()["total"] == decisions and r.json()
         try:
-            page = wait_until(archived)
+            page = wait_for(archived, timeout=90, interval=0.5)
         except AssertionError:
             raise AssertionError(f"archive holds {seen.get('archive')} decision records, voting {decisions}") from None
         assert len({rec["subject_id"] for rec in page["items"]}) == decisions      # none twice
@@ -176,7 +166,7 @@ def test_every_database_dumped_during_load_restores_into_a_suite_whose_record_is
             """accountability links every member of N = 9 to each decision, once"""
             return scalar(restored["accountability"],
                           "SELECT count(*) FROM responsibility_links") == 9 * decisions
-        wait_until(linked)
+        wait_for(linked, timeout=90, interval=0.5)
         assert scalar(restored["accountability"],
                       "SELECT count(DISTINCT decision_id) FROM responsibility_links") == decisions
         verify = sec.get("/api/v1/records/verify").json()
@@ -187,8 +177,8 @@ def test_every_database_dumped_during_load_restores_into_a_suite_whose_record_is
             clients[user], info = login(suite.base, user)
             pid[user] = info["actor"]["person_id"]
         take_decision(clients, pid, 99)
-        wait_until(lambda: sec.get("/api/v1/records", params={"kind": "decision", "limit": 200})
-                   .json()["total"] == decisions + 1)
+        wait_for(lambda: sec.get("/api/v1/records", params={"kind": "decision", "limit": 200})
+                   .json()["total"] == decisions + 1, timeout=90, interval=0.5)
         assert sec.get("/api/v1/records/verify").json()["ok"] is True
     finally:
         suite.stop_all()

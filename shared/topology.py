@@ -65,7 +65,7 @@ ARCHIVED_EVENTS = (
     ("accountability", "implementation_due_soon"),
     ("meetings", "material_attached"), ("meetings", "democratic_life_step_recorded"),
     ("meetings", "rectification_completed"), ("meetings", "staff_appointment_changed"),
-    ("meetings", "objection_disposed"),
+    ("meetings", "objection_disposed"), ("meetings", "topic_preparation_recorded"),
 )
 _EARLIER = {("voting", "result_decided"), ("meetings", "meeting_noticed")}    # listed above since 0001
 SUBSCRIPTIONS += tuple((source, event_type, "archive", f"on_{event_type}")

@@ -80,7 +80,7 @@ RETENTION_OF_KIND = {
     "case_opened": PERMANENT, "case_proposal": PERMANENT, "accountability_conclusion": PERMANENT,
     "term": PERMANENT,
     # preparation and procedure
-    "topic_suggestion": YEARS_30, "topic": YEARS_30, "topic_rejection": YEARS_30, "material": YEARS_30,
+    "topic_suggestion": YEARS_30, "topic": YEARS_30, "topic_preparation": YEARS_30, "topic_rejection": YEARS_30, "material": YEARS_30,
     "notice": YEARS_30, "objection": YEARS_30, "objection_disposition": YEARS_30, "meeting_rescheduled": YEARS_30,
     "meeting_cancelled": YEARS_30, "deferral": YEARS_30,
     "implementation_assignment": YEARS_30, "implementation_progress": YEARS_30,
@@ -489,6 +489,7 @@ ARCHIVED_EVENTS = {
     ("meetings", "rectification_completed"): ArchivedEvent("democratic_life", "step_id"),
     ("meetings", "staff_appointment_changed"): ArchivedEvent("term", "person_id"),
     ("meetings", "objection_disposed"): ArchivedEvent("objection_disposition", "objection_id"),
+    ("meetings", "topic_preparation_recorded"): ArchivedEvent("topic_preparation", "topic_id", classify_decision),
 }
 
 

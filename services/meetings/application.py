@@ -252,6 +252,7 @@ class Meetings:
                     "category": topic.category, "accepted_by": actor.person_id,
                     "raised_at_meeting": meeting is not None and meeting.status == "opened",
                 })
+                emit_preparation(uow, topic)
             views = [repo.topic_view(t) for t in created]
         return dict(views[0], topics=views)
 
@@ -275,6 +276,7 @@ class Meetings:
                     "category": topic.category, "suggested_by": actor.person_id,
                     "candidate_person_id": topic.candidate_person_id,
                 })
+                emit_preparation(uow, topic)
             views = [repo.topic_view(t) for t in created]
         return dict(views[0], topics=views)
 
@@ -342,6 +344,7 @@ class Meetings:
                                     field="leader_person_id", rule="M3")
             require_topic_editable(s, topic)
             topic.precoordination = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
+            emit_preparation(uow, topic, parts=("precoordination",))
             return repo.topic_view(topic)
 
     def record_preparation(self, actor, topic_id, data):
@@ -354,6 +357,7 @@ class Meetings:
                           action="recording a topic's preparation")
             require_topic_editable(s, topic)
             topic.preparation = dict(data, recorded_by=actor.person_id, recorded_at=iso(now))
+            emit_preparation(uow, topic, parts=("preparation",))
             return repo.topic_view(topic)
 
     def get_topic(self, actor, topic_id):
@@ -1116,6 +1120,18 @@ def require_topic_editable(s, topic):
     if meeting is not None and meeting.status != "draft":
         raise RuleViolation("M5: the topic went out with the notice; its records are frozen",
                             field="topic_id", rule="M5")
+
+
+def emit_preparation(uow, topic, parts=("precoordination", "preparation")):
+    """A1/M3: the archive keeps each record of a topic's preparation as it is written: the leader in
+    charge's pre-coordination and the research, opinions solicited, risk and legal review (§三(二))."""
+    for part in parts:
+        record = getattr(topic, part)
+        if record is None:
+            continue
+        uow.emit("topic_preparation_recorded", topic.org_id, dict(record, **{
+            "topic_id": topic.id, "meeting_id": topic.meeting_id, "title": topic.title,
+            "category": topic.category, "part": part}))
 
 
 def emit_term(uow, org_id, term):

@@ -57,6 +57,10 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
     archived(sec, "topic_suggestion")
     ok(sec.post(f"/api/v1/topics/{topic_id}/decision", json={"accept": True, "meeting_id": meeting_id}))
     archived(sec, "topic")
+    # the leader in charge records the pre-coordination before the notice (M3)
+    ok(clients["member1"].post(f"/api/v1/topics/{topic_id}/precoordination", json={
+        "leader_person_id": pid["member1"], "with_whom": ["机关事务处"], "outcome": "意见一致"}))
+    archived(sec, "topic_preparation")
     ok(sec.post(f"/api/v1/meetings/{meeting_id}/notice"))
     archived(sec, "notice")
     ok(sec.post(f"/api/v1/meetings/{meeting_id}/open", json={"present": [pid[u] for u in VOTERS]}))
@@ -112,7 +116,7 @@ def test_one_topic_from_suggestion_to_concluded_case_is_archived_kind_by_kind_in
         "outcomes": {pid["secretary"]: "criticism_education"}, "note": "批评教育"}))
 
     # A1: each fact is a record of its kind, in the order it happened (each kind's first record)
-    order = ["topic_suggestion", "topic", "notice", "meeting_opened", "decision", "meeting_closed", "minutes",
+    order = ["topic_suggestion", "topic", "topic_preparation", "notice", "meeting_opened", "decision", "meeting_closed", "minutes",
              "minutes_approval", "document", "implementation_assignment", "implementation_progress",
              "implementation_postponement", "case_opened", "accountability_conclusion"]
     items = records_of(sec, order + ["responsibility"])

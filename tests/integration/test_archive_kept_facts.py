@@ -226,7 +226,8 @@ def test_c5_c7_c4_reminders_alerts_acknowledgements_and_proposals_reach_people_a
 
 def test_a1_materials_democratic_life_steps_and_staff_terms_are_kept_with_their_classification(
         container_factory, rpc_client, amqp_uri, database_for):
-    """A1: a material's name, size and SHA-256 (confidential for a personnel topic, A3), each
+    """A1: a topic's preparation records and a material's name, size and SHA-256 (confidential for a
+    personnel topic, A3), each
     democratic life step and its rectification's completion (permanent), and a staff term (§二)
     are records of the chain, filed under their meeting where they have one."""
     from shared.envelope import make_envelope
@@ -248,9 +249,24 @@ def test_a1_materials_democratic_life_steps_and_staff_terms_are_kept_with_their_
                 "completion": "已完成", "completed_by": "off", "completed_at": "2027-03-01T02:00:00Z"}),
             make_envelope("meetings", "staff_appointment_changed", ORG, {
                 "person_id": "ins", "role": "discipline", "start_date": "2020-01-01", "end_date": None,
-                "division_of_work": None}))
+                "division_of_work": None}),
+            make_envelope("meetings", "topic_preparation_recorded", ORG, {
+                "topic_id": "t-2", "meeting_id": None, "title": "安置房项目", "category": "major_decision",
+                "part": "preparation", "research": "调研报告", "opinions_from": ["住建委"],
+                "risk_assessment": "中等", "legal_review": "合法合规", "subordinate_opinion": None,
+                "recorded_by": "off", "recorded_at": "2027-01-04T02:00:00Z"}),
+            make_envelope("meetings", "topic_preparation_recorded", ORG, {
+                "topic_id": "t-1", "meeting_id": "m-1", "title": "干部任免", "category": "personnel",
+                "part": "precoordination", "leader_person_id": "p-2", "with_whom": ["组织部"],
+                "outcome": "意见一致", "recorded_by": "p-2", "recorded_at": "2027-01-04T03:00:00Z"}))
     wait_for(lambda: records(archive, "material") and len(records(archive, "democratic_life")) == 2
-             and records(archive, "term"), timeout=20)
+             and records(archive, "term") and len(records(archive, "topic_preparation")) == 2, timeout=20)
+    # M3/A1: a topic's preparation records, each under its topic; personnel ones confidential (A3)
+    preparation = {r["subject_id"]: r for r in records(archive, "topic_preparation")}
+    assert preparation["t-2"]["classification"] == "internal" and preparation["t-2"]["retention"] == "30y"
+    assert preparation["t-2"]["content"]["legal_review"] == "合法合规"
+    assert preparation["t-1"]["classification"] == "confidential"
+    assert preparation["t-1"]["content"]["with_whom"] == ["组织部"]
     (material,) = records(archive, "material")
     assert material["classification"] == "confidential" and material["retention"] == "30y"
     assert (material["content"]["sha256"], material["content"]["size"]) == ("a" * 64, 109)

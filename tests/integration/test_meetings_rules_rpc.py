@@ -186,6 +186,16 @@ def test_m3_major_topic_needs_precoordination_before_scheduling_and_preparation_
         meetings.record_preparation(office, topic["topic_id"], prep)
     assert err.value.rule == "M5"
     assert meetings.get_topic(p[0], topic["topic_id"])["preparation"]["subordinate_opinion"] == "同意"
+    # A1: each record written reached the archive's feed once, in order; the refused ones did not
+    told = events(engine, "topic_preparation_recorded")
+    assert [(e["topic_id"], e["part"], e["category"], e["recorded_by"]) for e in told] == [
+        (topic["topic_id"], "precoordination", "major_decision", p[2]["person_id"]),
+        (topic["topic_id"], "preparation", "major_decision", office["person_id"]),
+        (topic["topic_id"], "preparation", "major_decision", office["person_id"])]
+    assert (told[0]["leader_person_id"], told[0]["with_whom"], told[0]["outcome"]) == (
+        ids[2], ["财务处", "法规处"], "意见一致")
+    assert {k: told[1][k] for k in prep} == prep and told[1]["subordinate_opinion"] is None
+    assert told[2]["subordinate_opinion"] == "同意" and told[2]["title"] == "安置房项目"
 
 
 def test_v4_personnel_topic_one_item_per_candidate_prepared_by_hr_with_materials(env):

@@ -62,7 +62,7 @@ export default {
 const isReference = (key) => /(^|_)ids?$/.test(key) || key === "hash" || key === "prev_hash";
 
 /** Coded parts of a content, shown in words (the catalogue's prefix) and kept as they are when corrected. */
-const CODED = { category: "cat", method: "method", outcome: "outcome", kind: "kind", status: "status",
+const CODED = { category: "cat", method: "method", outcome: "outcome", kind: "kind", status: "status", part: "prepart",
   classification: "classif", retention: "retention" };
 
 /** A content value in words: codes by their names, names for person ids, times in the organization's

@@ -556,12 +556,16 @@ class VotingService(HealthMixin):
     def get_ballot(self, actor, ballot_id):
         """A ballot as its reader sees it, with ``you_voted``: whether the caller is on its roll
         (V1), so any browser or device shows the vote as cast, not only the tab that cast it.
-        It tells the caller about themselves only, never a choice (V8)."""
+        An open ballot (named, oral, show of hands) lists in ``voted`` who is on the roll, so
+        whoever records votes (V2) sees who is left on any device; a secret ballot does not
+        (``None``): it tells the caller about themselves only.  Never a choice (V8)."""
         actor = Actor.from_dict(actor)
         with self.db.read() as s:
             ballot = _ballot_for(s, actor, ballot_id, cross_org_read=True)
             view = _ballot_view(s, ballot)
             view["you_voted"] = s.get(models.Participation, (ballot.id, actor.person_id)) is not None
+            view["voted"] = None if ballot.method == "secret" else sorted(s.execute(
+                sa.select(models.Participation.person_id).where(models.Participation.ballot_id == ballot.id)).scalars())
             return view
 
     @rpc

@@ -104,9 +104,16 @@ def test_the_secretary_approves_a_reconsideration_and_the_decisions_name_each_ot
 # ---------------------------------------------------------------- V2 recorded votes
 
 def test_the_chair_and_the_confidential_secretary_record_a_show_of_hands_vote(pages):
-    sec, mid, (tid,) = meeting_in_session(pages.base, "党组紧急会议（举手表决）", ["食堂承包续约"])
+    sec, mid, (tid, counted_tid) = meeting_in_session(pages.base, "党组紧急会议（举手表决）", ["食堂承包续约", "食堂价格调整"])
     ballot = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": tid, "method": "show_of_hands"}))
     bid = ballot["ballot_id"]
+
+    # the confidential secretary has the ballot open from the meeting before the chair records
+    conf = pages.new()
+    ui_login(conf, "confidential")
+    conf.goto(f"{pages.base}/#/meeting/{mid}")
+    conf.get_by_role("link", name="食堂承包续约 · 举手表决").click()
+    expect(conf.locator('#record-form fieldset[data-person="demo-member1"]')).to_be_visible()
 
     # a member present is told the chair records the vote: no vote form of their own (V2)
     member = pages.new()
@@ -129,18 +136,24 @@ def test_the_chair_and_the_confidential_secretary_record_a_show_of_hands_vote(pa
     expect(page.locator("#ballot-progress")).to_have_text("已投 6 票 / 实到 7 人 / 应到 9 人")
     expect(page.locator("#recorded-list")).to_contain_text("党组成员一")
     expect(page.locator('#record-form fieldset[data-person="demo-member1"]')).to_have_count(0)
+    # once votes are in, the counts alone can no longer be recorded (V2)
+    expect(page.locator("#counts-form")).to_have_count(0)
 
-    # the confidential secretary reaches the ballot from the meeting and records the last one
-    conf = pages.new()
-    ui_login(conf, "confidential")
-    conf.goto(f"{pages.base}/#/meeting/{mid}")
-    conf.get_by_role("link", name="食堂承包续约 · 举手表决").click()
-    # a member already recorded (on another device) is refused by name, nothing is recorded (V1)
+    # on the confidential secretary's page, opened before, a member the chair recorded meanwhile
+    # is refused by name (never by identifier), and nothing is recorded (V1)
     cform = conf.locator("#record-form")
     cform.locator('fieldset[data-person="demo-member1"]').get_by_label("弃权").check()
+    cform.locator('fieldset[data-person="demo-member4"]').get_by_label("弃权").check()
     cform.get_by_role("button", name="录入所选成员的表决").click()
-    expect(conf.locator("#record-form [role=alert]")).to_contain_text("V1")
-    cform.locator('fieldset[data-person="demo-member1"]').get_by_label("未录入").check()
+    alert = conf.locator("#record-form [role=alert]")
+    expect(alert).to_contain_text("V1")
+    expect(alert.locator(".tag.field")).to_contain_text("党组成员一")
+    expect(alert).not_to_contain_text("demo-member1")
+    # read again, the page offers only who is left, from the server's roll (any device)
+    conf.reload()
+    expect(conf.locator('#record-form fieldset[data-person="demo-member1"]')).to_have_count(0)
+    expect(conf.locator("#recorded-list")).to_contain_text("党组成员一")
+    expect(conf.locator("#ballot-progress")).to_have_text("已投 6 票 / 实到 7 人 / 应到 9 人")
     cform.locator('fieldset[data-person="demo-member4"]').get_by_label("弃权").check()
     cform.get_by_role("button", name="录入所选成员的表决").click()
     expect(conf.locator("#ballot-progress")).to_have_text("已投 7 票 / 实到 7 人 / 应到 9 人")
@@ -153,6 +166,26 @@ def test_the_chair_and_the_confidential_secretary_record_a_show_of_hands_vote(pa
     row = page.locator("tr", has_text="党组成员四")
     expect(row.locator("td[data-col=stance]")).to_have_text("弃权")
     expect(page.locator("tr", has_text="党组成员五").locator("td[data-col=stance]")).to_have_text("不同意")
+
+    # V2: on the next item the chair records only the counts, after being asked; they stand
+    counted = ok(sec.post("/api/v1/ballots", json={"meeting_id": mid, "topic_id": counted_tid,
+                                                   "method": "show_of_hands"}))
+    page.goto(f"{pages.base}/#/ballot/{counted['ballot_id']}")
+    counts = page.locator("#counts-form")
+    counts.get_by_label("同意", exact=True).fill("5")
+    counts.get_by_label("不同意", exact=True).fill("1")
+    counts.get_by_label("弃权", exact=True).fill("1")
+    counts.get_by_role("button", name="录入票数").click()
+    expect(page.locator("#confirm-text")).to_contain_text("同意 5、不同意 1、弃权 1")
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#counts-recorded")).to_be_visible()
+    expect(page.locator("#record-form")).to_have_count(0)
+    assert_readable(page)
+    page.get_by_role("button", name="结束表决并计票").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#outcome")).to_have_attribute("data-outcome", "passed")
+    decided = ok(sec.get(f"/api/v1/ballots/{counted['ballot_id']}"))
+    assert ok(sec.get(f"/api/v1/decisions/{decided['decision_id']}"))["yes"] == 5
     ok(sec.post(f"/api/v1/meetings/{mid}/close"))
 
 

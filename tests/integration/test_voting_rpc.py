@@ -174,6 +174,8 @@ def test_named_ballot_passes_by_v3_and_publishes_result_decided(suite):
         # V1: the roll tells the voter, from any device, that their vote is in; only them
         assert rpc.voting.get_ballot(member(ids, org_id, i), bid)["you_voted"] is True
         assert rpc.voting.get_ballot(sec if i else member(ids, org_id, 1), bid)["you_voted"] is (i > 0)
+        # V2: a named ballot's roll (who voted, never how) for whoever records the votes
+        assert rpc.voting.get_ballot(sec, bid)["voted"] == sorted(ids[:i + 1])
 
     decision = rpc.voting.close_ballot(sec, bid)
     assert decision["outcome"] == "passed"
@@ -369,6 +371,8 @@ def test_v8_secret_ballot_links_no_voter_to_a_choice(suite, caplog, tmp_path):
     lines = [r.getMessage() for r in caplog.records]
     assert lines, "logging was captured"
     assert not [line for line in lines if any(pid in line for pid in ids)]
+    # the ballot's reader learns whether they voted, never who else did or in what order (V8)
+    assert rpc.voting.get_ballot(sec, bid)["voted"] is None
     decision = rpc.voting.close_ballot(sec, bid)
     assert (decision["yes"], decision["no"], decision["abstain"], decision["outcome"]) == (6, 1, 1, "passed")
 

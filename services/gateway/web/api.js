@@ -1,6 +1,8 @@
 // The one way to call the gateway: JSON, bearer token from sessionStorage,
 // errors as ApiError carrying the server's {code, message, field, rule}.
 
+import { rememberNames } from "./i18n.js";
+
 const TOKEN_KEY = "pg.token";
 const SESSION_KEY = "pg.session";
 
@@ -104,7 +106,9 @@ export async function nameMap() {
   try {
     const r = await roster();
     // staff (office, HR, confidential secretary, inspectors) too: they appear in histories and cases
-    return new Map([...(r.staff || []), ...r.members].filter((m) => m.name).map((m) => [m.person_id, m.name]));
+    const names = new Map([...(r.staff || []), ...r.members].filter((m) => m.name).map((m) => [m.person_id, m.name]));
+    rememberNames(names);
+    return names;
   } catch {
     return new Map();
   }

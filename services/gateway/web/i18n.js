@@ -37,7 +37,12 @@ const zh = {
   "recvote.hint": "口头或举手表决由主持人（或机要秘书）逐人录入（V2）。尚未表态的成员保留“未录入”。",
   "recvote.none": "未录入",
   "recvote.submit": "录入所选成员的表决",
-  "recvote.recorded": "本页已录入：{names}",
+  "recvote.recorded": "已录入：{names}",
+  "recvote.countsTitle": "只录入票数",
+  "recvote.countsHint": "组织决定只记录票数时，由主持人录入同意、不同意、弃权的人数（V2），合计不超过实到人数；录入后本次表决不再逐人录入，也不能更改。",
+  "recvote.countsSubmit": "录入票数",
+  "recvote.countsConfirm": "录入票数：同意 {yes}、不同意 {no}、弃权 {abstain}。录入后本次表决不再逐人录入，也不能更改。",
+  "recvote.countsDone": "本次表决的票数已由主持人录入，待结束表决后公布结果。",
   "recvote.allRecorded": "所有可表决成员的表决均已录入。",
   "recvote.byChair": "本次为{method}，由主持人录入每位成员的表决，无须在此投票。",
   "duties.title": "报告义务",
@@ -992,7 +997,12 @@ const en = {
   "recvote.hint": "An oral or show-of-hands vote is recorded member by member by the chair (or a confidential secretary) (V2). Leave a member who has not voted yet at “not recorded”.",
   "recvote.none": "Not recorded",
   "recvote.submit": "Record the chosen members' votes",
-  "recvote.recorded": "Recorded on this page: {names}",
+  "recvote.recorded": "Recorded: {names}",
+  "recvote.countsTitle": "Record the counts only",
+  "recvote.countsHint": "When the organization records only the counts, the chair enters how many voted yes, no and abstain (V2), in all no more than the members present; the ballot then takes no per-member votes and the counts cannot be changed.",
+  "recvote.countsSubmit": "Record the counts",
+  "recvote.countsConfirm": "Record the counts: yes {yes}, no {no}, abstain {abstain}. The ballot then takes no per-member votes and the counts cannot be changed.",
+  "recvote.countsDone": "The chair recorded this ballot's counts; the result is shown once the ballot is closed.",
   "recvote.allRecorded": "Every member who may vote has a recorded vote.",
   "recvote.byChair": "This is a {method} vote: the chair records each member's vote; you do not vote here.",
   "duties.title": "Reports owed",
@@ -2182,8 +2192,25 @@ export function fieldLabel(path) {
   return path.split(".").map((part) => {
     if (/^\d+$/.test(part)) return t("field.position", { n: Number(part) + 1 });
     const text = t(`field.${part}`);
-    return text === `field.${part}` ? part : text;
+    if (text !== `field.${part}`) return text;
+    // a part that is a person (choices.<person_id>): their name, never the identifier
+    return KNOWN_NAMES.get(part) || part;
   }).join(" · ");
+}
+
+/** Names of the people the pages have read (api.js nameMap), so that an error naming a person by
+ * identifier in its field shows them by name. */
+const KNOWN_NAMES = new Map();
+export function rememberNames(names) {
+  for (const [id, name] of names) KNOWN_NAMES.set(id, name);
+}
+
+/** A server's text with the people it names by identifier named by their names. */
+export function withNames(text) {
+  if (!text || !KNOWN_NAMES.size) return text;
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const ids = [...KNOWN_NAMES.keys()].sort((a, b) => b.length - a.length).map(escape);
+  return text.replace(new RegExp(`(?<![\\w-])(?:${ids.join("|")})(?![\\w-])`, "g"), (id) => KNOWN_NAMES.get(id));
 }
 
 const DICTS = { "zh-CN": zh, en };

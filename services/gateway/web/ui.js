@@ -1,5 +1,5 @@
 // Small DOM helpers shared by the views: element builder, error box, tables, CSV.
-import { fieldLabel, getLang, t } from "./i18n.js";
+import { fieldLabel, getLang, t, withNames } from "./i18n.js";
 
 /** h("p", {class: "x", onclick: fn}, "text", child) — text is always set as text, never HTML. */
 export function h(tag, attrs = {}, ...children) {
@@ -48,12 +48,12 @@ export function errorBox(err) {
   if (tags.length) box.append(h("p", { class: "tags" }, tags));
   const code = t(`code.${err.code}`);
   if (getLang() === "en") {
-    box.append(h("p", { class: "message" }, err.message || (code === `code.${err.code}` ? "" : code)));
+    box.append(h("p", { class: "message" }, withNames(err.message) || (code === `code.${err.code}` ? "" : code)));
   } else {
     box.append(h("p", { class: "message", dataset: { code: err.code } }, code === `code.${err.code}` ? t("code.http_error") : code));
     if (err.message) {
       box.append(h("details", { class: "server-text" }, h("summary", {}, t("error.serverText")),
-        h("p", { lang: "en" }, err.message)));
+        h("p", { lang: "en" }, withNames(err.message))));
     }
   }
   return box;

@@ -53,6 +53,7 @@ export default {
     const recorder = recorded && !ballot.counts_recorded
       && (me === ballot.chair_person_id || session.hasRole("confidential_secretary"));
     if (recorder) root.append(recordForm(ballot, names, () => navigate(`ballot/${ballot.ballot_id}`)));
+    if (ballot.counts_recorded) root.append(h("section", {}, h("p", { class: "notice", id: "counts-recorded", role: "status" }, t("recvote.countsDone"))));
     // V1: the roll says whether the caller voted (another browser or device included)
     if (ballot.you_voted || sessionStorage.getItem(votedKey)) {
       root.append(h("section", {}, h("p", { class: "ok-banner", role: "status", id: "vote-recorded" }, t("ballot.voted"))));
@@ -137,8 +138,8 @@ function chairSection(ballot, navigate) {
  * member who is not present, is recused (V4) or has already voted, naming that member.
  */
 function recordForm(ballot, names, refresh) {
-  const key = `pg.recorded.${ballot.ballot_id}`;
-  const done = new Set(JSON.parse(sessionStorage.getItem(key) || "[]"));
+  // the roll comes from the server: what another device recorded is not offered again
+  const done = new Set(ballot.voted || []);
   const people = (ballot.eligible || []).filter((pid) => !done.has(pid));
   const section = h("section", { "aria-labelledby": "record-title", id: "record-votes" },
     h("h2", { id: "record-title" }, t("recvote.title")), h("p", { class: "hint" }, t("recvote.hint")));
@@ -159,12 +160,29 @@ function recordForm(ballot, names, refresh) {
         if (picked && picked.value) choices[pid] = picked.value;
       }
       await api(`/ballots/${ballot.ballot_id}/recorded-votes`, { method: "POST", body: { choices } });
-      sessionStorage.setItem(key, JSON.stringify([...done, ...Object.keys(choices)]));
       refresh();
     },
   });
   section.append(el);
+  // V2: or only the counts, while nobody's vote is in yet (they then stand for the whole ballot)
+  if (!ballot.votes_cast) section.append(countsForm(ballot, refresh));
   return section;
+}
+
+function countsForm(ballot, refresh) {
+  const inputs = Object.fromEntries(["yes", "no", "abstain"].map((c) => [c,
+    h("input", { type: "number", name: `count-${c}`, min: 0, max: ballot.present, step: 1, required: true, value: "0", inputmode: "numeric" })]));
+  const counts = () => Object.fromEntries(Object.entries(inputs).map(([c, input]) => [c, Number(input.value)]));
+  return form({
+    id: "counts-form", title: t("recvote.countsTitle"), submitLabel: t("recvote.countsSubmit"),
+    fields: [h("p", { class: "hint" }, t("recvote.countsHint")),
+      ...["yes", "no", "abstain"].map((c) => field(label("choice", c), inputs[c]))],
+    confirm: () => t("recvote.countsConfirm", counts()),
+    onsubmit: async () => {
+      await api(`/ballots/${ballot.ballot_id}/recorded-votes`, { method: "POST", body: { counts: counts() } });
+      refresh();
+    },
+  });
 }
 
 function voteForm(ballot, votedKey, refresh) {

@@ -589,6 +589,13 @@ class Meetings:
             s = uow.session
             meeting = repo.meeting_for(s, actor, meeting_id)
             actor.require("secretary", rule="M7", action="inviting an observer")
+            if data.get("name") is not None:
+                # M7: someone from outside the bureau, to an expanded meeting: registered by name here
+                domain.check_outside_observer(meeting.kind, meeting.status)
+                person = models.Person(id=repo.new_id(), name=data["name"], created_at=now)
+                s.add(person)
+                s.flush()
+                data = dict(data, person_id=person.id)
             if s.get(models.Person, data["person_id"]) is None:
                 raise NotFound("person_id: no such person", field="person_id")
             org = s.get(models.Organization, meeting.org_id)

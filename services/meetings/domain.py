@@ -505,6 +505,17 @@ def check_observer(meeting_kind, meeting_status, is_group_member, holds_org_role
                             "others only to an expanded meeting", field="person_id", rule="M7")
 
 
+def check_outside_observer(meeting_kind, meeting_status):
+    """M7 (§三(五)): someone from outside the bureau, not registered, is named only for an expanded
+    meeting (扩大会议), before notice."""
+    if meeting_kind != "expanded":
+        raise RuleViolation("M7: only an expanded meeting widens attendance beyond the bureau's staff; "
+                            "invite a registered member of staff instead", field="name", rule="M7")
+    if meeting_status != "draft":
+        raise RuleViolation("M7: observers are invited before notice, so the notice reaches them",
+                            field="meeting_id", rule="M7")
+
+
 def check_presence_change(meeting_status, action, current, is_group_member):
     """M8: arrivals and departures during the meeting are recorded (group members only)."""
     if meeting_status != "opened":

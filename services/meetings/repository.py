@@ -36,7 +36,10 @@ _VIEW_TOPICS = (sa.select(_TOPICS)       # the agenda: accepted topics on the me
 _ATTENDANCE = models.Attendance.__table__
 _VIEW_ATTENDANCE = sa.select(_ATTENDANCE).where(_ATTENDANCE.c.meeting_id == sa.bindparam("meeting_id"))
 _OBSERVERS = models.Observer.__table__
-_VIEW_OBSERVERS = (sa.select(_OBSERVERS).where(_OBSERVERS.c.meeting_id == sa.bindparam("meeting_id"))
+_PERSONS = models.Person.__table__
+_VIEW_OBSERVERS = (sa.select(_OBSERVERS, _PERSONS.c.name)       # M7: by name (outside attendees too)
+                   .join(_PERSONS, _PERSONS.c.id == _OBSERVERS.c.person_id)
+                   .where(_OBSERVERS.c.meeting_id == sa.bindparam("meeting_id"))
                    .order_by(_OBSERVERS.c.invited_at))
 
 
@@ -377,6 +380,6 @@ def meeting_view(s, meeting_id, visible_to=None):
                         "written_opinions": a.written_opinions,
                         "arrived_at": iso(a.arrived_at), "departed_at": iso(a.departed_at)}
                        for a in attendance],
-        "observers": [{"person_id": o.person_id, "reason": o.reason, "invited_by": o.invited_by}
+        "observers": [{"person_id": o.person_id, "name": o.name, "reason": o.reason, "invited_by": o.invited_by}
                       for o in observers],
     }

@@ -1,5 +1,5 @@
 """marshmallow schemas of the meetings RPC payloads (also used by the gateway's OpenAPI)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.meetings.domain import (DL_STEPS, DOCUMENT_KINDS, END_REASONS, GROUP_ROLES, MEETING_KINDS, PREPARERS,
                                       STAFF_ROLES, TOPIC_CATEGORIES)
@@ -120,8 +120,17 @@ class ProvisionalIn(Schema):
 
 
 class ObserverIn(Schema):
-    person_id = fields.String(required=True, validate=ID)
+    """M7: a registered person (``person_id``), or for an expanded meeting someone from outside the
+    bureau named here (``name``, with their unit), registered as a person by the invitation."""
+    person_id = fields.String(load_default=None, validate=ID)
+    name = Line(load_default=None, validate=NAME)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if (data.get("person_id") is None) == (data.get("name") is None):
+            raise ValidationError("give either person_id (a registered person) or name (someone from outside "
+                                  "the bureau, expanded meetings only), not both", field_name="person_id")
 
 
 class ReasonIn(Schema):

@@ -137,6 +137,28 @@ def test_m7_the_secretary_invites_an_observer_in_english(pages, screenshots):
     assert_readable(sec)
 
 
+def test_m7_an_expanded_meeting_invites_someone_from_outside_the_bureau_by_name(pages):
+    sec_api, _ = login(pages.base, "secretary")
+    mid = ok(sec_api.post("/api/v1/meetings", json={"kind": "expanded", "title": "党组扩大会议",
+                                                    "scheduled_at": at(days=4)}))["meeting_id"]
+    sec = open_as(pages, "secretary", f"meeting/{mid}")
+    form = sec.locator("#outside-observer-form")
+    expect(form.get_by_role("heading", name="邀请局外人员列席（扩大会议）")).to_be_visible()
+    form.get_by_label("姓名及单位").fill("房产服务中心 李主任")
+    form.get_by_label("列席事由").fill("汇报安置房项目进展")
+    form.get_by_role("button", name="邀请列席").click()
+    row = sec.locator("#observers tbody tr", has_text="房产服务中心 李主任")
+    expect(row.locator("td[data-col=reason]")).to_have_text("汇报安置房项目进展")
+    expect(row.locator("td[data-col=by]")).to_have_text("张书记")
+    # a regular meeting offers no such form: only the bureau's staff are invited (M7)
+    regular = ok(sec_api.post("/api/v1/meetings", json={"kind": "regular", "title": "党组会议",
+                                                        "scheduled_at": at(days=4)}))["meeting_id"]
+    sec.goto(f"{pages.base}/#/meeting/{regular}")
+    expect(sec.locator("#observer-form")).to_be_visible()
+    expect(sec.locator("#outside-observer-form")).to_have_count(0)
+    assert_readable(sec)
+
+
 def test_m5_the_chair_and_office_see_who_acknowledged_the_notice_and_the_objections(pages, screenshots):
     sec_api, _ = login(pages.base, "secretary")
     mid = ok(sec_api.post("/api/v1/meetings", json={"kind": "regular", "title": "党组会议（通知回执）",

@@ -496,6 +496,26 @@ def test_m7_observers_get_the_notice_never_count_and_expanded_meetings_widen_the
     expanded = meeting(meetings, p[0], org_id, kind="expanded")
     meetings.invite_observer(p[0], expanded, {"person_id": outsider, "reason": "扩大会议"})
     assert [o["person_id"] for o in meetings.get_meeting(p[0], expanded)["observers"]] == [outsider]
+    # someone the bureau never registered is named by the secretary, for an expanded meeting only
+    regular = meeting(meetings, p[0], org_id)
+    with pytest.raises(RuleViolation) as err:
+        meetings.invite_observer(p[0], regular, {"name": "街道办王主任", "reason": "征求意见"})
+    assert (err.value.rule, err.value.field) == ("M7", "name")
+    assert meetings.get_meeting(p[0], regular)["observers"] == []
+    for both_or_none in ({"reason": "x"}, {"name": "王主任", "person_id": outsider, "reason": "x"}):
+        with pytest.raises(ValidationFailed) as err:
+            meetings.invite_observer(p[0], expanded, both_or_none)
+        assert err.value.field == "person_id"
+    persons_before = len(meetings.list_persons(ADMIN)["items"])
+    with pytest.raises(Forbidden):                 # only the secretary, and nobody is registered
+        meetings.invite_observer(p[1], expanded, {"name": "街道办王主任", "reason": "征求意见"})
+    assert len(meetings.list_persons(ADMIN)["items"]) == persons_before
+    view = meetings.invite_observer(p[0], expanded, {"name": "街道办王主任", "reason": "征求意见"})
+    (named,) = [o for o in view["observers"] if o["person_id"] != outsider]
+    assert (named["name"], named["reason"], named["invited_by"]) == ("街道办王主任", "征求意见", ids[0])
+    meetings.add_topic(p[0], expanded, {"title": "议题", "category": "work_plan"})
+    meetings.notice_meeting(p[0], expanded)
+    assert named["person_id"] in events(engine, "meeting_noticed")[-1]["recipients"]   # the notice reaches them
 
 
 def test_m8_arrivals_and_departures_change_the_quorum_seen_by_ballots(env):

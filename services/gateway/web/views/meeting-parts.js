@@ -109,7 +109,8 @@ export function observersSection(meeting, members, names, refresh) {
   const group = new Set(members.members.map((m) => m.person_id));
   const candidates = (members.staff || []).filter((s) => !group.has(s.person_id) && !invited.has(s.person_id))
     .filter((s, i, all) => all.findIndex((x) => x.person_id === s.person_id) === i);
-  const canInvite = session.hasRole("secretary") && meeting.status === "draft" && candidates.length > 0;
+  const expanded = meeting.kind === "expanded";
+  const canInvite = session.hasRole("secretary") && meeting.status === "draft" && (candidates.length > 0 || expanded);
   if (!meeting.observers.length && !canInvite) return null;
   const sec = h("section", { "aria-labelledby": "observers-title", id: "observers" },
     h("h2", { id: "observers-title" }, t("observers.title")),
@@ -117,13 +118,13 @@ export function observersSection(meeting, members, names, refresh) {
     dataTable({
       caption: t("observers.list"), filename: `observers-${meeting.meeting_id}.csv`, rows: meeting.observers,
       columns: [
-        { key: "person", label: t("col.person"), value: (o) => names.get(o.person_id) || "—" },
+        { key: "person", label: t("col.person"), value: (o) => names.get(o.person_id) || o.name || "—" },
         { key: "reason", label: t("observers.reason") },
         { key: "by", label: t("observers.invitedBy"), value: (o) => names.get(o.invited_by) || "—" },
       ],
       empty: t("observers.none"),
     }));
-  if (canInvite) {
+  if (canInvite && candidates.length) {
     const who = select("observer_person_id", candidates.map((s) => [s.person_id, `${s.name}（${label("role", s.role)}）`]),
       candidates[0].person_id);
     const reason = h("textarea", { name: "observer_reason", rows: 2, required: true, maxlength: 2000 });
@@ -133,6 +134,20 @@ export function observersSection(meeting, members, names, refresh) {
       onsubmit: async () => {
         await api(`/meetings/${meeting.meeting_id}/observers`, { method: "POST",
           body: { person_id: who.value, reason: reason.value.trim() } });
+        refresh();
+      },
+    }));
+  }
+  if (canInvite && expanded) {
+    // M7 扩大会议: someone the bureau has not registered, named here with their unit
+    const name = h("input", { name: "outside_name", required: true, maxlength: 200 });
+    const why = h("textarea", { name: "outside_reason", rows: 2, required: true, maxlength: 2000 });
+    sec.append(form({
+      id: "outside-observer-form", title: t("observers.outside"), submitLabel: t("observers.inviteSubmit"),
+      fields: [field(t("observers.outsideName"), name, t("observers.outsideHint")), field(t("observers.reason"), why)],
+      onsubmit: async () => {
+        await api(`/meetings/${meeting.meeting_id}/observers`, { method: "POST",
+          body: { name: name.value.trim(), reason: why.value.trim() } });
         refresh();
       },
     }));

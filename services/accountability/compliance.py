@@ -29,14 +29,23 @@ YEAR_LOOKBACK = 5                                 # M11: years looked at by one 
 
 @dataclass(frozen=True)
 class Alert:
+    """An alert with its text in English (``message``, for integrators and the record) and in
+    Chinese (``message_zh``, what the discipline inspector reads in the Chinese interface)."""
     rule: str
     subject_type: str
     subject_id: str
     message: str
+    message_zh: str | None = None
 
     def to_dict(self):
         return {"rule": self.rule, "subject_type": self.subject_type, "subject_id": self.subject_id,
-                "message": self.message}
+                "message": self.message, "message_zh": self.message_zh}
+
+
+SUBJECTS_ZH = {"meeting": "会议", "ballot": "表决"}
+CATEGORIES_ZH = {"personnel": "人事任免", "major_decision": "重大决策"}
+DUTIES_ZH = {"secretary_duty_report": "书记履职报告", "member_assessment": "成员述职考核",
+             "annual_comprehensive_report": "年度综合报告", "special_report": "专项报告"}
 
 
 # ------------------------------------------------------------------ normalized facts
@@ -84,7 +93,8 @@ def late_notice(fact):
         return None
     hours = lead.total_seconds() / 3600
     return Alert("M5", "meeting", fact["meeting_id"],
-                 f"M5: notice given {hours:.1f} h before the meeting; at least 48 h are required")
+                 f"M5: notice given {hours:.1f} h before the meeting; at least 48 h are required",
+                 f"M5：会议通知在会前 {hours:.1f} 小时才发出，应至少提前 48 小时")
 
 
 def no_quorum(fact):
@@ -95,7 +105,9 @@ def no_quorum(fact):
         return None
     return Alert("M8", fact["subject_type"], fact["subject_id"],
                  f"M8: {fact['subject_type']} opened with {fact['present']} of {fact['n']} group members "
-                 f"present; {required} are required")
+                 f"present; {required} are required",
+                 f"M8：{SUBJECTS_ZH.get(fact['subject_type'], fact['subject_type'])}开始时应到 {fact['n']} 人、"
+                 f"实到 {fact['present']} 人，不足法定人数 {required} 人")
 
 
 def emergency_meeting(fact):
@@ -103,10 +115,13 @@ def emergency_meeting(fact):
     discipline inspector with its recorded reason, so the exception cannot become the rule."""
     if fact.get("kind") != "emergency":
         return None
-    reason = (fact.get("emergency_reason") or "").strip() or "no reason recorded"
+    given = (fact.get("emergency_reason") or "").strip()
     title = f" {fact['title']!r}" if fact.get("title") else ""
     return Alert("M6", fact["subject_type"], fact["subject_id"],
-                 f"M6: emergency meeting{title} opened without the 48 h notice; reason given: {reason}")
+                 f"M6: emergency meeting{title} opened without the 48 h notice; reason given: "
+                 f"{given or 'no reason recorded'}",
+                 f"M6：紧急会议{'「' + fact['title'] + '」' if fact.get('title') else ''}未经提前 48 小时通知召开；"
+                 f"说明的理由：{given or '未记录理由'}")
 
 
 def ad_hoc_topic(fact):
@@ -116,11 +131,14 @@ def ad_hoc_topic(fact):
         return None
     if fact["category"] in PERSONNEL_OR_MAJOR:
         why = f"a {fact['category']} topic always needs notice"
+        why_zh = f"{CATEGORIES_ZH[fact['category']]}议题必须提前通知"
     elif fact["meeting_kind"] is not None and fact["meeting_kind"] != "emergency":
         why = "topics may be raised at the meeting only in an emergency meeting"
+        why_zh = "只有紧急会议才可临时提出议题"
     else:
         return None
-    return Alert("M4", "topic", fact["topic_id"], f"M4: topic raised at the meeting: {why}")
+    return Alert("M4", "topic", fact["topic_id"], f"M4: topic raised at the meeting: {why}",
+                 f"M4：会上临时提出议题：{why_zh}")
 
 
 def topic_may_raise_alert(data):
@@ -136,7 +154,8 @@ def bundled_personnel_vote(fact):
     if fact.get("category") != "personnel" or len(candidates) <= 1:
         return None
     return Alert("V4", "ballot", fact["subject_id"],
-                 f"V4: one personnel ballot covered {len(candidates)} candidates; vote person by person")
+                 f"V4: one personnel ballot covered {len(candidates)} candidates; vote person by person",
+                 f"V4：一次人事表决包含 {len(candidates)} 名人选，应逐人表决")
 
 
 def reconsideration_without_approval(fact):
@@ -145,7 +164,8 @@ def reconsideration_without_approval(fact):
         return None
     return Alert("V7", "decision", fact["decision_id"],
                  f"V7: decision supersedes {fact['superseded_decision_id']} without a recorded "
-                 "approval of the secretary for the reconsideration")
+                 "approval of the secretary for the reconsideration",
+                 "V7：本决定取代了先前的决定，但没有书记批准复议的记录")
 
 
 def disagreement_overridden(fact):
@@ -157,7 +177,8 @@ def disagreement_overridden(fact):
         return None
     return Alert("V5", "decision", fact["decision_id"],
                  f"V5: decided despite serious disagreement instead of being deferred; the chair's reason: "
-                 f"{fact['confirm_reason']}")
+                 f"{fact['confirm_reason']}",
+                 f"V5：存在重大分歧，未暂缓而径行表决；主持人说明的理由：{fact['confirm_reason']}")
 
 
 # ------------------------------------------------------------------ timer-fed rules
@@ -191,7 +212,8 @@ def month_without_meeting(meetings, today, to_local_date):
     while month < current:
         if month not in held:
             label = f"{month.year:04d}-{month.month:02d}"
-            alerts.append(Alert("M2", "month", label, f"M2: no party group meeting was held in {label}"))
+            alerts.append(Alert("M2", "month", label, f"M2: no party group meeting was held in {label}",
+                                f"M2：{month.year} 年 {month.month} 月未召开党组会议"))
         month = _add_months(month, 1)
     return alerts
 
@@ -208,7 +230,8 @@ def year_without_democratic_life(meetings, today, to_local_date):
     held = {to_local_date(m["opened_at"]).year for m in meetings
             if m.get("opened_at") and m.get("kind") == DEMOCRATIC_LIFE}
     first = max(min(dates).year + 1, today.year - YEAR_LOOKBACK)
-    return [Alert("M11", "year", str(year), f"M11: no democratic life meeting was held in {year}")
+    return [Alert("M11", "year", str(year), f"M11: no democratic life meeting was held in {year}",
+                  f"M11：{year} 年未召开民主生活会")
             for year in range(first, today.year) if year not in held]
 
 
@@ -219,7 +242,8 @@ def overdue_implementation(task, today):
         return None
     return Alert("C5", "implementation_task", f"{task['task_id']}@{task['deadline'].isoformat()}",
                  f"C5: implementation of decision {task['decision_id']} is overdue since "
-                 f"{task['deadline'].isoformat()} without an explanation to the group")
+                 f"{task['deadline'].isoformat()} without an explanation to the group",
+                 f"C5：决定的落实任务自 {task['deadline'].isoformat()} 起逾期，未向党组作出说明")
 
 
 def overdue_duty(duty, today):
@@ -229,7 +253,10 @@ def overdue_duty(duty, today):
     who = f" of {duty['person_id']}" if duty.get("person_id") else ""
     return Alert("C6", "duty", duty["duty_id"],
                  f"C6: {duty['kind']}{who} for {duty['year']} was due {duty['due_date'].isoformat()} "
-                 "and has not been filed")
+                 "and has not been filed",
+                 f"C6：{duty['person_id'] + '的' if duty.get('person_id') else ''}"
+                 f"{DUTIES_ZH.get(duty['kind'], duty['kind'])}（{duty['year']} 年度）应于 "
+                 f"{duty['due_date'].isoformat()} 前报送，至今未报送")
 
 
 # which rules each normalized event fact feeds

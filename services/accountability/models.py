@@ -182,6 +182,7 @@ class ComplianceAlert(Base):
     subject_type: Mapped[str] = mapped_column(sa.String(40))
     subject_id: Mapped[str] = mapped_column(sa.String(120))
     message: Mapped[str] = mapped_column(sa.Text)
+    message_zh: Mapped[str | None] = mapped_column(sa.Text, nullable=True)     # the same, in Chinese
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)

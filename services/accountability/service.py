@@ -142,7 +142,8 @@ class AccountabilityService(HealthMixin):
                 s.add(models.WitnessedCheckpoint(**data, received_at=utcnow()))
             if problem:
                 _raise_alerts(uow, data["org_id"], [compliance.Alert(
-                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}", problem)])
+                    "A2", "checkpoint", f"{data['seq']}:{data['head_hash'][:16]}", problem,
+                    "A2：档案签名检查点与此前见证的不一致，档案链可能被回滚或改写（详见英文原文）")])
 
     @durable_event_handler("meetings", "meeting_scheduled")
     def on_meeting_scheduled(self, envelope):
@@ -751,7 +752,7 @@ def _raise_alerts(uow, org_id, alerts, now=None):
         alert_id = str(uuid.uuid4())
         if _insert_once(uow.session, models.ComplianceAlert.__table__, id=alert_id, org_id=org_id,
                         rule=alert.rule, subject_type=alert.subject_type, subject_id=alert.subject_id,
-                        message=alert.message, raised_at=now):
+                        message=alert.message, message_zh=alert.message_zh, raised_at=now):
             uow.emit("compliance_alert_raised", org_id, {"alert_id": alert_id, **alert.to_dict(), "raised_at": now})
             raised += 1
     return raised
@@ -915,6 +916,7 @@ def _duty(d, today):
 
 def _alert(a):
     return {"alert_id": a.id, "org_id": a.org_id, "rule": a.rule, "subject_type": a.subject_type,
-            "subject_id": a.subject_id, "message": a.message, "raised_at": iso(a.raised_at),
+            "subject_id": a.subject_id, "message": a.message, "message_zh": a.message_zh,
+            "raised_at": iso(a.raised_at),
             "acknowledged": a.acknowledged_at is not None, "acknowledged_at": iso(a.acknowledged_at),
             "acknowledged_by": a.acknowledged_by, "note": a.acknowledgement_note}

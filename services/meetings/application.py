@@ -438,6 +438,7 @@ class Meetings:
                 "meeting_title": meeting.title, "scheduled_at": meeting.scheduled_at,
                 "topic_title": topic.title if topic is not None else None,
                 "person_name": person.name if person is not None else None,
+                "timezone": s.get(models.Organization, meeting.org_id).timezone,
             })
             return repo.objection_view(row, repo.timezone_of(s, meeting))
 
@@ -636,6 +637,7 @@ class Meetings:
                 "agenda": [{"topic_id": t.id, "title": t.title, "category": t.category} for t in topics],
                 "recipients": sorted(set(group) | set(observers)),
                 "observers": observers,
+                "timezone": s.get(models.Organization, meeting.org_id).timezone,   # N1: the bureau's clock
             })
         return self._meeting_view(meeting_id)
 

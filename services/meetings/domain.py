@@ -686,12 +686,16 @@ def compliance_findings(month_first, today, held_months, dl_years):
         findings.append({"rule": "M2", "period": month_first.strftime("%Y-%m"),
                          "severity": "breach" if ended else "due",
                          "message": f"M2: no party group meeting was held in {month_first:%Y-%m}"
-                                    if ended else f"M2: no party group meeting held yet in {month_first:%Y-%m}"})
+                                    if ended else f"M2: no party group meeting held yet in {month_first:%Y-%m}",
+                         "message_zh": f"M2：{month_first.year} 年 {month_first.month} 月未召开党组会议"
+                                       if ended else f"M2：{month_first.year} 年 {month_first.month} 月尚未召开党组会议"})
     if month_first.month == 12 and month_first.year not in dl_years:
         findings.append({"rule": "M11", "period": str(month_first.year),
                          "severity": "breach" if ended else "due",
                          "message": f"M11: no democratic life meeting was held in {month_first.year}"
-                                    if ended else f"M11: the {month_first.year} democratic life meeting is due"})
+                                    if ended else f"M11: the {month_first.year} democratic life meeting is due",
+                         "message_zh": f"M11：{month_first.year} 年未召开民主生活会"
+                                       if ended else f"M11：{month_first.year} 年度民主生活会尚待召开"})
     return findings
 
 

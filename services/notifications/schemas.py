@@ -26,6 +26,7 @@ class MeetingNoticedIn(_Lenient):
     chair_person_id = fields.String(load_default=None, allow_none=True, validate=ID)
     agenda = fields.List(fields.Nested(AgendaItemIn), load_default=list)
     recipients = fields.List(fields.String(validate=ID), required=True)
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))   # N1
 
 
 class BallotOpenedIn(_Lenient):
@@ -55,6 +56,7 @@ class ObjectionRaisedIn(_Lenient):
     scheduled_at = fields.AwareDateTime(load_default=None, allow_none=True)
     topic_title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     person_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class MemberLineIn(_Lenient):
@@ -147,6 +149,7 @@ class ComplianceAlertRaisedIn(_Lenient):
     subject_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
     message = fields.String(required=True, validate=validate.Length(min=1, max=20000))
     raised_at = fields.AwareDateTime(required=True)
+    message_zh = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20000))
 
 
 class MembershipChangedIn(_Lenient):

@@ -3,9 +3,12 @@
 A template turns validated event data into a ``Rendered``: a subject, paragraphs
 and an optional list (the agenda).  ``text`` and ``html`` build the plain-text
 and HTML bodies from it the same way for every kind, so the two bodies of an
-e-mail always say the same thing.  Instants are shown in UTC (the
-organization's time zone is not known to this service).
+e-mail always say the same thing.  An instant is shown in the organization's time zone when
+the event names it (``timezone``), as a person reads a clock: 2026年12月6日 09:30 北京时间;
+an event that does not name it shows the instant in ISO 8601 with its ``Z`` (the inbox page
+turns it into the reader's organization's time), never a UTC label beside a local time.
 """
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import html as _html
 from dataclasses import dataclass, field
 
@@ -57,6 +60,25 @@ def utc_text(value):
     return iso(as_utc(value))
 
 
+ZONE_NAMES = {ZH: {"Asia/Shanghai": "北京时间"}, EN: {"Asia/Shanghai": "Beijing time"}}
+
+
+def when(lang, value, timezone=None):
+    """An instant as the organization's clock shows it, with the zone named; ISO 8601 (UTC, ``Z``)
+    when the zone is not known (an older event)."""
+    try:
+        zone = ZoneInfo(timezone) if timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        return utc_text(value)
+    local = as_utc(value).astimezone(zone)
+    name = ZONE_NAMES[lang].get(timezone, timezone)
+    if lang == EN:
+        return f"{local.day} {local:%b %Y}, {local:%H:%M} {name}"
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} {name}"
+
+
 MEETING_LABELS = {
     ZH: {"regular": "会议通知", "emergency": "紧急会议通知"},
     EN: {"regular": "Meeting notice", "emergency": "Emergency meeting notice"},
@@ -73,35 +95,37 @@ OUTCOME_LABELS = {
 
 def _meeting_notice(lang, d):
     """N1 / M5: the notice with date, objection deadline and agenda."""
+    tz = d.get("timezone")
     if lang == EN:
         label = MEETING_LABELS[EN].get(d["kind"], "Meeting notice")
-        paragraphs = [f"Meeting: {d['title']}", f"Time (UTC): {utc_text(d['scheduled_at'])}"]
+        paragraphs = [f"Meeting: {d['title']}", f"Time: {when(EN, d['scheduled_at'], tz)}"]
         if d.get("objection_deadline") is not None:
             paragraphs.append("Objections to the agenda must reach the chair before "
-                              f"{utc_text(d['objection_deadline'])} (UTC)")
+                              f"{when(EN, d['objection_deadline'], tz)}")
         return Rendered(f"{label}: {d['title']}", tuple(paragraphs), "Agenda:",
                         tuple(i["title"] for i in d.get("agenda") or ()), " none")
     label = MEETING_LABELS[ZH].get(d["kind"], "会议通知")
-    paragraphs = [f"会议：{d['title']}", f"时间（UTC）：{utc_text(d['scheduled_at'])}"]
+    paragraphs = [f"会议：{d['title']}", f"时间：{when(ZH, d['scheduled_at'], tz)}"]
     if d.get("objection_deadline") is not None:
-        paragraphs.append(f"对议题如有异议，请于 {utc_text(d['objection_deadline'])}（UTC）前提出")
+        paragraphs.append(f"对议题如有异议，请于 {when(ZH, d['objection_deadline'], tz)}前提出")
     return Rendered(f"{label}：{d['title']}", tuple(paragraphs), "议题：",
                     tuple(i["title"] for i in d.get("agenda") or ()), "无")
 
 
 def _objection_reminder(lang, d):
     """N1 / M5: the objection deadline is near (objections later than it are refused)."""
+    tz = d.get("timezone")
     if lang == EN:
         return Rendered(
             f"Objection deadline reminder: {d['title']}",
-            (f"The meeting \u201c{d['title']}\u201d is held at {utc_text(d['scheduled_at'])} (UTC).",
+            (f"The meeting \u201c{d['title']}\u201d is held at {when(EN, d['scheduled_at'], tz)}.",
              "Objections to the agenda must reach the chair before "
-             f"{utc_text(d['objection_deadline'])} (UTC); later objections are refused."),
+             f"{when(EN, d['objection_deadline'], tz)}; later objections are refused."),
             "Agenda:", tuple(i["title"] for i in d.get("agenda") or ()), " none")
     return Rendered(
         f"异议截止提醒：{d['title']}",
-        (f"会议「{d['title']}」将于 {utc_text(d['scheduled_at'])}（UTC）召开。",
-         f"对议题如有异议，请于 {utc_text(d['objection_deadline'])}（UTC）前向主持人提出，逾期不予受理。"),
+        (f"会议「{d['title']}」将于 {when(ZH, d['scheduled_at'], tz)}召开。",
+         f"对议题如有异议，请于 {when(ZH, d['objection_deadline'], tz)}前向主持人提出，逾期不予受理。"),
         "议题：", tuple(i["title"] for i in d.get("agenda") or ()), "无")
 
 
@@ -109,21 +133,21 @@ def _objection_received(lang, d):
     """M5: a member's objection to the agenda, for the meeting's chair."""
     who = d.get("person_name") or d["person_id"]
     meeting = d.get("meeting_title") or d["meeting_id"]
-    at = utc_text(d["scheduled_at"]) if d.get("scheduled_at") is not None else None
+    tz = d.get("timezone")
     topic = d.get("topic_title") or d.get("topic_id")      # an event of the first version names the id
     if lang == EN:
-        when = f" ({at} UTC)" if at else ""
+        held = f" ({when(EN, d['scheduled_at'], tz)})" if d.get("scheduled_at") is not None else ""
         about = f"the topic \u201c{topic}\u201d" if topic else "the agenda"
         return Rendered(f"Objection to the agenda: {meeting}",
-                        (f"{who} objects to {about} of the meeting \u201c{meeting}\u201d{when}:",
+                        (f"{who} objects to {about} of the meeting \u201c{meeting}\u201d{held}:",
                          d["text"],
-                         f"Raised at (UTC): {utc_text(d['raised_at'])}"))
+                         f"Raised at: {when(EN, d['raised_at'], tz)}"))
     about = f"议题「{topic}」" if topic else "会议议程"
-    when = f"（{at}，UTC）" if at else ""
+    held = f"（{when(ZH, d['scheduled_at'], tz)}）" if d.get("scheduled_at") is not None else ""
     return Rendered(f"议题异议：{meeting}",
-                    (f"{who}对会议「{meeting}」{when}的{about}提出异议：",
+                    (f"{who}对会议「{meeting}」{held}的{about}提出异议：",
                      d["text"],
-                     f"提出时间（UTC）：{utc_text(d['raised_at'])}"))
+                     f"提出时间：{when(ZH, d['raised_at'], tz)}"))
 
 
 def _ballot_opened(lang, d):
@@ -215,12 +239,14 @@ def _implementation_overdue(lang, d):
 
 
 def _compliance_alert(lang, d):
-    """C7: a new compliance alert, to the discipline inspector."""
+    """C7: a new compliance alert, to the discipline inspector, in their language when the alert
+    was written in it (``message_zh``)."""
     if lang == EN:
         return Rendered(f"Compliance alert ({d['rule']})",
-                        (f"Rule {d['rule']}: {d['message']}", f"Raised at (UTC): {utc_text(d['raised_at'])}"))
+                        (f"Rule {d['rule']}: {d['message']}", f"Raised at: {when(EN, d['raised_at'], d.get('timezone'))}"))
     return Rendered(f"合规提醒（{d['rule']}）",
-                    (f"规则 {d['rule']}：{d['message']}", f"提出时间（UTC）：{utc_text(d['raised_at'])}"))
+                    (f"规则 {d['rule']}：{d.get('message_zh') or d['message']}",
+                     f"提出时间：{when(ZH, d['raised_at'], d.get('timezone'))}"))
 
 
 TEMPLATES = {

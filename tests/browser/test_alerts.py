@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import ok, ui_login, wait_for
+from tests.browser.support import assert_readable, ok, passed_decision, ui_login, wait_for
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -60,8 +60,12 @@ def overdue_duties(base, lang):
         subjects = {a["subject_id"] for a in ok(inspector.get("/api/v1/alerts"))["items"] if a["rule"] == "C6"}
         return {group["duty_id"], personal["duty_id"]} <= subjects
     wait_for(raised, "the compliance timer to raise the C6 alerts")
+    # as the page shows them: in the reader's language, the member by name (issue 19)
+    if lang == "zh-CN":
+        return (f"C6：年度综合报告（{year} 年度）应于 {due} 前报送，至今未报送",
+                f"C6：张书记的书记履职报告（{year} 年度）应于 {due} 前报送，至今未报送")
     return (f"C6: {group_kind} for {year} was due {due} and has not been filed",
-            f"C6: {personal_kind} of {person} for {year} was due {due} and has not been filed")
+            f"C6: {personal_kind} of 李副书记 for {year} was due {due} and has not been filed")
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -113,7 +117,10 @@ def test_the_discipline_inspector_handles_compliance_alerts(pages, screenshots, 
     m2 = findings.locator("tr", has=page.locator('.finding-rule[data-rule="M2"]'))
     expect(m2).to_contain_text(month)
     expect(m2.locator(".finding-severity")).to_have_text(texts["breach"])
-    expect(m2).to_contain_text(f"M2: no party group meeting was held in {month}")
+    expect(m2).to_contain_text(f"M2: no party group meeting was held in {month}" if lang == "en" else
+                               f"M2：{int(month[:4])} 年 {int(month[5:])} 月未召开党组会议")
+    if lang == "zh-CN":     # (the English texts are the integrators' and still name a C5 decision by id)
+        assert_readable(page)
     screenshots(page, f"42-compliance-findings-{lang}")
 
     # a case on the member whose own report is overdue, opened from the alert (C4)
@@ -129,3 +136,44 @@ def test_the_discipline_inspector_handles_compliance_alerts(pages, screenshots, 
     expect(page.locator("#case-trigger")).to_have_text(texts["trigger_text"])
     expect(page.locator("#case-summary")).to_have_text(texts["case_summary"])
     screenshots(page, f"43-case-from-alert-{lang}")
+
+
+def test_reminders_and_alerts_reach_the_inbox_in_chinese_and_lead_to_their_pages(pages):
+    """C5: an implementation task due in two days reminds its leader; C7: the emergency meeting that
+    decided it is put before the discipline inspector. Both notices read in Chinese, the time as
+    the bureau's clock shows it, and each leads to its page."""
+    _mid, decision_id = passed_decision(pages.base, "党组紧急会议（落实提醒）", "防汛物资储备")
+    sec, _ = login(pages.base, "secretary")
+    deadline = (local_today() + dt.timedelta(days=2)).isoformat()
+    task = ok(sec.post(f"/api/v1/decisions/{decision_id}/tasks", json={
+        "leader_person_id": "demo-member1", "units": ["办公室"], "deadline": deadline, "important": False}))
+    leader, _ = login(pages.base, "member1")
+    wait_for(lambda: [n for n in ok(leader.get("/api/v1/notifications"))["items"]
+                      if n["kind"] == "implementation_due_soon" and n["ref_id"] == task["task_id"]],
+             "the compliance timer to remind the leader of the deadline")
+
+    page = pages.new()
+    ui_login(page, "member1")
+    page.goto(f"{pages.base}/#/inbox")
+    row = page.locator("tbody tr[data-kind=implementation_due_soon]").first
+    expect(row).to_contain_text("落实即将到期")
+    expect(row).to_contain_text(f"落实期限为 {deadline}，还剩 2 天")
+    assert_readable(page)
+    row.get_by_role("link", name="查看落实任务").click()
+    expect(page).to_have_url(f"{pages.base}/#/task/{task['task_id']}")
+
+    inspector, _ = login(pages.base, "discipline")
+    wait_for(lambda: [n for n in ok(inspector.get("/api/v1/notifications"))["items"]
+                      if n["kind"] == "compliance_alert" and "（落实提醒）" in n["body"]],
+             "the M6 alert to reach the discipline inspector")
+    page = pages.new()
+    ui_login(page, "discipline")
+    page.goto(f"{pages.base}/#/inbox")
+    alert = page.locator("tbody tr[data-kind=compliance_alert]", has_text="（落实提醒）").first
+    expect(alert).to_contain_text("合规提醒（M6）")
+    expect(alert).to_contain_text("M6：紧急会议「党组紧急会议（落实提醒）」未经提前 48 小时通知召开；说明的理由：突发险情")
+    expect(alert).not_to_contain_text("emergency meeting")
+    expect(alert).not_to_contain_text("UTC")
+    assert_readable(page)
+    alert.get_by_role("link", name="合规提醒").click()
+    expect(page.locator("#alert-list tr", has_text="「党组紧急会议（落实提醒）」")).to_be_visible()

@@ -342,7 +342,8 @@ def test_c7_alerts_from_meeting_and_voting_events_kept_once(service, amqp_uri, d
         consumer.close()
     assert sorted(e["data"]["rule"] for e in received) == ["M5", "M8", "V7"]
     assert {e["data"]["alert_id"] for e in received} == {a["alert_id"] for a in items}
-    assert set(received[0]["data"]) == {"alert_id", "rule", "subject_type", "subject_id", "message", "raised_at"}
+    assert set(received[0]["data"]) == {"alert_id", "rule", "subject_type", "subject_id", "message", "message_zh",
+                                        "raised_at"}
     assert rows(database_url, "SELECT count(*) FROM compliance_alerts")[0][0] == 3
 
     # acknowledged by the secretary or an inspector, kept, hidden from the open list

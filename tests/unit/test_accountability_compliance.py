@@ -229,3 +229,32 @@ def test_v5_no_alert_when_deferred_in_an_emergency_or_without_disagreement():
     assert compliance.evaluate("result_decided", v5_fact(emergency=True)) == []      # the majority decides at once
     assert compliance.evaluate("result_decided", v5_fact(outcome="deferred", confirm_reason=None)) == []
     assert compliance.evaluate("result_decided", v5_fact(serious_disagreement=False, confirm_reason=None)) == []
+
+
+# ------------------------------------------------------------------ the inspector's language (issue 19)
+
+def test_c7_every_alert_is_written_in_chinese_too():
+    """Each rule's alert carries its text in Chinese for the discipline inspector's Chinese pages;
+    the English ``message`` stays for integrators and the record."""
+    alerts = [
+        *compliance.evaluate("meeting_noticed", noticed("regular", "2026-03-10T02:00:00Z", "2026-03-08T03:00:00Z")),
+        *compliance.evaluate("meeting_opened", opened(9, 5, 6)),
+        compliance.emergency_meeting({"kind": "emergency", "subject_type": "meeting", "subject_id": "m-2",
+                                      "emergency_reason": "防汛险情", "title": "党组紧急会议"}),
+        compliance.ad_hoc_topic({"raised_at_meeting": True, "category": "personnel", "meeting_kind": "emergency",
+                                 "topic_id": "t-2"}),
+        compliance.overdue_implementation(task(dt.date(2026, 3, 31)), dt.date(2026, 4, 1)),
+        compliance.overdue_duty(dict(duty(dt.date(2026, 1, 31)), person_id="p-7", kind="secretary_duty_report"),
+                                dt.date(2026, 2, 1)),
+        *compliance.evaluate("result_decided", v5_fact()),
+    ]
+    texts = {a.rule: a.message_zh for a in alerts}
+    assert set(texts) == {"M5", "M8", "M6", "M4", "C5", "C6", "V5"}
+    for rule, text in texts.items():
+        assert text.startswith(f"{rule}：") and any("\u4e00" <= ch <= "\u9fff" for ch in text), (rule, text)
+    assert texts["M5"] == "M5：会议通知在会前 47.0 小时才发出，应至少提前 48 小时"
+    assert texts["M8"] == "M8：会议开始时应到 9 人、实到 5 人，不足法定人数 6 人"
+    assert texts["M6"] == "M6：紧急会议「党组紧急会议」未经提前 48 小时通知召开；说明的理由：防汛险情"
+    assert texts["C6"] == "C6：p-7的书记履职报告（2025 年度）应于 2026-01-31 前报送，至今未报送"
+    assert "岗位空缺影响工作" in texts["V5"]
+    assert all(a.to_dict()["message_zh"] == a.message_zh for a in alerts)

@@ -215,8 +215,16 @@ def test_m5_an_objection_reaches_the_chair_only_whatever_the_chairs_preferences(
     assert [d["channel"] for d in p["deliveries"]] == ["inbox"]            # mandatory, like a notice
     n = p["notifications"][0]
     assert n["title"] == "议题异议：党组会议" and n["meeting_id"] == "m-1" and n["ref_id"] == "m-1"
-    assert "党组成员三对会议「党组会议」（2026-12-10T02:00:00Z，UTC）的议题「2027年度工作计划」提出异议" in n["body"]
-    assert "建议先征求基层意见" in n["body"] and "2026-12-08T01:00:00Z" in n["body"]
+    # an event without the organization's zone: instants in ISO 8601 with their Z, never a
+    # "UTC" label the inbox page would leave beside the local time it shows
+    assert "党组成员三对会议「党组会议」（2026-12-10T02:00:00Z）的议题「2027年度工作计划」提出异议" in n["body"]
+    assert "建议先征求基层意见" in n["body"] and "提出时间：2026-12-08T01:00:00Z" in n["body"]
+    assert "UTC" not in n["body"]
+    # with the zone (N1): the bureau's clock, named
+    local = plan(("meetings", "objection_raised"), objection_raised(timezone="Asia/Shanghai"),
+                 settings={"p0": off})["notifications"][0]
+    assert "党组成员三对会议「党组会议」（2026年12月10日 10:00 北京时间）" in local["body"]
+    assert "提出时间：2026年12月8日 09:00 北京时间" in local["body"]
     en = plan(("meetings", "objection_raised"), objection_raised(topic_id=None, topic_title=None),
               settings={"p0": domain.Settings(language="en")})["notifications"][0]
     assert en["title"] == "Objection to the agenda: 党组会议"
@@ -310,6 +318,40 @@ def test_n1_texts_follow_the_person_language():
     mail = [d for d in p["deliveries"] if d["channel"] == "email"][0]
     assert mail["payload"]["language"] == "en" and 'lang="en"' in mail["payload"]["html"]
     assert "Objections to the agenda must reach the chair before 2026-12-09T02:00:00Z" in mail["payload"]["text"]
+
+
+def test_n1_times_are_told_as_the_organizations_clock_shows_them():
+    """Issue 19: a notice names the meeting's time in the organization's zone, in the reader's
+    language; the objection reminder too; never "UTC" beside a local time."""
+    en = domain.Settings(email="p1@example.org", language="en")
+    data = noticed(recipients=["p1", "p2"], timezone="Asia/Shanghai")
+    p = plan(("meetings", "meeting_noticed"), data, settings={"p1": en})
+    body = {n["person_id"]: n["body"] for n in p["notifications"]}
+    assert "时间：2026年12月10日 10:00 北京时间" in body["p2"]
+    assert "对议题如有异议，请于 2026年12月9日 10:00 北京时间前提出" in body["p2"]
+    assert "Time: 10 Dec 2026, 10:00 Beijing time" in body["p1"]
+    assert not [b for b in body.values() if "UTC" in b or "T02:00" in b]
+    reminder = templates.render("objection_reminder", "zh-CN", data).text()
+    assert "会议「党组会议」将于 2026年12月10日 10:00 北京时间召开。" in reminder
+    # another zone is named by its IANA name; an unknown one falls back to the instant with its Z
+    other = templates.render("meeting_notice", "zh-CN", noticed(timezone="Europe/Berlin")).text()
+    assert "时间：2026年12月10日 03:00 Europe/Berlin" in other
+    unknown = templates.render("meeting_notice", "zh-CN", noticed(timezone="Mars/Olympus")).text()
+    assert "时间：2026-12-10T02:00:00Z" in unknown
+
+
+def test_c7_an_alert_reaches_the_inspector_in_their_language():
+    data = load(schemas.ComplianceAlertRaisedIn(), {
+        "alert_id": "a-1", "rule": "M5", "subject_type": "meeting", "subject_id": "m-1",
+        "message": "M5: notice given 47.0 h before the meeting; at least 48 h are required",
+        "message_zh": "M5：会议通知在会前 47.0 小时才发出，应至少提前 48 小时", "raised_at": "2026-12-08T01:00:00Z"},
+        rule="C7")
+    zh, en = (templates.render("compliance_alert", lang, data).text() for lang in ("zh-CN", "en"))
+    assert "规则 M5：M5：会议通知在会前 47.0 小时才发出" in zh and "notice given" not in zh
+    assert "Rule M5: M5: notice given 47.0 h" in en
+    # an alert raised before it had a Chinese text: the English one, rather than nothing
+    older = dict(data, message_zh=None)
+    assert "notice given 47.0 h" in templates.render("compliance_alert", "zh-CN", older).text()
 
 
 def test_n1_templates_exist_in_both_languages_and_escape_html():

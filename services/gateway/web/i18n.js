@@ -2073,6 +2073,7 @@ export const FIELD_NAMES = {
   "meeting_title": ["会议名称", "meeting title"],
   "members": ["成员", "members"],
   "message": ["内容", "message"],
+  "message_zh": ["内容（中文）", "message in Chinese"],
   "method": ["表决方式", "voting method"],
   "month": ["月份", "month"],
   "n": ["应到人数", "members"],

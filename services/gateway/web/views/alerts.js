@@ -2,8 +2,14 @@
 // discipline inspector, and the M2/M11 findings of a chosen month. A discipline inspector opens
 // a case from an alert: on the decision it names, or on the member whose report is overdue (C6).
 import { api, nameMap, session } from "../api.js";
-import { formatTime, label, t } from "../i18n.js";
+import { formatTime, getLang, label, t, withNames } from "../i18n.js";
 import { act, dataTable, field, h, heading, link, liveStatus } from "../ui.js";
+
+/** An alert's (or finding's) text in the reader's language, people by name; an alert raised before
+ * it had a Chinese text shows the English one. */
+export function alertText(a) {
+  return withNames(getLang() === "en" ? a.message : a.message_zh || a.message);
+}
 
 export const ALERT_ROLES = ["secretary", "discipline", "discipline_commission", "org_department"];
 const ACK_ROLES = ["secretary", "discipline"];
@@ -38,7 +44,7 @@ export default {
         { key: "rule", label: t("alerts.rule"), value: (a) => `${a.rule} ${ruleName(a.rule)}`,
           cell: (a) => h("span", { class: "alert-rule", dataset: { rule: a.rule } }, `${a.rule} · ${ruleName(a.rule)}`) },
         { key: "subject", label: t("alerts.subject"), value: (a) => subjectText(a, ctx), cell: (a) => subjectCell(a, ctx) },
-        { key: "message", label: t("alerts.message"), value: (a) => a.message },
+        { key: "message", label: t("alerts.message"), value: (a) => alertText(a) },
         { key: "status", label: t("col.status"), value: (a) => (a.acknowledged ? `${t("alerts.acked")}: ${a.note || ""}` : t("alerts.open")),
           cell: (a) => (a.acknowledged
             ? h("span", { class: "alert-state", dataset: { acknowledged: "true" } }, `${t("alerts.acked")} · ${a.note || ""}`)
@@ -81,7 +87,7 @@ function subjectCell(a, ctx) {
 
 function actions(a, { canAck, errors, navigate, dutyById, names }) {
   const box = h("div", { class: "row-form" });
-  const about = `${a.rule} ${a.message}`;
+  const about = `${a.rule} ${alertText(a)}`;
   if (canAck) {
     const note = h("input", { name: "note", required: true, maxlength: 5000, placeholder: t("alerts.ackNote"),
       "aria-label": `${t("alerts.ackNote")}: ${about}` });
@@ -132,7 +138,7 @@ function complianceSection(month) {
         { key: "period", label: t("alerts.period"), value: (f) => f.period },
         { key: "severity", label: t("alerts.severity"), value: (f) => label("severity", f.severity),
           cell: (f) => h("span", { class: "finding-severity", dataset: { severity: f.severity } }, label("severity", f.severity)) },
-        { key: "message", label: t("alerts.message"), value: (f) => f.message },
+        { key: "message", label: t("alerts.message"), value: (f) => alertText(f) },
       ],
     }));
   };

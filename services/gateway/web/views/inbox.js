@@ -1,6 +1,6 @@
 // The caller's in-app inbox (N1): unread count, mark read, links to what a notification is about.
 import { api } from "../api.js";
-import { formatTime, label, readableTimes, t } from "../i18n.js";
+import { formatTime, label, readableTimes, t, withNames } from "../i18n.js";
 import { orgZone } from "../zone.js";
 import { act, dataTable, h, heading, link } from "../ui.js";
 
@@ -23,7 +23,7 @@ export default {
         { key: "created", label: t("col.created"), value: (n) => formatTime(n.created_at) },
         { key: "kind", label: t("col.kind"), value: (n) => label("notif", n.kind) },
         { key: "title", label: t("col.title"), value: (n) => n.title,
-          cell: (n) => h("div", {}, h("strong", {}, n.title), h("p", { class: "hint", style: "white-space: pre-line" }, readableTimes(n.body, orgZone()))) },
+          cell: (n) => h("div", {}, h("strong", {}, n.title), h("p", { class: "hint", style: "white-space: pre-line" }, readableTimes(withNames(n.body), orgZone()))) },
         { key: "status", label: t("col.status"), value: (n) => (n.read_at ? t("inbox.read") : "●"),
           cell: (n) => actions(n, errors, navigate) },
       ],

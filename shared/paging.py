@@ -89,3 +89,23 @@ def page_of(rows, limit, key_of):
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(*key_of(rows[-1]))
+
+
+SEARCH_LIMIT = 20           # matches per kind a search returns
+
+
+SEARCH_MAX = 100            # characters of a search text
+
+
+def search_text(text):
+    """The text searched for, stripped; a 400 naming ``q`` when it is not 1–100 characters."""
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= SEARCH_MAX:
+        raise ValidationFailed(f"q: the text to search for, 1 to {SEARCH_MAX} characters", field="q")
+    return text.strip()
+
+
+def contains(column, text):
+    """``column`` contains ``text`` literally (case-insensitive for Latin letters): the search of
+    titles (issue 19).  ``%``, ``_`` and ``\\`` in the text are matched as themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

@@ -142,6 +142,11 @@ class OrgQuery(Schema):
     org_id = fields.String(load_default=None, validate=ID)
 
 
+class SearchQuery(OrgQuery):
+    """Issue 19: the text searched for in titles (meetings, topics, decisions)."""
+    q = Line(required=True, validate=validate.Length(min=1, max=100))
+
+
 # ---------------------------------------------------------------- accountability (C4–C7)
 
 AssignImplementationIn = accountability.AssignImplementationIn

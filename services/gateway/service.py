@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.gateway import accounts, auth, cpu, models, schemas
+from services.gateway.access import org_for_read
 from services.gateway.demo import DemoSeed
 from services.gateway.http import as_actor, route
 from services.gateway.openapi import build_spec
@@ -275,6 +276,17 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
     def get_organization(self, actor, org_id):
         actor.require_org(org_id, cross_org_read=True)
         return self.meetings.get_organization(actor.to_dict(), org_id)
+
+    @route("GET", "/api/v1/search", query=schemas.SearchQuery,
+           summary="meetings, topics and decisions of the organization whose title contains q (newest first, "
+                   "at most 20 of each)", tag="organizations")
+    def search(self, actor, query):
+        org_id, text = org_for_read(actor, query["org_id"]), query["q"].strip()
+        if not text:
+            raise ValidationFailed("q: the text to search for, 1 to 100 characters", field="q")
+        found = self.meetings.search(actor.to_dict(), org_id, text)
+        decisions = self.voting.search_decisions(actor.to_dict(), org_id, text)["items"]
+        return {"q": text, "org_id": org_id, **found, "decisions": decisions}
 
     @route("GET", "/api/v1/organizations", roles=("admin",), summary="every organization (administrator)",
            tag="admin")

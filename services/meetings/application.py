@@ -22,6 +22,7 @@ from services.meetings import domain, models, repository as repo
 from shared import clock
 from shared.clock import iso
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
+from shared.paging import SEARCH_LIMIT, contains, search_text
 
 
 def _voting_unknown(actor, meeting_id):
@@ -1074,6 +1075,30 @@ class Meetings:
                       "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
                       "chair_person_id": m.chair_person_id} for m in rows]
             return {"org_id": org_id, "timezone": org.timezone, "items": items}
+
+    def search(self, actor, org_id, text):
+        """Issue 19: the organization's meetings and topics whose title contains ``text``, newest
+        first (at most ``SEARCH_LIMIT`` of each)."""
+        text = search_text(text)
+        actor.require_org(org_id, cross_org_read=True)
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            tz = ZoneInfo(org.timezone)
+            meetings = s.execute(sa.select(models.Meeting).where(
+                models.Meeting.org_id == org_id, contains(models.Meeting.title, text))
+                .order_by(models.Meeting.scheduled_at.desc()).limit(SEARCH_LIMIT)).scalars().all()
+            topics = s.execute(sa.select(models.Topic).where(
+                models.Topic.org_id == org_id, contains(models.Topic.title, text))
+                .order_by(models.Topic.created_at.desc()).limit(SEARCH_LIMIT)).scalars().all()
+            return {
+                "meetings": [{"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
+                              "scheduled_at": iso(m.scheduled_at),
+                              "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat()} for m in meetings],
+                "topics": [{"topic_id": t.id, "title": t.title, "category": t.category, "status": t.status,
+                            "meeting_id": t.meeting_id} for t in topics],
+            }
 
     def presence_now(self, actor, meeting_id, person_id):
         """V1: where a person stands in the meeting right now -> {meeting_id, meeting_status, presence}

@@ -296,6 +296,10 @@ class MeetingsService(HealthMixin):
         return self.meetings.list_meetings(actor, org_id, date_from, date_to, status)
 
     @actor_rpc()
+    def search(self, actor, org_id, text):
+        return self.meetings.search(actor, org_id, text)
+
+    @actor_rpc()
     def presence_now(self, actor, meeting_id, person_id):
         return self.meetings.presence_now(actor, meeting_id, person_id)
 

@@ -21,7 +21,7 @@ from shared.actor import Actor
 from shared.clock import iso, utcnow
 from shared.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from shared.nameko_ext import Database, HealthMixin, PoisonMessage, ServiceRpc, durable_event_handler, rpc
-from shared.paging import after, decode_cursor, page_of
+from shared.paging import SEARCH_LIMIT, after, contains, decode_cursor, page_of, search_text
 from shared.validation import load
 
 
@@ -551,6 +551,20 @@ class VotingService(HealthMixin):
         items = [_decision_summary(r, _split(r.recorders) | ({r.counts_recorded_by} - {None}), _split(r.recused))
                  for r in rows]
         return {"items": items, "limit": args["limit"], "offset": args["offset"], "next_cursor": next_cursor}
+
+    @rpc
+    def search_decisions(self, actor, org_id, text):
+        """Issue 19: the organization's decisions whose title contains ``text``, newest first."""
+        actor = Actor.from_dict(actor)
+        text = search_text(text)
+        actor.require_org(org_id, cross_org_read=True)
+        with self.db.read() as s:
+            rows = s.execute(sa.select(*_LIST_COLUMNS, _B.counts_recorded_by, _RECORDERS, _RECUSED)
+                             .join(_B, _B.id == _D.ballot_id)
+                             .where(_D.org_id == org_id, contains(_D.title, text))
+                             .order_by(_D.decided_at.desc(), _D.id).limit(SEARCH_LIMIT)).all()
+        return {"items": [_decision_summary(r, _split(r.recorders) | ({r.counts_recorded_by} - {None}),
+                                            _split(r.recused)) for r in rows]}
 
     @rpc
     def get_ballot(self, actor, ballot_id):

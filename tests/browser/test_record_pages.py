@@ -373,3 +373,28 @@ def test_the_secretary_changes_the_disagreement_threshold_in_english(pages):
         assert_readable(page)
     finally:
         ok(sec.put("/api/v1/voting-policy", json={"disagreement_ratio": before}))
+
+
+# ---------------------------------------------------------------- search (issue 19)
+
+def test_a_member_finds_a_meeting_and_its_decision_by_a_word_of_the_title(pages):
+    mid, decision_id = passed_decision(pages.base, "党组紧急会议（防汛检索）", "防汛检索物资调配")
+    page = pages.new()
+    ui_login(page, "member2")
+    nav(page).get_by_role("link", name="搜索").click()
+    page.get_by_label("标题中含有").fill("防汛检索")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("#search-summary")).to_have_text("标题含“防汛检索”的共 3 条。")
+    expect(page.locator("#search-meetings td[data-col=kind]")).to_have_text("紧急会议")
+    expect(page.locator("#search-topics td[data-col=category]")).to_contain_text("工作")
+    expect(page.locator("#search-decisions td[data-col=outcome]")).to_have_text("通过")
+    assert_readable(page)
+    page.locator("#search-decisions").get_by_role("link", name="防汛检索物资调配").click()
+    expect(page).to_have_url(f"{pages.base}/#/decision/{decision_id}")
+    # the address keeps the search: back, the same results; a word nobody wrote finds nothing
+    page.go_back()
+    expect(page.locator("#search-meetings").get_by_role("link", name="党组紧急会议（防汛检索）")).to_have_attribute(
+        "href", f"#/meeting/{mid}")
+    page.get_by_label("标题中含有").fill("无此标题的文字")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("#search-summary")).to_have_text("没有标题含“无此标题的文字”的会议、议题或决定。")

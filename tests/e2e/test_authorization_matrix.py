@@ -89,6 +89,7 @@ POLICY = {
     # meetings (M1–M11)
     ("POST", "/api/v1/meetings"): (CHAIRS, NO),
     ("GET", "/api/v1/meetings"): (ORG, CROSS),
+    ("GET", "/api/v1/search"): (ORG, CROSS),                 # issue 19: titles of meetings, topics, decisions
     ("GET", "/api/v1/meetings/{meeting_id}"): (ORG, CROSS),
     ("GET", "/api/v1/meetings/{meeting_id}/history"): (ORG, CROSS),
     ("POST", "/api/v1/meetings/{meeting_id}/topics"): (CHAIRS, NO),
@@ -363,7 +364,7 @@ def build_cases(spec, world):
                         params["org_id"] = target_org
                     elif p.get("required"):
                         params[p["name"]] = {"meeting_id": ids["meeting_id"],
-                                             "month": dt.date.today().strftime("%Y-%m"),
+                                             "month": dt.date.today().strftime("%Y-%m"), "q": "会议",
                                              "year": str(dt.datetime.now(dt.timezone.utc).year)}[p["name"]]
                 verdict = expected(method, path, roles, caller_org, target_org, has_body)
                 if target_org == "demo-org":      # REFINED speaks of the fixture's own objects

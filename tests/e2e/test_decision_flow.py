@@ -165,6 +165,28 @@ def test_implementation_and_an_accountability_case_on_the_decision(suite):
     assert inspector.get("/api/v1/alerts").status_code == 200
 
 
+def test_search_finds_the_meeting_topic_and_decision_by_title(suite):
+    """Issue 19: the organization's meetings, topics and decisions whose title contains a text."""
+    sec, member = FLOW["clients"]["secretary"], FLOW["clients"]["member2"]
+    found = member.get("/api/v1/search", params={"q": "年度工作"}).json()
+    assert FLOW["decision_id"] in [d["decision_id"] for d in found["decisions"]]
+    assert FLOW["meeting_id"] in [tp["meeting_id"] for tp in found["topics"]]
+    assert set(found) == {"q", "org_id", "meetings", "topics", "decisions"}
+    found = sec.get("/api/v1/search", params={"q": " 紧急会议 "}).json()
+    assert FLOW["meeting_id"] in [m["meeting_id"] for m in found["meetings"]] and found["q"] == "紧急会议"
+    # a wildcard is a character like any other: nobody's title holds these
+    for q in ("%", "_", "\\", "2027%计划", "年度_作"):
+        r = sec.get("/api/v1/search", params={"q": q})
+        assert r.status_code == 200, r.text
+        assert (r.json()["meetings"], r.json()["topics"], r.json()["decisions"]) == ([], [], []), (q, r.json())
+    # bad input names the field; another organization's titles are not searched
+    for params in ({}, {"q": ""}, {"q": "x" * 101}, {"q": "a\u202eb"}):
+        r = sec.get("/api/v1/search", params=params)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "q", (params, r.text)
+    r = member.get("/api/v1/search", params={"q": "会议", "org_id": "other-org"})
+    assert r.status_code in (403, 404), r.text
+
+
 def test_archive_export_verifies_offline_and_a_flipped_byte_is_named(suite, tmp_path):
     """A2: the export downloaded through the gateway is verified by the standalone script with the
     archive's public key; one altered byte is reported at its line."""

@@ -30,7 +30,8 @@ import integrations from "./integrations.js";
 import enrol from "./enrol.js";
 import { documentPage, documentsList } from "./documents.js";
 import democraticLife from "./democratic-life.js";
+import search from "./search.js";
 
 export const VIEWS = [login, duties, votingPolicy, preferences, record, readLog, enrol, home, meetings, topics, provisional, dashboard, tasks, alerts, cases, inbox, myRecord, records, meeting, meetingLeave,
   minutes, ballot, decision, responsibility, timeline, task, caseView, admin, integrations,
-  documentsList, documentPage, democraticLife];
+  documentsList, documentPage, democraticLife, search];

@@ -903,6 +903,23 @@ class Meetings:
                      if domain.may_read_document(actor.person_id, actor.roles, d.status, d.scope)]
             return {"org_id": org_id, "year": year, "timezone": org.timezone, "items": items}
 
+    def documents_awaiting_sign_off(self, actor, org_id):
+        """M10: the documents the office prepared that the secretary has not signed off yet, oldest
+        first: the secretary's pile (read by the secretary, the office and the confidential secretary)."""
+        actor.require_org(org_id)
+        actor.require("secretary", "office", "confidential_secretary", rule="M10",
+                      action="listing documents awaiting sign-off")
+        with self.db.read() as s:
+            org = s.get(models.Organization, org_id)
+            if org is None:
+                raise NotFound("org_id: no such organization", field="org_id")
+            D = models.Document
+            rows = s.execute(sa.select(D).where(D.org_id == org_id, D.status == "awaiting_sign_off")
+                             .order_by(D.created_at, D.id).limit(500)).scalars().all()
+            tz = ZoneInfo(org.timezone)
+            return {"org_id": org_id, "timezone": org.timezone,
+                    "items": [repo.document_view(d, tz, body=False) for d in rows]}
+
     def get_document(self, actor, document_id):
         """M10: readable by the secretary, office and confidential secretary, and by persons in its scope once issued."""
         with self.db.read() as s:

@@ -258,6 +258,10 @@ class MeetingsService(HealthMixin):
         return self.meetings.list_documents(actor, org_id, year)
 
     @actor_rpc()
+    def documents_awaiting_sign_off(self, actor, org_id):
+        return self.meetings.documents_awaiting_sign_off(actor, org_id)
+
+    @actor_rpc()
     def get_document(self, actor, document_id):
         return self.meetings.get_document(actor, document_id)
 

@@ -201,7 +201,7 @@ def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_n
     office = open_as(pages, "office", f"meeting/{mid}")
     form = office.locator("#document-form")
     form.get_by_label("文种", exact=True).select_option("summary")
-    form.get_by_label("标题", exact=True).fill("紧急会议纪要")
+    form.get_by_label("标题", exact=True).fill("紧急会议纪要（第一号）")
     form.get_by_label("正文", exact=True).fill("会议研究了突发险情处置工作。\n一、立即启动应急预案。")
     # the scope: the group members are chosen by default; the discipline inspector is not
     expect(form.get_by_label("刘组长（派驻纪检组）")).not_to_be_checked()
@@ -214,10 +214,13 @@ def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_n
     assert doc_url.startswith("document/")
     expect(office.locator("#document-body")).to_contain_text("一、立即启动应急预案。")
 
-    sec = open_as(pages, "secretary", doc_url)
+    # the secretary finds it on the register page among those awaiting sign-off (M10)
+    sec = open_as(pages, "secretary", "documents")
+    sec.locator("#awaiting-list").get_by_role("link", name="紧急会议纪要（第一号）").first.click()
+    expect(sec).to_have_url(f"{pages.base}/#/{doc_url}")
     sec.locator("#sign-off").click()
     dialog = sec.locator("#confirm-dialog")
-    expect(dialog).to_contain_text("紧急会议纪要")
+    expect(dialog).to_contain_text("紧急会议纪要（第一号）")
     sec.locator("#confirm-cancel").click()                        # asked first: nothing happened
     expect(sec.locator("#document-status")).to_have_attribute("data-status", "awaiting_sign_off")
     sec.locator("#sign-off").click()
@@ -227,6 +230,9 @@ def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_n
     expect(number).to_have_text(re.compile(r"^〔\d{4}〕\d+号$"))
     expect(sec.locator("#sign-off")).to_have_count(0)             # signed off once
     expect(sec.locator("#document-signed")).to_contain_text("张书记")
+    sec.goto(f"{pages.base}/#/documents")                     # no longer awaiting
+    expect(sec.locator("#awaiting-list tbody")).not_to_contain_text("紧急会议纪要（第一号）", timeout=10000)
+    sec.goto(f"{pages.base}/#/{doc_url}")
     shown = number.inner_text()
     year = re.match(r"〔(\d{4})〕", shown).group(1)
     screenshots(sec, "93-m10-document-numbered")
@@ -235,16 +241,16 @@ def test_m10_the_office_issues_a_document_the_secretary_signs_it_off_and_it_is_n
     # the register of the year: a member of its scope finds it (in English), the inspector does not
     member = open_as(pages, "member1", f"documents?year={year}", lang="en")
     expect(member.get_by_role("heading", name="Register of documents", exact=True)).to_be_visible()
-    row = member.locator("tbody tr:has-text('紧急会议纪要')")
+    row = member.locator("tbody tr:has-text('紧急会议纪要（第一号）')")
     expect(row.locator(".document-number")).to_have_text(shown)
     expect(row.locator("td[data-col=kind]")).to_have_text("Meeting summary")
-    row.get_by_role("link", name="紧急会议纪要").click()
+    row.get_by_role("link", name="紧急会议纪要（第一号）").click()
     expect(member.locator("#document-number")).to_have_text(shown)
     expect(member.locator("#document-status")).to_have_text("Issued")
     assert_readable(member)
     inspector = open_as(pages, "discipline", f"documents?year={year}")
     expect(inspector.get_by_role("heading", name="发文登记", exact=True)).to_be_visible()
-    expect(inspector.locator("tbody tr:has-text('紧急会议纪要')")).to_have_count(0)
+    expect(inspector.locator("tbody tr:has-text('紧急会议纪要（第一号）')")).to_have_count(0)
     # the register is in the navigation
     expect(inspector.get_by_role("navigation").get_by_role("link", name="发文登记")).to_be_visible()
 

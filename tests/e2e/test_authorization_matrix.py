@@ -126,6 +126,7 @@ POLICY = {
     ("POST", "/api/v1/meetings/{meeting_id}/documents"): ({"office"}, NO),
     ("POST", "/api/v1/documents/{document_id}/sign-off"): ({"secretary"}, NO),
     ("GET", "/api/v1/documents/{document_id}"): (ORG, CROSS),
+    ("GET", "/api/v1/documents/awaiting-sign-off"): ({"secretary", "office", "confidential_secretary"}, NO),
     ("GET", "/api/v1/documents"): (ORG, CROSS),           # M10: each sees the documents of their scope
     ("POST", "/api/v1/meetings/{meeting_id}/democratic-life"): (ORG, NO),
     ("GET", "/api/v1/meetings/{meeting_id}/democratic-life"): (ORG, CROSS),

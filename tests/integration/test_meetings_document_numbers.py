@@ -8,7 +8,7 @@ import eventlet
 import pytest
 
 from shared import clock
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, Forbidden, ValidationFailed
 from tests.integration.test_meetings_rules_rpc import (  # noqa: F401  (fixtures used by name)
     controlled_clock, env, events, opened, staff, team)
 
@@ -103,3 +103,26 @@ def test_m10_the_year_turns_at_midnight_in_the_organizations_time_zone_and_numbe
         with pytest.raises(ValidationFailed) as err:
             meetings.list_documents(office, org_id, bad)
         assert (err.value.field, err.value.rule) == ("year", "M10")
+
+
+def test_m10_the_documents_awaiting_sign_off_are_listed_for_the_secretary_oldest_first(env):
+    meetings, _engine = env
+    org_id, ids, p = team(meetings, 5)
+    office = staff(meetings, org_id, "office")
+    mid = closed_meeting(meetings, org_id, ids, p)
+    assert meetings.documents_awaiting_sign_off(p[0], org_id)["items"] == []
+    first = prepare(meetings, office, mid, "关于甲事项的通知", [ids[2]])
+    second = prepare(meetings, office, mid, "关于乙事项的通知", [ids[2]])
+    for reader in (p[0], office):
+        pending = meetings.documents_awaiting_sign_off(reader, org_id)["items"]
+        assert [d["document_id"] for d in pending] == [first, second]
+        assert all(d["status"] == "awaiting_sign_off" and d["document_number"] is None for d in pending)
+        assert "body" not in pending[0]
+    meetings.sign_off(p[0], first)
+    assert [d["document_id"] for d in meetings.documents_awaiting_sign_off(p[0], org_id)["items"]] == [second]
+    # a member, or another organization's secretary, is not shown the pile (M10)
+    with pytest.raises(Forbidden):
+        meetings.documents_awaiting_sign_off(p[2], org_id)
+    other_org, _other_ids, q = team(meetings, 3)
+    with pytest.raises(Forbidden):
+        meetings.documents_awaiting_sign_off(q[0], org_id)

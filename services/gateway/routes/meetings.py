@@ -232,6 +232,12 @@ class MeetingsRoutes:
     def list_documents(self, actor, query):
         return self.meetings.list_documents(actor.to_dict(), org_for_read(actor, query["org_id"]), query["year"])
 
+    @route("GET", "/api/v1/documents/awaiting-sign-off", roles=("secretary", "office", "confidential_secretary"),
+           rule="M10", summary="documents prepared by the office that the secretary has not signed off yet, "
+                               "oldest first", tag="meetings")
+    def documents_awaiting_sign_off(self, actor):
+        return self.meetings.documents_awaiting_sign_off(actor.to_dict(), own_org(actor))
+
     @route("GET", "/api/v1/documents/<document_id>", rule="M10", summary="a document (within its scope)",
            tag="meetings")
     def get_document(self, actor, document_id):

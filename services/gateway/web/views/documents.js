@@ -6,6 +6,8 @@ import { formatTime, label, t } from "../i18n.js";
 import { act, confirmAction, dataTable, field, h, heading, link } from "../ui.js";
 import { MEETING_ROLES } from "./meetings.js";
 
+const SIGN_OFF_READERS = ["secretary", "office", "confidential_secretary"];
+
 /** This year in the organization's zone. */
 function thisYear(tz) {
   return Number(new Intl.DateTimeFormat("en", { timeZone: tz || "Asia/Shanghai", year: "numeric" }).format(new Date()));
@@ -23,6 +25,22 @@ export const documentsList = {
     const year = Number.isInteger(asked) && asked >= 1900 && asked <= 9999 ? asked : thisYear(tz);
     const [list, names] = await Promise.all([api("/documents", { query: { org_id: org, year } }), nameMap()]);
     root.append(heading(t("docs.title")), h("p", {}, t("docs.intro")));
+    // M10: what the office prepared and the secretary has not signed off yet, oldest first
+    if (session.hasRole(...SIGN_OFF_READERS)) {
+      const pending = await api("/documents/awaiting-sign-off");
+      root.append(h("section", { "aria-labelledby": "awaiting-title", id: "awaiting-list" },
+        h("h2", { id: "awaiting-title" }, t("docs.awaitingTitle")),
+        dataTable({
+          caption: t("docs.awaitingTitle"), filename: "documents-awaiting-sign-off.csv", rows: pending.items || [],
+          columns: [
+            { key: "title", label: t("col.title"), value: (d) => d.title,
+              cell: (d) => link(`#/document/${d.document_id}`, d.title, { class: "awaiting-link" }) },
+            { key: "kind", label: t("col.kind"), value: (d) => label("dkind", d.kind) },
+            { key: "prepared", label: t("docs.preparedBy"), value: (d) => t("docs.byAt", { name: names.get(d.prepared_by) || "—", when: formatTime(d.created_at, pending.timezone || tz) }) },
+          ],
+          empty: t("docs.awaitingNone"),
+        })));
+    }
 
     const yearInput = h("input", { type: "number", name: "year", min: 1900, max: 9999, required: true, value: year });
     const yearForm = h("form", { class: "row-form", id: "documents-year" }, field(t("docs.year"), yearInput),

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.archive import domain
 from services.archive.models import ChainHead, Checkpoint, HashSetting, ReadLog, Record, RecordPerson, SigningKey
-from shared.paging import page_of
+from shared.paging import encode_cursor, page_of
 
 
 def _upsert_ignore(session, model, values, key):
@@ -152,15 +152,22 @@ def log_read(session, actor, org_id, record_id, action, granted, now):
                         action=action, granted=granted))
 
 
-def read_log_page(session, org_id, limit, offset):
+def read_log_page(session, org_id, limit, offset, before=None):
+    """A page of the read log, newest first -> (total, items, next_cursor).  ``before`` (a cursor's
+    id) pages by key down ix_read_log_org_id, so page 1,000 costs what page 1 costs; the total is
+    counted for the first page only (None after it): the log grows with every confidential read."""
+    first = before is None and not offset
     total = session.execute(sa.select(sa.func.count()).select_from(ReadLog)
-                            .where(ReadLog.org_id == org_id)).scalar_one()
-    rows = session.execute(sa.select(ReadLog).where(ReadLog.org_id == org_id).order_by(ReadLog.id.desc())
-                           .limit(limit).offset(offset)).scalars().all()
+                            .where(ReadLog.org_id == org_id)).scalar_one() if first else None
+    query = sa.select(ReadLog).where(ReadLog.org_id == org_id)
+    if before is not None:
+        query = query.where(ReadLog.id < before)
+    rows = session.execute(query.order_by(ReadLog.id.desc()).limit(limit + 1).offset(offset)).scalars().all()
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return total, [{"id": r.id, "at": domain.timestamp(r.at), "person_id": r.person_id,
                     "actor_org_id": r.actor_org_id, "roles": [x for x in r.roles.split(",") if x],
                     "org_id": r.org_id, "record_id": r.record_id, "action": r.action, "granted": r.granted}
-                   for r in rows]
+                   for r in rows[:limit]], next_cursor
 
 
 # ------------------------------------------------------------------ reading

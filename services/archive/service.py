@@ -231,15 +231,20 @@ class ArchiveService(HealthMixin):
         return detail
 
     @rpc
-    def read_log(self, actor, org_id, limit=50, offset=0):
-        """A3: who read (or tried to read) the organization's confidential records, newest first."""
+    def read_log(self, actor, org_id, limit=50, offset=0, cursor=None):
+        """A3: who read (or tried to read) the organization's confidential records, newest first:
+        ``{items, total, next_cursor}``; pass ``next_cursor`` back as ``cursor`` for the next page
+        (``total`` is given with the first page only)."""
         actor = Actor.from_dict(actor)
         args = load(schemas.PageIn(), {"org_id": org_id, "limit": limit, "offset": offset})
+        before = decode_cursor(cursor, kinds=("seq",), rule="A3")
+        if before is not None and args["offset"]:
+            raise ValidationFailed("offset: not with a cursor", field="offset")
         actor.require_org(args["org_id"], cross_org_read=True)
         actor.require(*domain.READ_LOG_READERS, rule="A3", action="reading the read log")
         with self.db.read() as s:
-            total, items = chain.read_log_page(s, args["org_id"], args["limit"], args["offset"])
-        return {"items": items, "total": total}
+            total, items, next_cursor = chain.read_log_page(s, args["org_id"], args["limit"], args["offset"], before)
+        return {"items": items, "total": total, "next_cursor": next_cursor}
 
     # ------------------------------------------------------------ verification, checkpoints, export (A2)
 

@@ -256,6 +256,23 @@ def test_a3_personnel_decisions_are_confidential_and_every_read_is_logged(archiv
     assert [(e["person_id"], e["record_id"], e["action"], e["granted"]) for e in log["items"]] == expected[::-1]
     assert log["items"][0]["roles"] == ["office"] and log["items"][0]["actor_org_id"] == ORG_A
     assert archive.read_log(SEC_A, ORG_A, limit=2, offset=1)["items"][0]["action"] == "find_by_source"
+    # keyset paging (issue 20): pages of 3 by cursor walk the whole log once, newest first
+    walked, cursor, totals = [], None, []
+    while True:
+        page = archive.read_log(SEC_A, ORG_A, limit=3, cursor=cursor)
+        walked += [(e["person_id"], e["record_id"], e["action"], e["granted"]) for e in page["items"]]
+        totals.append(page["total"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == expected[::-1] and totals == [7, None, None]
+    for bad in ("not-a-cursor", "WyJ4Il0"):
+        with pytest.raises(ValidationFailed) as err:
+            archive.read_log(SEC_A, ORG_A, cursor=bad)
+        assert err.value.field == "cursor"
+    with pytest.raises(ValidationFailed) as err:
+        archive.read_log(SEC_A, ORG_A, offset=1, cursor=page_one_cursor(archive))
+    assert err.value.field == "offset"
     assert archive.read_log(auditor, ORG_A)["total"] == 7
     for who in (MEMBER_A, OFFICE_A, CONF_SEC_A):
         with pytest.raises(Forbidden) as err:
@@ -320,3 +337,7 @@ def test_a1_record_archived_names_the_correction(archive, send, amqp_uri):
     data = {b["data"]["record_id"]: b["data"] for b in bodies}
     assert data[rid]["corrects"] is None and data[rid]["subject_id"] == "d-1"
     assert data[fixed["record_id"]]["corrects"] == rid and data[fixed["record_id"]]["subject_id"] == "d-1"
+
+
+def page_one_cursor(archive):
+    return archive.read_log(SEC_A, ORG_A, limit=1)["next_cursor"]

@@ -108,11 +108,11 @@ class ArchiveRoutes:
     def archive_public_key(self, actor):
         return self.archive.public_key()
 
-    @route("GET", "/api/v1/archive/read-log", query=schemas.RecordsQuery, rule="A3",
-           summary="who read confidential records, when (A3)", tag="archive")
+    @route("GET", "/api/v1/archive/read-log", query=schemas.RecordSearchQuery, rule="A3",
+           summary="who read confidential records, when (A3), newest first; pages by cursor", tag="archive")
     def read_log(self, actor, query):
         return self.archive.read_log(actor.to_dict(), org_for_read(actor, query["org_id"]), query["limit"],
-                                     query["offset"])
+                                     query["offset"], query["cursor"])
 
     @route("GET", "/api/v1/archive/hash-algorithm", query=schemas.VerifyQuery,
            summary="the hash algorithm of new records (sha256 or sm3)", tag="archive")

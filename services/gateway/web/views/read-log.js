@@ -10,13 +10,16 @@ const PAGE = 50;
 export default {
   route: "read-log",
   async render(root, _params, { navigate }) {
+    // keyset paging: the address keeps the cursors walked so far, so "newer" goes back one page
     const params = new URLSearchParams(location.hash.split("?")[1] || "");
-    const offset = Math.max(0, Number(params.get("offset") || 0) || 0);
-    const [log, names] = await Promise.all([api("/archive/read-log", { query: { limit: PAGE, offset } }), nameMap()]);
+    const trail = (params.get("trail") || "").split(".").filter(Boolean);
+    const cursor = trail[trail.length - 1];
+    const [log, names] = await Promise.all([api("/archive/read-log", { query: cursor ? { limit: PAGE, cursor } : { limit: PAGE } }), nameMap()]);
     const items = log.items || [];
     root.append(heading(t("readlog.title")), h("p", {}, t("readlog.intro")),
       h("p", { class: "actions" }, link("#/records", t("records.title"))),
-      h("p", { id: "read-log-total", role: "status" }, t("readlog.total", { n: log.total ?? items.length })),
+      log.total === null || log.total === undefined ? null
+        : h("p", { id: "read-log-total", role: "status" }, t("readlog.total", { n: log.total })),
       dataTable({
         caption: t("readlog.title"), filename: "archive-read-log.csv", rows: items,
         columns: [
@@ -32,8 +35,14 @@ export default {
         ],
       }));
     const nav = h("p", { class: "actions" });
-    if (offset > 0) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`read-log?offset=${Math.max(0, offset - PAGE)}`) }, t("common.prev")));
-    if (offset + items.length < (log.total ?? 0)) nav.append(h("button", { type: "button", class: "secondary", onclick: () => navigate(`read-log?offset=${offset + PAGE}`) }, t("common.next")));
+    if (trail.length) {
+      nav.append(h("button", { type: "button", class: "secondary", id: "read-log-newer", onclick: () => navigate(
+        trail.length > 1 ? `read-log?trail=${trail.slice(0, -1).join(".")}` : "read-log") }, t("common.prev")));
+    }
+    if (log.next_cursor) {
+      nav.append(h("button", { type: "button", class: "secondary", id: "read-log-earlier", onclick: () => navigate(
+        `read-log?trail=${[...trail, log.next_cursor].join(".")}`) }, t("common.earlier")));
+    }
     root.append(nav);
   },
 };

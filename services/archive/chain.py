@@ -152,6 +152,15 @@ def log_read(session, actor, org_id, record_id, action, granted, now):
                         action=action, granted=granted))
 
 
+def read_log_statement(org_id, limit, before=None, offset=0):
+    """``limit + 1`` entries of the read log, newest first, below the id ``before``."""
+    query = sa.select(ReadLog).where(ReadLog.org_id == org_id)
+    if before is not None:
+        query = query.where(ReadLog.id < before)
+    query = query.order_by(ReadLog.id.desc()).limit(limit + 1)
+    return query.offset(offset) if offset else query
+
+
 def read_log_page(session, org_id, limit, offset, before=None):
     """A page of the read log, newest first -> (total, items, next_cursor).  ``before`` (a cursor's
     id) pages by key down ix_read_log_org_id, so page 1,000 costs what page 1 costs; the total is
@@ -159,10 +168,7 @@ def read_log_page(session, org_id, limit, offset, before=None):
     first = before is None and not offset
     total = session.execute(sa.select(sa.func.count()).select_from(ReadLog)
                             .where(ReadLog.org_id == org_id)).scalar_one() if first else None
-    query = sa.select(ReadLog).where(ReadLog.org_id == org_id)
-    if before is not None:
-        query = query.where(ReadLog.id < before)
-    rows = session.execute(query.order_by(ReadLog.id.desc()).limit(limit + 1).offset(offset)).scalars().all()
+    rows = session.execute(read_log_statement(org_id, limit, before, offset)).scalars().all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return total, [{"id": r.id, "at": domain.timestamp(r.at), "person_id": r.person_id,
                     "actor_org_id": r.actor_org_id, "roles": [x for x in r.roles.split(",") if x],

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from services.archive import models as archive_models
-from services.archive.chain import search_statements
+from services.archive.chain import read_log_statement, search_statements
 from services.notifications import models as notifications_models
 from services.notifications.service import inbox_statements
 from services.voting import models as voting_models
@@ -37,7 +37,9 @@ DECISIONS_PER_ORG = 1500          # 6,000 decisions and ballots, 42,000 electora
 ELECTORS = 7
 RECORDS_PER_ORG = 2500           # 10,000 archived records, 30,000 persons named
 INBOXES, NOTICES_PER_INBOX = 40, 500     # 20,000 inbox notifications
-GROWN = {"decisions", "ballots", "electorate", "open_votes", "records", "record_persons", "notifications"}
+GROWN = {"decisions", "ballots", "electorate", "open_votes", "records", "record_persons", "notifications",
+         "read_log"}
+READS_PER_ORG = 5000             # 20,000 entries of the confidential read log
 
 
 def grow_voting(engine):
@@ -152,6 +154,34 @@ def test_every_archive_search_is_an_index_scan_on_a_grown_database(postgres):
                     assert sequential_scans(plan) == [], f"{name}: a sequential scan of a grown table\n{plan}"
             page = conn.execute(search_statements("org-1", 50, after_seq=1200)[1]).all()
         assert [r.seq for r in page] == list(range(1201, 1252))          # 50 and the one that says "more"
+    finally:
+        engine.dispose()
+        postgres.drop_database(url)
+
+
+def test_every_read_log_page_is_an_index_scan_on_a_grown_database(postgres):
+    """A3: the read log grows with every confidential read; a page is an index scan, never a
+    sequential one, whatever the log's size."""
+    url = postgres.create_database()
+    engine = make_engine(url)
+    try:
+        migrate(engine, Path(archive_models.__file__).parent / "migrations", "alembic_version_archive")
+        start = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+        entries = [dict(at=start + dt.timedelta(minutes=k), person_id=f"p{k % 9}", actor_org_id=f"org-{k % ORGS}",
+                        roles="secretary", org_id=f"org-{k % ORGS}", record_id=str(uuid.uuid4()),
+                        action="get_record", granted=True) for k in range(ORGS * READS_PER_ORG)]
+        with engine.begin() as conn:
+            conn.execute(sa.insert(archive_models.ReadLog.__table__), entries)
+            conn.exec_driver_sql("ANALYZE read_log")
+            ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM read_log WHERE org_id = 'org-1' ORDER BY id DESC")]
+        with engine.connect() as conn:
+            for name, statement in {"first page": read_log_statement("org-1", 50),
+                                    "after a cursor": read_log_statement("org-1", 50, before=ids[3000])}.items():
+                plan = plan_of(conn, statement)
+                assert "Index" in plan, f"{name}:\n{plan}"      # (the planner picks which one)
+                assert sequential_scans(plan) == [], f"{name}: a sequential scan of a grown table\n{plan}"
+            page = conn.execute(read_log_statement("org-1", 50, before=ids[3000])).all()
+        assert [r.id for r in page] == ids[3001:3052]
     finally:
         engine.dispose()
         postgres.drop_database(url)

@@ -135,7 +135,8 @@ WebhookIn = notifications.WebhookIn
 
 
 class DeliveriesQuery(notifications.DeliveriesQuery, PageQuery):
-    pass
+    """Keyset paging: ``cursor`` is the previous page's ``next_cursor`` (``offset`` only for old callers)."""
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 
 class OrgQuery(Schema):

@@ -428,20 +428,30 @@ class NotificationsService(HealthMixin):
         return _webhook(hook)
 
     @rpc
-    def deliveries(self, actor, filters=None, limit=50, offset=0):
+    def deliveries(self, actor, filters=None, limit=50, offset=0, cursor=None):
         """N2: the delivery log of an organization (administrator or office): each delivery with
-        its status and every attempt, newest first."""
+        its status and every attempt, newest first: ``{items, next_cursor}``.
+
+        Keyset paging (issue 20): pass the previous page's ``next_cursor`` as ``cursor``; the
+        page walks ix_deliveries_org from that key.  ``offset`` is kept for old callers only and
+        refused together with a cursor."""
         actor = Actor.from_dict(actor)
         f = load(schemas.DeliveriesQuery(), filters or {}, rule="N2")
         check_page(limit, offset)
+        key = paging.decode_cursor(cursor, rule="N2")
+        if key is not None and offset:
+            raise ValidationFailed("offset: not with a cursor", field="offset")
         org_id = domain.check_webhook_rights(actor, f["org_id"] or actor.org_id)
         D, A = models.Delivery, models.DeliveryAttempt
         query = sa.select(D).where(D.org_id == org_id)
-        for key in ("channel", "status", "webhook_id", "source_event_id"):
-            if f[key] is not None:
-                query = query.where(getattr(D, key) == f[key])
+        for name in ("channel", "status", "webhook_id", "source_event_id"):
+            if f[name] is not None:
+                query = query.where(getattr(D, name) == f[name])
+        if key is not None:
+            query = query.where(paging.after(D.created_at, D.id, key))
         with self.db.read() as s:
-            rows = s.execute(query.order_by(D.created_at.desc(), D.id).limit(limit).offset(offset)).scalars().all()
+            rows = s.execute(query.order_by(D.created_at.desc(), D.id).limit(limit + 1).offset(offset)).scalars().all()
+            rows, next_cursor = paging.page_of(rows, limit, lambda r: (r.created_at, r.id))
             log = {}
             if rows:
                 for a in s.execute(sa.select(A).where(A.delivery_id.in_([r.id for r in rows]))
@@ -449,7 +459,7 @@ class NotificationsService(HealthMixin):
                     log.setdefault(a.delivery_id, []).append({
                         "attempt": a.attempt, "at": iso(a.at), "ok": a.ok, "status_code": a.status_code,
                         "error": a.error, "duration_ms": a.duration_ms})
-            return {"items": [_delivery(r, log.get(r.id, [])) for r in rows]}
+            return {"items": [_delivery(r, log.get(r.id, [])) for r in rows], "next_cursor": next_cursor}
 
 
 # ---------------------------------------------------------------------------- helpers

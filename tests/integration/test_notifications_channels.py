@@ -115,6 +115,23 @@ def test_n1_n2_email_reaches_each_attendee_once_in_chinese_multipart_utf8(contai
     inbox = svc.deliveries(OFFICE, {"channel": "inbox"})["items"]
     assert sorted(d["recipient"] for d in inbox) == ["p1", "p2", "p3"]
     assert sql(database_url, "SELECT count(*) FROM deliveries")[0][0] == 5
+    # keyset paging (issue 20): pages of 2 by cursor give every delivery once, newest first
+    whole = svc.deliveries(OFFICE, {}, 50)
+    assert len(whole["items"]) == 5 and whole["next_cursor"] is None
+    walked, cursor = [], None
+    while True:
+        page = svc.deliveries(OFFICE, {}, 2, 0, cursor)
+        walked += [d["delivery_id"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == [d["delivery_id"] for d in whole["items"]]
+    with pytest.raises(ValidationFailed) as err:
+        svc.deliveries(OFFICE, {}, 2, 0, "not-a-cursor")
+    assert err.value.field == "cursor"
+    with pytest.raises(ValidationFailed) as err:
+        svc.deliveries(OFFICE, {}, 2, 1, svc.deliveries(OFFICE, {}, 2)["next_cursor"])
+    assert err.value.field == "offset"
 
 
 def test_n2_contact_and_preferences_refusals_write_nothing(container_factory, rpc_client, database_url):

@@ -64,4 +64,5 @@ class NotificationsRoutes:
            summary="the delivery log: every notice, e-mail and webhook with its attempts", tag="notifications")
     def deliveries(self, actor, query):
         filters = {k: query[k] for k in ("org_id", "channel", "status", "webhook_id", "source_event_id")}
-        return self.notifications.deliveries(actor.to_dict(), filters, query["limit"], query["offset"])
+        return self.notifications.deliveries(actor.to_dict(), filters, query["limit"], query["offset"],
+                                             query["cursor"])

@@ -18,7 +18,8 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.gateway import accounts, auth, cpu, models, schemas
-from services.gateway.access import org_for_read
+from services.gateway import ical
+from services.gateway.access import org_for_read, own_org
 from services.gateway.demo import DemoSeed
 from services.gateway.http import as_actor, route
 from services.gateway.openapi import build_spec
@@ -28,6 +29,7 @@ from services.gateway.routes.meetings import MeetingsRoutes
 from services.gateway.routes.notifications import NotificationsRoutes
 from services.gateway.routes.voting import VotingRoutes
 from shared.actor import Actor
+from shared import clock
 from shared.clock import iso, utcnow
 from shared.errors import Forbidden, NotFound, RuleViolation, Unauthorized, ValidationFailed
 from shared.nameko_ext import Database, ServiceRpc
@@ -287,6 +289,18 @@ class GatewayService(MeetingsRoutes, VotingRoutes, ArchiveRoutes, Accountability
         found = self.meetings.search(actor.to_dict(), org_id, text)
         decisions = self.voting.search_decisions(actor.to_dict(), org_id, text)["items"]
         return {"q": text, "org_id": org_id, **found, "decisions": decisions}
+
+    @route("GET", "/api/v1/calendar.ics", content_type="text/calendar",
+           summary="the organization's meetings from 90 days ago to a year ahead as iCalendar (RFC 5545), for "
+                   "calendar programs", tag="meetings")
+    def calendar(self, actor):
+        org_id = own_org(actor)
+        today = clock.now().date()
+        listed = self.meetings.list_meetings(actor.to_dict(), org_id, (today - dt.timedelta(days=90)).isoformat(),
+                                             (today + dt.timedelta(days=366)).isoformat())
+        text = ical.calendar(listed["items"], listed["timezone"], clock.now())
+        return Response(text, content_type="text/calendar; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="meetings.ics"'})
 
     @route("GET", "/api/v1/organizations", roles=("admin",), summary="every organization (administrator)",
            tag="admin")

@@ -398,3 +398,20 @@ def test_a_member_finds_a_meeting_and_its_decision_by_a_word_of_the_title(pages)
     page.get_by_label("标题中含有").fill("无此标题的文字")
     page.get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("#search-summary")).to_have_text("没有标题含“无此标题的文字”的会议、议题或决定。")
+
+
+def test_a_member_downloads_the_meeting_calendar_for_a_calendar_program(pages):
+    """Issue 19: the meetings as iCalendar, each with its UID, its UTC start and its status."""
+    mid, _decision_id = passed_decision(pages.base, "党组紧急会议（日历导出）", "日历导出样例")
+    page = pages.new()
+    ui_login(page, "member3")
+    nav(page).get_by_role("link", name="会议").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载日历（iCal）").click()
+    assert info.value.suggested_filename == "meetings.ics"
+    text = open(info.value.path(), encoding="utf-8", newline="").read()      # CRLF lines, as RFC 5545 has them
+    unfolded = text.replace("\r\n ", "")
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and text.endswith("END:VCALENDAR\r\n")
+    event = unfolded.split(f"UID:{mid}@party-group\r\n")[1].split("END:VEVENT")[0]
+    assert "SUMMARY:党组紧急会议（日历导出）\r\n" in event and "STATUS:CONFIRMED" in event
+    assert "CATEGORIES:党组紧急会议" in event and "DTSTART:" in event

@@ -89,7 +89,8 @@ POLICY = {
     # meetings (M1–M11)
     ("POST", "/api/v1/meetings"): (CHAIRS, NO),
     ("GET", "/api/v1/meetings"): (ORG, CROSS),
-    ("GET", "/api/v1/search"): (ORG, CROSS),                 # issue 19: titles of meetings, topics, decisions
+    ("GET", "/api/v1/search"): (ORG, CROSS),
+    ("GET", "/api/v1/calendar.ics"): (ORG, NO),              # issue 19: the caller's organization only                 # issue 19: titles of meetings, topics, decisions
     ("GET", "/api/v1/meetings/{meeting_id}"): (ORG, CROSS),
     ("GET", "/api/v1/meetings/{meeting_id}/history"): (ORG, CROSS),
     ("POST", "/api/v1/meetings/{meeting_id}/topics"): (CHAIRS, NO),

@@ -71,6 +71,27 @@ export async function api(path, { method = "GET", body, query } = {}) {
   return payload;
 }
 
+/** Download what a route answers (not JSON: a calendar, an export) as a file, with the session's token. */
+export async function download(path, filename) {
+  const headers = session.token ? { Authorization: `Bearer ${session.token}` } : {};
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, { headers });
+  } catch {
+    throw new ApiError(0, { code: "network", message: "network" }, path);
+  }
+  if (!response.ok) {
+    const payload = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, payload.error, path);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const a = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 /** Keyset paging: a list's page as `{ items, more }`; `more()` gives the next page the same way
  * (the answer's `next_cursor` passed back as `cursor`), and is null on the last page. */
 export async function listPage(path, query = {}) {

@@ -1,9 +1,9 @@
 // The meeting calendar for everyone in the organization who works with meetings: members
 // find a meeting to ask leave for or object to (M5, M9), the confidential secretary the
 // meeting to record minutes of (M10).
-import { api } from "../api.js";
+import { api, download } from "../api.js";
 import { formatTime, label, t } from "../i18n.js";
-import { dataTable, h, heading, link } from "../ui.js";
+import { act, dataTable, h, heading, link } from "../ui.js";
 
 export const MEETING_ROLES = ["secretary", "deputy_secretary", "member", "office", "hr", "confidential_secretary", "discipline"];
 const DAY = 86400000;
@@ -15,7 +15,12 @@ export default {
     const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
     const listed = await api("/meetings", { query: { from: iso(Date.now() - 92 * DAY), to: iso(Date.now() + 92 * DAY) } });
     const rows = [...(listed.items || [])].sort((a, b) => b.scheduled_at.localeCompare(a.scheduled_at));
+    // issue 19: the calendar for a calendar program (iCalendar, from 90 days ago to a year ahead)
+    const ics = h("button", { type: "button", class: "secondary", id: "calendar-download" }, t("meetingList.ical"));
+    const icsErrors = h("div", { "aria-live": "assertive" });
+    ics.addEventListener("click", () => act(ics, icsErrors, () => download("/calendar.ics", "meetings.ics")));
     root.append(heading(t("meetingList.title")), h("p", {}, t("meetingList.intro")),
+      h("p", { class: "actions" }, ics, h("span", { class: "hint" }, t("meetingList.icalHint"))), icsErrors,
       dataTable({
         caption: t("meetingList.title"), filename: "meetings.csv", rows,
         columns: [

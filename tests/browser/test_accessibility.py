@@ -78,7 +78,8 @@ def test_every_page_has_no_axe_violation(pages, screenshots, sample, viewport, l
                  f"#/decision/{sample['decision']}", f"#/decision/{sample['decision']}/timeline",
                  f"#/meeting/{sample['opened']}", f"#/document/{sample['document']}",
                  f"#/meeting/{sample['dl']}/democratic-life",
-                 f"#/record/{sample['record']}", "#/read-log"]       # issue 19: reached from the archive
+                 f"#/record/{sample['record']}", "#/read-log",       # issue 19: reached from the archive
+                 "#/search?q=会议"]                                   # issue 19: search with results
         for href in hrefs + extra:
             page.goto(f"{pages.base}/{href}")
             expect(page.locator("#main[aria-busy]")).to_have_count(0)

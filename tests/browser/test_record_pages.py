@@ -324,6 +324,7 @@ def test_a_member_sets_their_channels_language_and_address_in_english(pages):
     # the language of notices: English for the notices, then Chinese, which switches the interface too
     page.get_by_label("Language of notices").select_option("en")
     page.get_by_role("button", name="Save preferences").click()
+    expect(page.locator("#preferences-form")).to_have_attribute("data-language", "en")   # drawn again, saved
     expect(page.locator("#preferences-status")).to_have_text("Preferences saved.")
     expect(page.get_by_label("Language of notices")).to_have_value("en")
     page.get_by_label("Language of notices").select_option("zh-CN")

@@ -2134,6 +2134,7 @@ export const FIELD_NAMES = {
   "org_id": ["组织", "organization"],
   "outcome": ["结果", "outcome"],
   "part": ["记录内容", "record of"],
+  "q": ["搜索文字", "search text"],
   "outcomes": ["处理结果", "outcomes"],
   "password": ["密码", "password"],
   "percent": ["完成百分比", "percent complete"],

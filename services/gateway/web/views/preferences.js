@@ -18,7 +18,7 @@ export default {
     const inbox = h("input", { type: "checkbox", name: "channel_inbox", checked: prefs.channels?.inbox });
     const email = h("input", { type: "checkbox", name: "channel_email", checked: prefs.channels?.email });
     const language = select("language", [["zh-CN", "中文"], ["en", "English"]], prefs.language || "zh-CN");
-    root.append(form({
+    const prefsForm = form({
       id: "preferences-form", title: t("prefs.channels"), headingLevel: "h2", submitLabel: t("prefs.save"),
       fields: [h("fieldset", {}, h("legend", {}, t("prefs.channelsLegend")),
         h("label", { class: "choice" }, inbox, t("prefs.inbox")),
@@ -35,7 +35,10 @@ export default {
         sessionStorage.setItem("pg.flash", t("prefs.saved"));
         if (!switching) navigate("preferences");
       },
-    }));
+    });
+    // the language the form was drawn with: a save compares with it (and a reader can wait for it)
+    prefsForm.dataset.language = prefs.language || "zh-CN";
+    root.append(prefsForm);
 
     // N2: a person sets their own e-mail address (an empty one removes it)
     if (me) {

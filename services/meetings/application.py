@@ -1087,11 +1087,7 @@ class Meetings:
             if status is not None:
                 query = query.where(models.Meeting.status == status)
             rows = s.execute(query.order_by(models.Meeting.scheduled_at).limit(500)).scalars().all()
-            items = [{"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
-                      "scheduled_at": iso(m.scheduled_at),
-                      "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
-                      "chair_person_id": m.chair_person_id} for m in rows]
-            return {"org_id": org_id, "timezone": org.timezone, "items": items}
+            return {"org_id": org_id, "timezone": org.timezone, "items": [repo.meeting_summary(m, tz) for m in rows]}
 
     def search(self, actor, org_id, text):
         """Issue 19: the organization's meetings and topics whose title contains ``text``, newest
@@ -1110,9 +1106,7 @@ class Meetings:
                 models.Topic.org_id == org_id, contains(models.Topic.title, text))
                 .order_by(models.Topic.created_at.desc()).limit(SEARCH_LIMIT)).scalars().all()
             return {
-                "meetings": [{"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
-                              "scheduled_at": iso(m.scheduled_at),
-                              "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat()} for m in meetings],
+                "meetings": [repo.meeting_summary(m, tz) for m in meetings],
                 "topics": [{"topic_id": t.id, "title": t.title, "category": t.category, "status": t.status,
                             "meeting_id": t.meeting_id} for t in topics],
             }

@@ -321,6 +321,13 @@ def minutes_view(m, leave_opinions, tz):
             "leave_opinions": leave_opinions}
 
 
+def meeting_summary(m, tz):
+    """A meeting as the calendar and the search list it (no agenda, no attendance)."""
+    return {"meeting_id": m.id, "kind": m.kind, "title": m.title, "status": m.status,
+            "scheduled_at": iso(m.scheduled_at), "scheduled_at_local": m.scheduled_at.astimezone(tz).isoformat(),
+            "chair_person_id": m.chair_person_id}
+
+
 def document_view(d, tz, body=True):
     view = {"document_id": d.id, "meeting_id": d.meeting_id, "org_id": d.org_id, "kind": d.kind, "title": d.title,
             "body": d.body, "scope": d.scope, "status": d.status, "prepared_by": d.created_by,
